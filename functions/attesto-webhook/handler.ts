@@ -1,0 +1,3 @@
+import { notImplemented } from '../../shared/http/not-implemented';
+
+export const handler = notImplemented('attesto-webhook');

@@ -1,0 +1,101 @@
+// The data and queue shapes, defined once. The CDK stack builds TableV2s and Queues from these,
+// and the local runtime creates the same tables and queues in DynamoDB Local and fauxqs, so the
+// two can never drift apart.
+
+export type KeyType = 'S' | 'N';
+
+export interface KeyDef {
+  name: string;
+  type: KeyType;
+}
+
+export interface IndexDef {
+  indexName: string;
+  partitionKey: KeyDef;
+  sortKey?: KeyDef;
+}
+
+export interface TableDef {
+  /** Logical id in the stack and the base of the local table name. */
+  id: 'Purchases' | 'UserIds' | 'ProcessedEvents';
+  /** Environment variable through which functions receive the physical table name. */
+  envVar: 'PURCHASES_TABLE' | 'USER_IDS_TABLE' | 'PROCESSED_EVENTS_TABLE';
+  localName: string;
+  partitionKey: KeyDef;
+  sortKey?: KeyDef;
+  globalSecondaryIndexes: IndexDef[];
+  /** Attribute holding an epoch-seconds expiry that DynamoDB deletes after. */
+  timeToLiveAttribute?: string;
+}
+
+export const BY_USER_INDEX = 'byUser';
+
+/**
+ * purchases: one item per store purchase (`pk = <platform>#<subjectKey>`), alias items mapping
+ * other identifiers to a purchase, and consumable credit ledger items. Only purchase items carry
+ * `userId`, so only they appear in the sparse `byUser` index.
+ */
+export const purchasesTable: TableDef = {
+  id: 'Purchases',
+  envVar: 'PURCHASES_TABLE',
+  localName: 'purchases',
+  partitionKey: { name: 'pk', type: 'S' },
+  globalSecondaryIndexes: [
+    {
+      indexName: BY_USER_INDEX,
+      partitionKey: { name: 'userId', type: 'S' },
+      sortKey: { name: 'pk', type: 'S' },
+    },
+  ],
+};
+
+/** user-ids: `user#<userId> → uuid` and `uuid#<uuid> → userId`, written together. */
+export const userIdsTable: TableDef = {
+  id: 'UserIds',
+  envVar: 'USER_IDS_TABLE',
+  localName: 'user-ids',
+  partitionKey: { name: 'pk', type: 'S' },
+  globalSecondaryIndexes: [],
+};
+
+/** processed-events: one marker per applied event id, kept 30 days (TTL on `ttl`). */
+export const processedEventsTable: TableDef = {
+  id: 'ProcessedEvents',
+  envVar: 'PROCESSED_EVENTS_TABLE',
+  localName: 'processed-events',
+  partitionKey: { name: 'pk', type: 'S' },
+  globalSecondaryIndexes: [],
+  timeToLiveAttribute: 'ttl',
+};
+
+export const tables = [purchasesTable, userIdsTable, processedEventsTable] as const;
+
+export interface QueueDef {
+  id: 'WebhookQueue';
+  envVar: 'WEBHOOK_QUEUE_URL';
+  localName: string;
+  dlqLocalName: string;
+  /** Seconds a received message stays invisible; ≥ 6× the consumer's timeout (AWS guidance). */
+  visibilityTimeoutSeconds: number;
+  /** Receives before a message moves to the DLQ. */
+  maxReceiveCount: number;
+  retentionSeconds: number;
+  dlqRetentionSeconds: number;
+  batchSize: number;
+  maxBatchingWindowSeconds: number;
+}
+
+export const CONSUMER_TIMEOUT_SECONDS = 30;
+
+export const webhookQueue: QueueDef = {
+  id: 'WebhookQueue',
+  envVar: 'WEBHOOK_QUEUE_URL',
+  localName: 'attesto-events',
+  dlqLocalName: 'attesto-events-dlq',
+  visibilityTimeoutSeconds: 6 * CONSUMER_TIMEOUT_SECONDS,
+  maxReceiveCount: 5,
+  retentionSeconds: 4 * 24 * 60 * 60,
+  dlqRetentionSeconds: 14 * 24 * 60 * 60,
+  batchSize: 10,
+  maxBatchingWindowSeconds: 1,
+};

@@ -1,0 +1,37 @@
+// THE route table: the CDK HTTP API and the local API Gateway emulator both read this list.
+import type { FunctionName } from './functions';
+
+export type HttpMethod = 'GET' | 'POST';
+/** `user`: the JWT authorizer runs and the handler gets the caller's claims; `none`: public. */
+export type RouteAuth = 'user' | 'none';
+
+export interface Route {
+  method: HttpMethod;
+  path: string;
+  fn: FunctionName;
+  auth: RouteAuth;
+}
+
+export interface RouteOptions {
+  /** The SDK fetches products at start-up, possibly before login, so the default is public. */
+  productsRequireAuth?: boolean;
+}
+
+export function routeTable(options: RouteOptions = {}): Route[] {
+  return [
+    { method: 'POST', path: '/api/iap/verify/apple', fn: 'verify-apple', auth: 'user' },
+    { method: 'POST', path: '/api/iap/verify/google', fn: 'verify-google', auth: 'user' },
+    { method: 'GET', path: '/api/iap/entitlements', fn: 'entitlements', auth: 'user' },
+    { method: 'POST', path: '/api/iap/restore', fn: 'restore', auth: 'user' },
+    {
+      method: 'GET',
+      path: '/api/iap/products',
+      fn: 'products',
+      auth: options.productsRequireAuth ? 'user' : 'none',
+    },
+    { method: 'POST', path: '/api/iap/uuid', fn: 'uuid', auth: 'user' },
+    // The getting-started guide fetches the uuid with a plain GET; accepting it costs nothing.
+    { method: 'GET', path: '/api/iap/uuid', fn: 'uuid', auth: 'user' },
+    { method: 'POST', path: '/attesto-webhook', fn: 'attesto-webhook', auth: 'none' },
+  ];
+}
