@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Quiet logs by default; tests that assert on logs raise the level themselves.
+    env: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
   },
 });
