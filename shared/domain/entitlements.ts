@@ -1,0 +1,96 @@
+// Entitlements are derived, never stored (DESIGN §3, §5): a pure function of the user's purchases
+// and the time.
+import { type Catalog, catalog as defaultCatalog, productById } from './catalog';
+import type { Environment, Platform, Purchase, PurchaseStatus } from './purchase';
+
+export interface EntitlementPolicy {
+  /** Keep access while the store retries a failed renewal (BILLING_RETRY_ENTITLED). */
+  billingRetryEntitled: boolean;
+  /** …but for at most this many days after the subscription's expiry (BILLING_RETRY_MAX_DAYS). */
+  billingRetryMaxDays: number;
+}
+
+export const defaultEntitlementPolicy: EntitlementPolicy = {
+  billingRetryEntitled: true,
+  billingRetryMaxDays: 16,
+};
+
+/** The SDK's entitlement object (contract §1.11); fields beyond key/productId/expiresAt pass through. */
+export interface Entitlement {
+  key: string;
+  productId: string;
+  /** When access ends (the grace or billing-retry end while in those states), ISO-8601; null = lifetime. */
+  expiresAt: string | null;
+  status: PurchaseStatus;
+  willRenew: boolean | null;
+  platform: Platform;
+  environment: Environment | null;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * When the purchase's access ends (epoch ms; null = never), or undefined when it grants no
+ * access in its current status at all.
+ */
+function accessEnd(p: Purchase, policy: EntitlementPolicy): number | null | undefined {
+  // An unknown expiry (undefined) grants nothing: the purchase is not yet verified.
+  switch (p.status) {
+    case 'active':
+      return p.expiresAt;
+    case 'grace':
+      return typeof p.gracePeriodExpiresAt === 'number' ? p.gracePeriodExpiresAt : p.expiresAt;
+    case 'billing_retry':
+      if (!policy.billingRetryEntitled || p.expiresAt === undefined) return undefined;
+      return p.expiresAt === null ? null : p.expiresAt + policy.billingRetryMaxDays * DAY_MS;
+    default:
+      return undefined;
+  }
+}
+
+/** Later end wins; null (never ends) beats any time. */
+function outlasts(a: number | null, b: number | null): boolean {
+  if (a === b) return false;
+  if (a === null) return true;
+  if (b === null) return false;
+  return a > b;
+}
+
+/**
+ * The user's active entitlements at `now` (epoch ms): at most one per key, the longest-lasting,
+ * sorted by key. A purchase grants while active, in grace, or in billing retry (by policy), and
+ * only while its access end is after `now`. Consumables and unknown products grant nothing.
+ */
+export function entitlementsOf(
+  purchases: readonly Purchase[],
+  now: number,
+  policy: EntitlementPolicy = defaultEntitlementPolicy,
+  catalog: Catalog = defaultCatalog,
+): Entitlement[] {
+  const best = new Map<string, { end: number | null; purchase: Purchase }>();
+  for (const purchase of purchases) {
+    if (!purchase.productId || !purchase.status || purchase.productType === 'consumable') continue;
+    const product = productById(purchase.productId, catalog);
+    if (!product || product.type === 'consumable') continue;
+    const end = accessEnd(purchase, policy);
+    if (end === undefined || (end !== null && end <= now)) continue;
+    for (const key of product.entitlements) {
+      const held = best.get(key);
+      // Ties go to the smaller pk so the answer does not depend on the query's order.
+      if (!held || outlasts(end, held.end) || (end === held.end && purchase.pk < held.purchase.pk)) {
+        best.set(key, { end, purchase });
+      }
+    }
+  }
+  return [...best.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([key, { end, purchase }]) => ({
+      key,
+      productId: purchase.productId as string,
+      expiresAt: end === null ? null : new Date(end).toISOString(),
+      status: purchase.status as PurchaseStatus,
+      willRenew: purchase.willRenew ?? null,
+      platform: purchase.platform,
+      environment: purchase.environment ?? null,
+    }));
+}

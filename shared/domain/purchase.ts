@@ -1,0 +1,124 @@
+// The purchase record (DESIGN §3) and the keys of every item in the purchases table.
+
+export type Platform = 'apple' | 'google';
+export type ProductType = 'subscription' | 'product' | 'consumable';
+export type PurchaseStatus =
+  | 'active'
+  | 'grace'
+  | 'billing_retry'
+  | 'on_hold'
+  | 'paused'
+  | 'expired'
+  | 'revoked'
+  | 'refunded';
+export type Environment = 'production' | 'sandbox';
+export type Ownership = 'PURCHASED' | 'FAMILY_SHARED';
+/** What happens to a purchase's `userId` when another user verifies or restores it. */
+export type OwnershipPolicy = 'move' | 'keep';
+
+/**
+ * The fields an event or a verify snapshot can know about a purchase. Each is an independent
+ * last-writer-wins register ordered by the update's order key (see state-machine.ts), so an
+ * update carries only the fields it knows and an older update can still fill what is missing.
+ */
+export interface PurchaseFields {
+  productId: string;
+  productType: ProductType;
+  status: PurchaseStatus;
+  /** Epoch ms; `null` = never expires (one-time products). */
+  expiresAt: number | null;
+  /** Epoch ms; `null` = not in a grace period. */
+  gracePeriodExpiresAt: number | null;
+  willRenew: boolean;
+  environment: Environment;
+  ownership: Ownership;
+  latestTransactionId: string;
+  /** The user's app-level UUID the store carried (Apple appAccountToken, Google obfuscated id). */
+  appUserId: string;
+}
+
+export type PurchaseField = keyof PurchaseFields;
+
+export const PURCHASE_FIELDS = [
+  'productId',
+  'productType',
+  'status',
+  'expiresAt',
+  'gracePeriodExpiresAt',
+  'willRenew',
+  'environment',
+  'ownership',
+  'latestTransactionId',
+  'appUserId',
+] as const satisfies readonly PurchaseField[];
+
+/**
+ * One purchase item. Every field of PurchaseFields is optional: a webhook may create the item
+ * before the verify that knows the rest (DESIGN §4 "webhook before verify").
+ */
+export interface Purchase extends Partial<PurchaseFields> {
+  /** `<platform>#<subjectKey>` */
+  pk: string;
+  platform: Platform;
+  /** Apple originalTransactionId; Google root purchaseToken. */
+  subjectKey: string;
+  /** The backend user who owns the purchase; absent until a verify/restore or appUserId claims it. */
+  userId?: string;
+  /** Upstream time (epoch ms) of the newest update applied. */
+  appliedAt: number;
+  /** Order key (state-machine.ts `orderKeyOf`) of the newest update applied; the store's guard. */
+  appliedOrder: number;
+  /** Order key of the update that last set each field. */
+  fieldOrder: Partial<Record<PurchaseField, number>>;
+  /** ISO-8601 wall-clock times of the first and latest write. */
+  createdAt: string;
+  updatedAt: string;
+}
+
+/**
+ * A state change for one purchase: the fields it knows, its upstream time `t` and its order key
+ * (t plus a per-kind precedence). Built by state-machine.ts, written by the store.
+ */
+export interface PurchaseUpdate {
+  t: number;
+  order: number;
+  set: Partial<PurchaseFields>;
+}
+
+export function purchaseKey(platform: Platform, subjectKey: string): string {
+  return `${platform}#${subjectKey}`;
+}
+
+export function parsePurchaseKey(pk: string): { platform: Platform; subjectKey: string } {
+  const at = pk.indexOf('#');
+  const platform = pk.slice(0, at);
+  if (at < 1 || (platform !== 'apple' && platform !== 'google') || at === pk.length - 1) {
+    throw new Error(`Not a purchase key: ${pk}`);
+  }
+  return { platform, subjectKey: pk.slice(at + 1) };
+}
+
+/**
+ * Identifiers that lead to a purchase without being its key: an Apple transactionId (any
+ * renewal), a Google purchaseToken (current, not root) and a Google orderId (voided purchases
+ * name only these).
+ */
+export type AliasKind = 'apple-tx' | 'google-token' | 'google-order';
+
+export function aliasKey(kind: AliasKind, id: string): string {
+  return `alias#${kind}#${id}`;
+}
+
+/** The consumable ledger item: one per Apple transactionId or Google purchaseToken. */
+export function creditKey(platform: Platform, transactionIdOrToken: string): string {
+  return `credit#${platform}#${transactionIdOrToken}`;
+}
+
+/**
+ * The part of a purchase that states facts, without write bookkeeping (order keys, times).
+ * Two purchases that applied the same events in any order compare equal through this.
+ */
+export function purchaseFactsOf(p: Purchase): Omit<Purchase, 'fieldOrder' | 'createdAt' | 'updatedAt'> {
+  const { fieldOrder: _fo, createdAt: _c, updatedAt: _u, ...facts } = p;
+  return facts;
+}

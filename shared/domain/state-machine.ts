@@ -1,0 +1,318 @@
+// The purchase state machine (DESIGN §4, §5). Pure: an event in, the field assignments out.
+//
+// Ordering. Attesto delivers in any order and more than once, so the result must not depend on
+// arrival. Every update carries an order key: the upstream time t (ms) and, for updates with the
+// same t, a per-kind precedence (KIND_PRECEDENCE below; later stages of a lifecycle win). Each
+// purchase field is a last-writer-wins register: an update sets a field when the field is absent
+// or was last set by an update with an order key ≤ its own. Because that merge is commutative,
+// associative and idempotent, any permutation of an event history with duplicates ends in the
+// state in-order application gives. Two consequences for the code below:
+//   - an update sets exactly the fields its event knows, never values derived from the current
+//     state, and omits (never nulls) the fields it does not know, so an older event that arrives
+//     later can still fill them;
+//   - the store realises the merge without a read on the common path: a guarded write
+//     (`attribute_not_exists(pk) OR appliedOrder <= :order`) sets every field at once, and only
+//     when that guard fails (a stale update) does it fill the fields `staleFill` picks.
+// Updates with equal order keys (the same event twice, or two snapshots of one transaction) are
+// applied in arrival order; for the same event that is idempotent.
+import type {
+  Environment,
+  Ownership,
+  ProductType,
+  Purchase,
+  PurchaseFields,
+  PurchaseStatus,
+  PurchaseUpdate,
+} from './purchase';
+import { PURCHASE_FIELDS } from './purchase';
+
+export type PurchaseEventKind =
+  /** A verify result: the purchase as the store reports it now, ordered at the transaction's time. */
+  | 'snapshot'
+  | 'purchased'
+  | 'renewed'
+  | 'recovered'
+  | 'upgraded'
+  | 'downgraded'
+  | 'cancellation_scheduled'
+  | 'cancellation_revoked'
+  | 'renewal_extended'
+  | 'deferred'
+  | 'in_grace_period'
+  | 'in_billing_retry'
+  | 'grace_period_expired'
+  | 'on_hold'
+  | 'paused'
+  | 'expired'
+  | 'revoked'
+  | 'refunded'
+  | 'refund_reversed'
+  | 'product_purchased'
+  | 'product_charged'
+  | 'product_canceled';
+
+/**
+ * Precedence among updates with the same upstream time, lowest first. A snapshot is ordered at
+ * its transaction's purchase date, the earliest moment it describes, so any event of that same
+ * instant wins over it; among events, the later a kind comes in a lifecycle, the higher.
+ */
+export const KIND_PRECEDENCE: readonly PurchaseEventKind[] = [
+  'snapshot',
+  'purchased',
+  'product_purchased',
+  'product_charged',
+  'upgraded',
+  'downgraded',
+  'renewed',
+  'recovered',
+  'renewal_extended',
+  'deferred',
+  'cancellation_revoked',
+  'cancellation_scheduled',
+  'in_grace_period',
+  'in_billing_retry',
+  'grace_period_expired',
+  'on_hold',
+  'paused',
+  'expired',
+  'revoked',
+  'product_canceled',
+  'refund_reversed',
+  'refunded',
+];
+
+const PRECEDENCE_SLOTS = 32;
+
+/**
+ * The order key compared by the store: t scaled so the kind's precedence breaks ties. Exact in
+ * a double for any t before the year 10000 (t·32 < 2^53).
+ */
+export function orderKeyOf(t: number, kind: PurchaseEventKind): number {
+  return t * PRECEDENCE_SLOTS + KIND_PRECEDENCE.indexOf(kind);
+}
+
+/** What a normalised event knows about the purchase; every field optional. */
+export interface PurchaseEventFields {
+  productId?: string;
+  productType?: ProductType;
+  /** A snapshot's status when the store reports one (Google subscriptionState); see `snapshot`. */
+  status?: PurchaseStatus;
+  expiresAt?: number | null;
+  gracePeriodExpiresAt?: number | null;
+  willRenew?: boolean;
+  environment?: Environment;
+  ownership?: Ownership;
+  latestTransactionId?: string;
+  appUserId?: string;
+  /** The transaction carries a revocation (Apple revocationDate): refunded or revoked by the store. */
+  revoked?: boolean;
+}
+
+export interface PurchaseEvent {
+  kind: PurchaseEventKind;
+  /**
+   * Upstream time, epoch ms: Apple notification signedDate, Google eventTimeMillis; for a
+   * snapshot the transaction's purchaseDate (its revocationDate when it is revoked, so a refund
+   * seen at verify is not older than the purchase events it overrides).
+   */
+  occurredAt: number;
+  fields: PurchaseEventFields;
+}
+
+/** Status and flags each kind implies, on top of what its fields say. */
+function impliedBy(kind: PurchaseEventKind, fields: PurchaseEventFields): Partial<PurchaseFields> {
+  switch (kind) {
+    case 'snapshot':
+      return { status: fields.status ?? (fields.revoked ? 'refunded' : 'active') };
+    case 'purchased':
+    case 'upgraded':
+    case 'refund_reversed':
+      return { status: 'active' };
+    case 'renewed':
+    case 'recovered':
+      return { status: 'active', gracePeriodExpiresAt: null };
+    case 'product_purchased':
+    case 'product_charged':
+      return { status: 'active', expiresAt: fields.expiresAt ?? null };
+    case 'cancellation_scheduled':
+      // Access continues until expiry; only the renewal is off.
+      return { willRenew: false };
+    case 'cancellation_revoked':
+      return { willRenew: true };
+    case 'in_grace_period':
+      return { status: 'grace' };
+    case 'in_billing_retry':
+      return { status: 'billing_retry' };
+    case 'grace_period_expired':
+      // Apple keeps retrying after the grace period; access then follows the billing-retry policy.
+      return { status: 'billing_retry' };
+    case 'on_hold':
+      return { status: 'on_hold' };
+    case 'paused':
+      return { status: 'paused' };
+    case 'expired':
+      return { status: 'expired', willRenew: false };
+    case 'revoked':
+    case 'product_canceled':
+      return { status: 'revoked' };
+    case 'refunded':
+      return { status: 'refunded' };
+    case 'downgraded':
+    case 'renewal_extended':
+    case 'deferred':
+      // A downgrade takes effect at the next renewal; an extension or deferral moves the expiry,
+      // which the event's fields carry.
+      return {};
+  }
+}
+
+/** The update an event makes: the fields it knows plus what its kind implies. */
+export function updateFor(event: PurchaseEvent): PurchaseUpdate {
+  // Only a snapshot may state a status directly (impliedBy); for events the kind decides.
+  const { revoked: _revoked, status: _status, ...known } = event.fields;
+  const set: Partial<PurchaseFields> = {};
+  for (const [field, value] of Object.entries(known)) {
+    if (value !== undefined) (set as Record<string, unknown>)[field] = value;
+  }
+  Object.assign(set, impliedBy(event.kind, event.fields));
+  return { t: event.occurredAt, order: orderKeyOf(event.occurredAt, event.kind), set };
+}
+
+/**
+ * The fields an update sets on `current` under the merge rule: those absent, or last set by an
+ * update ordered no later than this one. The store calls this for stale updates.
+ */
+export function staleFill(current: Purchase | undefined, update: PurchaseUpdate): Partial<PurchaseFields> {
+  const fill: Partial<PurchaseFields> = {};
+  for (const field of PURCHASE_FIELDS) {
+    const value = update.set[field];
+    if (value === undefined) continue;
+    const setBy = current?.fieldOrder[field];
+    if (setBy === undefined || setBy <= update.order) (fill as Record<string, unknown>)[field] = value;
+  }
+  return fill;
+}
+
+/** True when the purchase already reflects a newer update, so the guarded write would fail. */
+export function isStale(current: Purchase | undefined, update: PurchaseUpdate): boolean {
+  return current !== undefined && current.appliedOrder > update.order;
+}
+
+/**
+ * Reference semantics of the store's write (pure): the purchase after `update`. Not stale: every
+ * field of the update is set (each was last set no later than appliedOrder ≤ update.order).
+ * Stale: only `staleFill`'s fields. Either way the per-field rule is the same one.
+ */
+export function mergeUpdate(
+  current: Purchase | undefined,
+  update: PurchaseUpdate,
+  identity: { pk: string; platform: Purchase['platform']; subjectKey: string },
+  now = '1970-01-01T00:00:00.000Z',
+): Purchase {
+  const base: Purchase = current ?? {
+    ...identity,
+    appliedAt: update.t,
+    appliedOrder: update.order,
+    fieldOrder: {},
+    createdAt: now,
+    updatedAt: now,
+  };
+  const stale = isStale(current, update);
+  const fields = stale ? staleFill(current, update) : update.set;
+  const next: Purchase = { ...base, fieldOrder: { ...base.fieldOrder }, updatedAt: now };
+  for (const [field, value] of Object.entries(fields)) {
+    (next as unknown as Record<string, unknown>)[field] = value;
+    next.fieldOrder[field as keyof PurchaseFields] = update.order;
+  }
+  if (!stale) {
+    next.appliedAt = update.t;
+    next.appliedOrder = update.order;
+  }
+  return next;
+}
+
+/** Reference: the purchase after applying `events` one after another, as they arrive. */
+export function applyInOrder(
+  events: readonly PurchaseEvent[],
+  identity: { pk: string; platform: Purchase['platform']; subjectKey: string },
+): Purchase | undefined {
+  let current: Purchase | undefined;
+  for (const event of events) current = mergeUpdate(current, updateFor(event), identity);
+  return current;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attesto's unified event names (contract §3.6) → what the consumer does.
+
+export type AttestoEventAction =
+  /** Apply this kind. `reread`: the event carries no state; ask Attesto's verify for it first. */
+  | { action: 'apply'; kind: PurchaseEventKind; reread: boolean }
+  /** A real event that changes no access: mark it processed and log it. */
+  | { action: 'record-only' }
+  /** test / unknown: acknowledge, log platformEvent, no state change. */
+  | { action: 'acknowledge' };
+
+const APPLY: Record<string, PurchaseEventKind> = {
+  'subscription.purchased': 'purchased',
+  'subscription.renewed': 'renewed',
+  'subscription.recovered': 'recovered',
+  'subscription.cancellation_scheduled': 'cancellation_scheduled',
+  'subscription.cancellation_revoked': 'cancellation_revoked',
+  'subscription.expired': 'expired',
+  'subscription.revoked': 'revoked',
+  'subscription.refunded': 'refunded',
+  'subscription.in_grace_period': 'in_grace_period',
+  'subscription.in_billing_retry': 'in_billing_retry',
+  'subscription.grace_period_expired': 'grace_period_expired',
+  'subscription.on_hold': 'on_hold',
+  'subscription.upgraded': 'upgraded',
+  'subscription.downgraded': 'downgraded',
+  'subscription.paused': 'paused',
+  'subscription.deferred': 'deferred',
+  'subscription.refund_reversed': 'refund_reversed',
+  'subscription.renewal_extended': 'renewal_extended',
+  'product.purchased': 'product_purchased',
+  'product.canceled': 'product_canceled',
+  'product.charged': 'product_charged',
+};
+
+const RECORD_ONLY = new Set([
+  'subscription.renewal_pref_changed',
+  'subscription.pause_schedule_changed',
+  'subscription.refund_declined',
+  'subscription.price_change_pending',
+  'subscription.price_change_accepted',
+  'subscription.price_change_updated',
+  'subscription.price_change_rejected',
+  'subscription.offer_redeemed',
+  'subscription.renewal_extension_complete',
+  'subscription.renewal_extension_failed',
+  'subscription.consumption_request',
+  'subscription.external_purchase_token',
+  'subscription.pending_purchase_canceled',
+]);
+
+/**
+ * Maps an Attesto webhook's `event` (with `reason` and `platformEvent`) to an action.
+ * Special cases (contract §6.13, §6.14):
+ *   - `apple.renewal_extension.failure` may arrive named `renewal_extension_complete`; neither
+ *     moves an expiry, so both are recorded only (never treated as `renewal_extended`);
+ *   - `apple.did_change_renewal_pref.upgrade` is an immediate upgrade Attesto names
+ *     `renewal_pref_changed`: apply as `upgraded` after re-reading the transaction.
+ * Google subscription notifications carry no expiry, so they always need a re-read.
+ */
+export function actionForAttestoEvent(
+  event: string,
+  _reason: string | null,
+  platformEvent: string,
+): AttestoEventAction {
+  const platform = platformEvent.toLowerCase();
+  if (platform === 'apple.did_change_renewal_pref.upgrade') {
+    return { action: 'apply', kind: 'upgraded', reread: true };
+  }
+  if (platform.startsWith('apple.renewal_extension')) return { action: 'record-only' };
+  const kind = APPLY[event];
+  if (kind) return { action: 'apply', kind, reread: platform.startsWith('google.subscription.') };
+  if (RECORD_ONLY.has(event)) return { action: 'record-only' };
+  return { action: 'acknowledge' };
+}
