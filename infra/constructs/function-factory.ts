@@ -1,0 +1,172 @@
+// The one way a Lambda of this product is built. Runtime, bundling, logs and tracing are fixed
+// here; what a function may touch comes only from its entry in infra/functions.ts, and each access
+// is granted together with the environment variable that tells the code where to find it, so a
+// function never holds a permission its definition does not ask for.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import type { FunctionDef, TableAccess } from '../functions';
+import type { TableDef } from '../resources';
+import { webhookQueue } from '../resources';
+
+export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export const SERVICE_NAME = 'iap-backend';
+export const METRICS_NAMESPACE = 'IapBackend';
+export const DEFAULT_TIMEOUT_SECONDS = 10;
+export const DEFAULT_MEMORY_MB = 256;
+/** Name of the variable holding the Attesto secret's ARN (see interfaces: it wins over plain env). */
+export const SECRET_ENV_VAR = 'ATTESTO_SECRET_ARN';
+
+// The bundle is ESM, but a few bundled CommonJS dependencies call require() for Node built-ins.
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
+export type TableKey = keyof FunctionDef['tables'];
+
+export interface BoundTable {
+  table: ITableV2;
+  def: TableDef;
+}
+
+/** Everything a function definition can ask for. A definition that asks for a missing one fails synth. */
+export interface FunctionResources {
+  tables: Record<TableKey, BoundTable>;
+  queue?: IQueue;
+  secret?: ISecret;
+}
+
+export interface ProductFunctionProps {
+  def: FunctionDef;
+  resources: FunctionResources;
+  logRetention: RetentionDays;
+  logRemovalPolicy: RemovalPolicy;
+  /** Used when the definition sets no timeout. */
+  defaultTimeoutSeconds?: number;
+  /** Settings shared by all functions (Attesto URL, store ids, policies); bound resources win over these. */
+  environment?: Record<string, string>;
+  defaultEnvironment?: Record<string, string>;
+}
+
+export function constructIdOf(name: string): string {
+  return name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}
+
+export function entryOf(name: string): string {
+  return join(PROJECT_ROOT, 'functions', name, 'handler.ts');
+}
+
+export class ProductFunction extends NodejsFunction {
+  readonly def: FunctionDef;
+
+  constructor(scope: Construct, props: ProductFunctionProps) {
+    const { def } = props;
+    const id = `${constructIdOf(def.name)}Fn`;
+    // An explicit log group (not the legacy logRetention custom resource) so retention and
+    // removal follow the stage.
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention,
+      removalPolicy: props.logRemovalPolicy,
+    });
+    const base: NodejsFunctionProps = {
+      entry: entryOf(def.name),
+      handler: 'handler',
+      description: def.description,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: def.memoryMb ?? DEFAULT_MEMORY_MB,
+      timeout: Duration.seconds(def.timeoutSeconds ?? props.defaultTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS),
+      tracing: Tracing.ACTIVE,
+      logGroup,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        platform: 'node',
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // The AWS SDK is bundled: the version we test against is the one that runs, and
+        // tree-shaken clients start faster than the runtime's copy.
+        externalModules: [],
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+      },
+      // Merge order: defaults → caller → invariants (bound resources are added below and win).
+      environment: {
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        ...props.defaultEnvironment,
+        ...props.environment,
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+    };
+    super(scope, id, base);
+    this.def = def;
+
+    for (const [key, access] of Object.entries(def.tables) as [TableKey, TableAccess][]) {
+      this.bindTable(props.resources.tables[key], access);
+    }
+    if (def.sendsToQueue) {
+      if (!props.resources.queue)
+        throw new Error(`${def.name} sends to the webhook queue, but none was given`);
+      this.bindQueueSend(props.resources.queue);
+    }
+    if (def.readsSecret) {
+      if (!props.resources.secret)
+        throw new Error(`${def.name} reads the Attesto secret, but none was given`);
+      this.bindSecretRead(props.resources.secret);
+    }
+
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Pinned to nodejs22.x on purpose: the bundle targets node22 and the test suite runs on that major; moving to a newer runtime is a deliberate upgrade, not a default.',
+    });
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason:
+        'AWSLambdaBasicExecutionRole only allows creating log streams and putting log events, which every function needs for its own log group.',
+    });
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions.',
+    });
+  }
+
+  /** Grants exactly `access` on the table and tells the code its name. */
+  bindTable({ table, def }: BoundTable, access: TableAccess): void {
+    if (access === 'read') table.grantReadData(this);
+    else if (access === 'write') table.grantWriteData(this);
+    else table.grantReadWriteData(this);
+    this.addEnvironment(def.envVar, table.tableName);
+    if (access !== 'write' && def.globalSecondaryIndexes.length > 0) {
+      Validations.of(this).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${this.stack.getLogicalId(table.node.defaultChild as never)}.Arn>/index/*]`,
+        reason: `Reads query the ${def.globalSecondaryIndexes.map((i) => i.indexName).join(', ')} index of ${def.id}; the grant is scoped to that table's indexes.`,
+      });
+    }
+  }
+
+  bindQueueSend(queue: IQueue): void {
+    queue.grantSendMessages(this);
+    this.addEnvironment(webhookQueue.envVar, queue.queueUrl);
+  }
+
+  bindSecretRead(secret: ISecret): void {
+    secret.grantRead(this);
+    this.addEnvironment(SECRET_ENV_VAR, secret.secretArn);
+  }
+}

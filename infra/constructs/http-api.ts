@@ -1,0 +1,121 @@
+// The HTTP API, built from THE route table (infra/routes.ts) so it cannot drift from the local
+// runtime. Routes marked `auth: 'user'` get the JWT authorizer; `auth: 'none'` routes are public
+// by design (the webhook proves itself with its HMAC signature, the catalog is public data).
+import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  CorsHttpMethod,
+  HttpApi,
+  HttpMethod,
+  type HttpRoute,
+  type HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { CorsSettings } from '../cors';
+import type { FunctionName } from '../functions';
+import type { Route } from '../routes';
+import { constructIdOf } from './function-factory';
+
+export interface ProductHttpApiProps {
+  routes: Route[];
+  functions: Record<FunctionName, IFunction>;
+  auth: { issuer: string; audience: string[] };
+  /** Same settings the local API emulator answers preflights with (infra/cors.ts). */
+  cors: CorsSettings;
+  throttling: { rateLimit: number; burstLimit: number };
+  logRetention: RetentionDays;
+  logRemovalPolicy: RemovalPolicy;
+}
+
+export class ProductHttpApi extends Construct {
+  readonly api: HttpApi;
+  readonly stage: HttpStage;
+  readonly accessLogs: LogGroup;
+  /** Routes by `METHOD path`, for tests and outputs. */
+  readonly routes = new Map<string, HttpRoute>();
+
+  constructor(scope: Construct, id: string, props: ProductHttpApiProps) {
+    super(scope, id);
+    this.api = new HttpApi(this, 'Api', {
+      description: 'iap-backend: purchase verification and entitlements for @nossdev/iap apps',
+      // Our own $default stage below, so throttling and access logs can be set on it.
+      createDefaultStage: false,
+      corsPreflight: {
+        allowOrigins: props.cors.allowOrigins,
+        allowMethods: props.cors.allowMethods.map((method) => CorsHttpMethod[method]),
+        allowHeaders: props.cors.allowHeaders,
+        maxAge: Duration.seconds(props.cors.maxAgeSeconds),
+      },
+    });
+
+    this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      removalPolicy: props.logRemovalPolicy,
+    });
+    this.stage = this.api.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: props.throttling,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            ip: '$context.identity.sourceIp',
+            requestTime: '$context.requestTime',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            protocol: '$context.protocol',
+            responseLength: '$context.responseLength',
+            latencyMs: '$context.responseLatency',
+            integrationLatencyMs: '$context.integrationLatency',
+            integrationError: '$context.integrationErrorMessage',
+            authorizerError: '$context.authorizer.error',
+            userAgent: '$context.identity.userAgent',
+          }),
+        ),
+      },
+    });
+
+    const authorizer = new HttpJwtAuthorizer('UserJwt', props.auth.issuer, {
+      jwtAudience: props.auth.audience,
+    });
+    const integrations = new Map<FunctionName, HttpLambdaIntegration>();
+    for (const route of props.routes) {
+      let integration = integrations.get(route.fn);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(
+          `${constructIdOf(route.fn)}Integration`,
+          props.functions[route.fn],
+        );
+        integrations.set(route.fn, integration);
+      }
+      const [created] = this.api.addRoutes({
+        path: route.path,
+        methods: [HttpMethod[route.method]],
+        integration,
+        ...(route.auth === 'user' ? { authorizer } : {}),
+      });
+      if (!created) throw new Error(`No route created for ${route.method} ${route.path}`);
+      this.routes.set(`${route.method} ${route.path}`, created);
+      if (route.auth === 'none') {
+        Validations.of(created).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason:
+            route.fn === 'attesto-webhook'
+              ? 'Attesto cannot send a JWT; the handler authenticates every request by its HMAC-SHA256 signature over the raw body before anything is queued.'
+              : 'Public by configuration (productsRequireAuth=false): the SDK loads the product catalog before login, and the catalog holds no user data.',
+        });
+      }
+    }
+  }
+
+  get url(): string {
+    return this.stage.url;
+  }
+}

@@ -1,0 +1,157 @@
+// The stack: stage config → tables, secret, webhook pipeline, functions, HTTP API, monitoring.
+import { Annotations, type App, CfnOutput, Stack, type StackProps, Tags, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { Construct } from 'constructs';
+import { AttestoSecret } from './constructs/attesto-secret';
+import { DataTables } from './constructs/data-tables';
+import { ProductFunction } from './constructs/function-factory';
+import { ProductHttpApi } from './constructs/http-api';
+import { Monitoring } from './constructs/monitoring';
+import { WebhookPipeline } from './constructs/webhook-pipeline';
+import { corsSettings } from './cors';
+import { type FunctionName, functions } from './functions';
+import { CONSUMER_TIMEOUT_SECONDS } from './resources';
+import { routeTable } from './routes';
+import { parseStage, placeholderSettings, resolveStageConfig, type StageConfig } from './stage-config';
+
+export interface IapBackendStackProps extends StackProps {
+  config: StageConfig;
+}
+
+/** Settings every function receives; each one reads only the variables it needs. */
+export function functionEnvironment(config: StageConfig): Record<string, string> {
+  return {
+    ATTESTO_URL: config.attesto.url,
+    GOOGLE_PACKAGE_NAME: config.store.googlePackageName,
+    APPLE_BUNDLE_ID: config.store.appleBundleId,
+    OWNERSHIP_POLICY: config.policies.ownershipPolicy,
+    ALLOW_SANDBOX_PURCHASES: String(config.policies.allowSandboxPurchases),
+    BILLING_RETRY_ENTITLED: String(config.policies.billingRetryEntitled),
+    BILLING_RETRY_MAX_DAYS: String(config.policies.billingRetryMaxDays),
+    PRODUCTS_REQUIRE_AUTH: String(config.policies.productsRequireAuth),
+  };
+}
+
+export function stackNameOf(stage: string): string {
+  return `IapBackend-${stage}`;
+}
+
+export class IapBackendStack extends Stack {
+  readonly config: StageConfig;
+  readonly tables: DataTables;
+  readonly pipeline: WebhookPipeline;
+  readonly attestoSecret: AttestoSecret;
+  readonly functions: Record<FunctionName, ProductFunction>;
+  readonly httpApi: ProductHttpApi;
+  readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: IapBackendStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    this.config = config;
+    Tags.of(this).add('app', 'iap-backend');
+    Tags.of(this).add('stage', config.stage);
+    for (const setting of placeholderSettings(config)) {
+      Annotations.of(this).addWarningV2(
+        'iap-backend:placeholder-setting',
+        `${setting} is still the example value in infra/stage-config.ts; set it before deploying.`,
+      );
+    }
+
+    // ---- data -----------------------------------------------------------------------------
+    this.tables = new DataTables(this, 'Tables', {
+      removalPolicy: config.removalPolicy,
+      deletionProtection: config.deletionProtection,
+    });
+    this.attestoSecret = new AttestoSecret(this, 'AttestoCredentials', {
+      ...(config.attesto.existingSecretArn ? { existingSecretArn: config.attesto.existingSecretArn } : {}),
+      removalPolicy: config.removalPolicy,
+    });
+    this.pipeline = new WebhookPipeline(this, 'WebhookPipeline');
+
+    // ---- functions ------------------------------------------------------------------------
+    const environment = functionEnvironment(config);
+    const resources = {
+      tables: this.tables.byKey,
+      queue: this.pipeline.queue,
+      secret: this.attestoSecret.secret,
+    };
+    const built = {} as Record<FunctionName, ProductFunction>;
+    for (const def of Object.values(functions)) {
+      built[def.name] = new ProductFunction(this, {
+        def,
+        resources,
+        environment,
+        defaultEnvironment: { POWERTOOLS_LOG_LEVEL: config.logLevel },
+        logRetention: config.logRetention,
+        logRemovalPolicy: config.removalPolicy,
+        ...(def.name === 'webhook-consumer' ? { defaultTimeoutSeconds: CONSUMER_TIMEOUT_SECONDS } : {}),
+      });
+    }
+    this.functions = built;
+    this.pipeline.attachConsumer(built['webhook-consumer'], config.consumerMaxConcurrency);
+
+    // ---- HTTP API -------------------------------------------------------------------------
+    this.httpApi = new ProductHttpApi(this, 'HttpApi', {
+      routes: routeTable({ productsRequireAuth: config.policies.productsRequireAuth }),
+      functions: built,
+      auth: config.auth,
+      cors: corsSettings({ CORS_ORIGINS: config.corsAllowOrigins.join(',') }),
+      throttling: config.throttling,
+      logRetention: config.logRetention,
+      logRemovalPolicy: config.removalPolicy,
+    });
+
+    // ---- monitoring -----------------------------------------------------------------------
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      api: this.httpApi.api,
+      queue: this.pipeline.queue,
+      deadLetterQueue: this.pipeline.deadLetterQueue,
+      consumer: built['webhook-consumer'],
+      functions: Object.values(built),
+      ...(config.alarms.email ? { alarmEmail: config.alarms.email } : {}),
+      api5xxRatePercent: config.alarms.api5xxRatePercent,
+    });
+
+    // ---- outputs --------------------------------------------------------------------------
+    const output = (outputId: string, value: string, description: string) =>
+      new CfnOutput(this, outputId, { value, description });
+    output('ApiUrl', this.httpApi.url, 'Base URL of the API; the SDK calls <ApiUrl>api/iap/…');
+    output(
+      'WebhookUrl',
+      `${this.httpApi.url}attesto-webhook`,
+      "Set as the webhook URL in Attesto's dashboard",
+    );
+    output('SecretArn', this.attestoSecret.secret.secretArn, 'Attesto API key and webhook secrets (JSON)');
+    output('PurchasesTableName', this.tables.purchases.tableName, 'DynamoDB table: purchases');
+    output('UserIdsTableName', this.tables.userIds.tableName, 'DynamoDB table: user-ids');
+    output(
+      'ProcessedEventsTableName',
+      this.tables.processedEvents.tableName,
+      'DynamoDB table: processed-events',
+    );
+    output('WebhookQueueUrl', this.pipeline.queue.queueUrl, 'SQS queue of verified webhook events');
+    output(
+      'WebhookDlqUrl',
+      this.pipeline.deadLetterQueue.queueUrl,
+      'Events that failed 5 times; redrive after fixing',
+    );
+    output('AlarmTopicArn', this.monitoring.topic.topicArn, 'SNS topic receiving alarm notifications');
+    output('DashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard');
+  }
+}
+
+/**
+ * Builds the whole app from its context (`-c stage=…` and overrides) with the cdk-nag
+ * AwsSolutions checks registered: any unacknowledged finding fails synth.
+ */
+export function buildIapBackendApp(app: App): IapBackendStack {
+  const stage = parseStage(app.node.tryGetContext('stage'));
+  const config = resolveStageConfig(stage, (key) => app.node.tryGetContext(key));
+  const stack = new IapBackendStack(app, stackNameOf(stage), {
+    config,
+    description: `iap-backend (${stage}): in-app purchase verification and entitlements`,
+  });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return stack;
+}

@@ -1,0 +1,285 @@
+// Every setting that differs between deployments, in one typed file. A stage is picked with
+// `cdk deploy -c stage=dev|staging|prod`; single values can be overridden for one deploy with
+// context (`-c authIssuer=https://…`) without editing this file. Edit the values below for your
+// app once: the placeholders (example.com, com.example.app) only let `cdk synth` run out of the box.
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { z } from 'zod';
+import { DEFAULT_CORS_ORIGINS } from './cors';
+
+export const STAGES = ['dev', 'staging', 'prod'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+export interface StageConfig {
+  stage: Stage;
+  auth: {
+    /** Your identity provider's issuer URL, exactly as in the `iss` claim of the app's tokens. */
+    issuer: string;
+    /** Accepted `aud` values of those tokens. */
+    audience: string[];
+  };
+  attesto: {
+    /** Base URL, no trailing slash. */
+    url: string;
+    /**
+     * ARN of an existing Secrets Manager secret holding
+     * `{"attestoApiKey":"...","webhookSecrets":["current","previous?"]}`. Unset: the stack creates one.
+     */
+    existingSecretArn?: string;
+  };
+  store: {
+    googlePackageName: string;
+    appleBundleId: string;
+  };
+  policies: {
+    /** What happens when a second account verifies a purchase another account owns. */
+    ownershipPolicy: 'move' | 'keep';
+    allowSandboxPurchases: boolean;
+    billingRetryEntitled: boolean;
+    billingRetryMaxDays: number;
+    productsRequireAuth: boolean;
+  };
+  /**
+   * Origins allowed to call the API cross-origin; methods and headers are fixed in infra/cors.ts.
+   * The SDK runs in a Capacitor WebView: iOS sends `capacitor://localhost`, Android
+   * `https://localhost` (or `http://localhost` with cleartext on).
+   */
+  corsAllowOrigins: string[];
+  alarms: {
+    /** Receives alarm notifications; unset: alarms go to the SNS topic with no subscriber. */
+    email?: string;
+    /** Percentage of API requests answered 5xx over 5 minutes that raises the alarm. */
+    api5xxRatePercent: number;
+  };
+  logRetention: RetentionDays;
+  logLevel: LogLevel;
+  /** Steady-state requests per second and burst for the whole HTTP API stage. */
+  throttling: { rateLimit: number; burstLimit: number };
+  /** RETAIN keeps tables, the created secret and log groups when the stack is deleted. */
+  removalPolicy: RemovalPolicy.RETAIN | RemovalPolicy.DESTROY;
+  deletionProtection: boolean;
+  /**
+   * Upper bound on concurrent consumer invocations (SQS event source maxConcurrency, 2–1000).
+   * Each invocation may call Attesto for Google events, so this keeps webhook bursts under
+   * Attesto's per-tenant rate limit.
+   */
+  consumerMaxConcurrency: number;
+}
+
+const ATTESTO_STAGING_URL = 'https://api-staging.attesto.nossdev.com';
+const ATTESTO_PRODUCTION_URL = 'https://api.attesto.nossdev.com';
+
+/** Values that only make synth work; deploying with them produces an API that rejects every token. */
+export const PLACEHOLDERS = {
+  issuer: 'https://auth.example.com/',
+  audience: 'iap-backend',
+  googlePackageName: 'com.example.app',
+  appleBundleId: 'com.example.app',
+} as const;
+
+const shared = {
+  auth: { issuer: PLACEHOLDERS.issuer, audience: [PLACEHOLDERS.audience] },
+  store: { googlePackageName: PLACEHOLDERS.googlePackageName, appleBundleId: PLACEHOLDERS.appleBundleId },
+  policies: {
+    ownershipPolicy: 'move',
+    allowSandboxPurchases: true,
+    billingRetryEntitled: true,
+    billingRetryMaxDays: 16,
+    productsRequireAuth: false,
+  },
+  corsAllowOrigins: [...DEFAULT_CORS_ORIGINS],
+} satisfies Partial<StageConfig>;
+
+export const stageConfigs: Record<Stage, StageConfig> = {
+  dev: {
+    ...shared,
+    stage: 'dev',
+    attesto: { url: ATTESTO_STAGING_URL },
+    alarms: { api5xxRatePercent: 5 },
+    logRetention: RetentionDays.ONE_WEEK,
+    logLevel: 'DEBUG',
+    throttling: { rateLimit: 50, burstLimit: 100 },
+    removalPolicy: RemovalPolicy.DESTROY,
+    deletionProtection: false,
+    consumerMaxConcurrency: 2,
+  },
+  staging: {
+    ...shared,
+    stage: 'staging',
+    attesto: { url: ATTESTO_STAGING_URL },
+    alarms: { api5xxRatePercent: 5 },
+    logRetention: RetentionDays.ONE_MONTH,
+    logLevel: 'INFO',
+    throttling: { rateLimit: 100, burstLimit: 200 },
+    removalPolicy: RemovalPolicy.DESTROY,
+    deletionProtection: false,
+    consumerMaxConcurrency: 5,
+  },
+  prod: {
+    ...shared,
+    stage: 'prod',
+    attesto: { url: ATTESTO_PRODUCTION_URL },
+    alarms: { api5xxRatePercent: 1 },
+    logRetention: RetentionDays.SIX_MONTHS,
+    logLevel: 'INFO',
+    throttling: { rateLimit: 500, burstLimit: 1000 },
+    removalPolicy: RemovalPolicy.RETAIN,
+    deletionProtection: true,
+    consumerMaxConcurrency: 5,
+  },
+};
+
+export class StageConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StageConfigError';
+  }
+}
+
+export function isStage(value: unknown): value is Stage {
+  return typeof value === 'string' && (STAGES as readonly string[]).includes(value);
+}
+
+/** Reads `-c stage=…`; an unknown or missing stage fails with the list of valid ones. */
+export function parseStage(value: unknown): Stage {
+  if (isStage(value)) return value;
+  const got = value === undefined ? 'no stage was given' : `got ${JSON.stringify(value)}`;
+  throw new StageConfigError(
+    `Unknown stage: ${got}. Pass one of ${STAGES.join(', ')} with -c stage=<stage>, e.g. \`npx cdk deploy -c stage=dev\`.`,
+  );
+}
+
+/** Context keys that override one setting of the chosen stage (`-c key=value`). */
+export const CONTEXT_OVERRIDES = [
+  'authIssuer',
+  'authAudience',
+  'attestoUrl',
+  'attestoSecretArn',
+  'googlePackageName',
+  'appleBundleId',
+  'ownershipPolicy',
+  'allowSandboxPurchases',
+  'billingRetryEntitled',
+  'billingRetryMaxDays',
+  'productsRequireAuth',
+  'corsAllowOrigins',
+  'alarmEmail',
+  'consumerMaxConcurrency',
+] as const;
+export type ContextOverride = (typeof CONTEXT_OVERRIDES)[number];
+
+type ContextReader = (key: ContextOverride) => unknown;
+
+const list = (value: unknown): unknown =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : value;
+const bool = (value: unknown): unknown => (value === 'true' ? true : value === 'false' ? false : value);
+const num = (value: unknown): unknown =>
+  typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+
+const httpsUrl = z.url({ protocol: /^https$/ });
+
+// Checks the merged result, so a bad value in this file fails the same way as a bad `-c` value.
+const stageConfigSchema = z.object({
+  stage: z.enum(STAGES),
+  auth: z.object({
+    issuer: httpsUrl,
+    audience: z.array(z.string().min(1)).min(1),
+  }),
+  attesto: z.object({
+    url: httpsUrl.refine((u) => !u.endsWith('/'), 'must not end with a slash'),
+    existingSecretArn: z
+      .string()
+      .regex(/^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+$/, 'must be a Secrets Manager secret ARN')
+      .optional(),
+  }),
+  store: z.object({
+    googlePackageName: z
+      .string()
+      .regex(/^[A-Za-z][\w]*(\.[A-Za-z][\w]*)+$/, 'must be an Android package name'),
+    appleBundleId: z.string().regex(/^[A-Za-z0-9.-]+$/, 'must be a bundle identifier'),
+  }),
+  policies: z.object({
+    ownershipPolicy: z.enum(['move', 'keep']),
+    allowSandboxPurchases: z.boolean(),
+    billingRetryEntitled: z.boolean(),
+    billingRetryMaxDays: z.number().int().min(0).max(60),
+    productsRequireAuth: z.boolean(),
+  }),
+  corsAllowOrigins: z.array(z.string().regex(/^[a-z][a-z0-9+.-]*:\/\/[^/\s]+$/, 'must be an origin')).min(1),
+  alarms: z.object({
+    email: z.email().optional(),
+    api5xxRatePercent: z.number().positive().max(100),
+  }),
+  logRetention: z.enum(RetentionDays),
+  logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']),
+  throttling: z.object({
+    rateLimit: z.number().positive(),
+    burstLimit: z.number().int().positive(),
+  }),
+  removalPolicy: z.enum([RemovalPolicy.RETAIN, RemovalPolicy.DESTROY]),
+  deletionProtection: z.boolean(),
+  consumerMaxConcurrency: z.number().int().min(2).max(1000),
+});
+
+/**
+ * The stage's settings with context overrides applied, checked as a whole. Errors name the
+ * setting and how to override it.
+ */
+export function resolveStageConfig(stage: Stage, readContext: ContextReader = () => undefined): StageConfig {
+  const base = stageConfigs[stage];
+  const ctx = (key: ContextOverride) => {
+    const value = readContext(key);
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const merged = {
+    ...base,
+    auth: {
+      issuer: ctx('authIssuer') ?? base.auth.issuer,
+      audience: list(ctx('authAudience')) ?? base.auth.audience,
+    },
+    attesto: {
+      url: ctx('attestoUrl') ?? base.attesto.url,
+      existingSecretArn: ctx('attestoSecretArn') ?? base.attesto.existingSecretArn,
+    },
+    store: {
+      googlePackageName: ctx('googlePackageName') ?? base.store.googlePackageName,
+      appleBundleId: ctx('appleBundleId') ?? base.store.appleBundleId,
+    },
+    policies: {
+      ownershipPolicy: ctx('ownershipPolicy') ?? base.policies.ownershipPolicy,
+      allowSandboxPurchases: bool(ctx('allowSandboxPurchases')) ?? base.policies.allowSandboxPurchases,
+      billingRetryEntitled: bool(ctx('billingRetryEntitled')) ?? base.policies.billingRetryEntitled,
+      billingRetryMaxDays: num(ctx('billingRetryMaxDays')) ?? base.policies.billingRetryMaxDays,
+      productsRequireAuth: bool(ctx('productsRequireAuth')) ?? base.policies.productsRequireAuth,
+    },
+    corsAllowOrigins: list(ctx('corsAllowOrigins')) ?? base.corsAllowOrigins,
+    alarms: { ...base.alarms, email: ctx('alarmEmail') ?? base.alarms.email },
+    consumerMaxConcurrency: num(ctx('consumerMaxConcurrency')) ?? base.consumerMaxConcurrency,
+  };
+  const parsed = stageConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new StageConfigError(
+      `Invalid settings for stage "${stage}" (infra/stage-config.ts, or a -c override):\n${problems}`,
+    );
+  }
+  return parsed.data as StageConfig;
+}
+
+/** Settings still at their example value; the stack warns about each at synth. */
+export function placeholderSettings(config: StageConfig): string[] {
+  const found: string[] = [];
+  if (config.auth.issuer === PLACEHOLDERS.issuer) found.push('auth.issuer (-c authIssuer=…)');
+  if (config.store.googlePackageName === PLACEHOLDERS.googlePackageName)
+    found.push('store.googlePackageName (-c googlePackageName=…)');
+  if (config.store.appleBundleId === PLACEHOLDERS.appleBundleId)
+    found.push('store.appleBundleId (-c appleBundleId=…)');
+  return found;
+}
