@@ -1,0 +1,162 @@
+// How a PurchaseUpdate becomes a DynamoDB update of a purchase item, and how a stored item
+// becomes a Purchase. Shared by verify (purchases.ts) and the webhook consumer (purchase-events.ts).
+//
+// Stored layout: the Purchase attributes at top level, plus `order_<field>` (the order key of the
+// update that last set <field>, i.e. Purchase.fieldOrder) and `rev` (a write counter that lets
+// the stale path write only over the exact version it merged against).
+import { PURCHASE_FIELDS, type Purchase, type PurchaseField, type PurchaseUpdate } from '../domain/purchase';
+import { staleFill } from '../domain/state-machine';
+
+const ORDER_PREFIX = 'order_';
+
+/** Who owns the purchase after the write: set (move) or only claim when unowned (keep). */
+export interface UserIdAssignment {
+  userId: string;
+  mode: 'set' | 'if-absent';
+}
+
+export interface PurchaseWrite {
+  pk: string;
+  platform: Purchase['platform'];
+  subjectKey: string;
+  update: PurchaseUpdate;
+  owner?: UserIdAssignment;
+}
+
+/** The Update operation (without TableName/Key/return options), ready for UpdateItem or a transaction. */
+export interface UpdateOperation {
+  UpdateExpression: string;
+  ConditionExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues: Record<string, unknown>;
+}
+
+class ExpressionBuilder {
+  readonly names: Record<string, string> = {};
+  readonly values: Record<string, unknown> = {};
+  readonly sets: string[] = [];
+  private n = 0;
+
+  private readonly tokens = new Map<string, string>();
+
+  name(attribute: string): string {
+    let token = this.tokens.get(attribute);
+    if (!token) {
+      token = `#a${this.tokens.size}`;
+      this.tokens.set(attribute, token);
+      this.names[token] = attribute;
+    }
+    return token;
+  }
+
+  value(v: unknown): string {
+    const token = `:v${this.n++}`;
+    this.values[token] = v;
+    return token;
+  }
+
+  set(attribute: string, v: unknown): void {
+    this.sets.push(`${this.name(attribute)} = ${this.value(v)}`);
+  }
+
+  setIfAbsent(attribute: string, v: unknown): void {
+    const n = this.name(attribute);
+    this.sets.push(`${n} = if_not_exists(${n}, ${this.value(v)})`);
+  }
+
+  operation(condition: string): UpdateOperation {
+    return {
+      UpdateExpression: `SET ${this.sets.join(', ')} ADD ${this.name('rev')} ${this.value(1)}`,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: this.names,
+      ExpressionAttributeValues: this.values,
+    };
+  }
+}
+
+function setFields(
+  b: ExpressionBuilder,
+  fields: Partial<Record<PurchaseField, unknown>>,
+  order: number,
+): void {
+  for (const field of PURCHASE_FIELDS) {
+    if (fields[field] === undefined) continue;
+    b.set(field, fields[field]);
+    b.set(`${ORDER_PREFIX}${field}`, order);
+  }
+}
+
+function setOwner(b: ExpressionBuilder, owner: UserIdAssignment | undefined): void {
+  if (!owner) return;
+  if (owner.mode === 'set') b.set('userId', owner.userId);
+  else b.setIfAbsent('userId', owner.userId);
+}
+
+/**
+ * The common path: apply the whole update when the purchase is new or has applied nothing newer
+ * (`attribute_not_exists(pk) OR appliedOrder <= :order`). No read needed.
+ */
+export function guardedUpdate(write: PurchaseWrite, nowIso: string): UpdateOperation {
+  const b = new ExpressionBuilder();
+  b.set('platform', write.platform);
+  b.set('subjectKey', write.subjectKey);
+  b.setIfAbsent('createdAt', nowIso);
+  b.set('updatedAt', nowIso);
+  b.set('appliedAt', write.update.t);
+  b.set('appliedOrder', write.update.order);
+  setFields(b, write.update.set, write.update.order);
+  setOwner(b, write.owner);
+  const pk = b.name('pk');
+  const appliedOrder = b.name('appliedOrder');
+  const order = b.value(write.update.order);
+  return b.operation(`attribute_not_exists(${pk}) OR ${appliedOrder} <= ${order}`);
+}
+
+/**
+ * The stale path: the guard failed, so `current` (the item returned with the failure) already
+ * holds something newer. Write only the fields the merge rule lets this update set, plus the
+ * owner, and only over exactly that version of the item (`rev`), so a concurrent write sends us
+ * back to merge again. Undefined when there is nothing to write.
+ */
+export function staleFillUpdate(
+  write: PurchaseWrite,
+  current: Record<string, unknown>,
+  nowIso: string,
+): UpdateOperation | undefined {
+  const purchase = purchaseFromItem(current);
+  const fill = staleFill(purchase, write.update);
+  const owner = write.owner;
+  const ownerChanges =
+    owner !== undefined &&
+    (owner.mode === 'set' ? purchase.userId !== owner.userId : purchase.userId === undefined);
+  if (Object.keys(fill).length === 0 && !ownerChanges) return undefined;
+  const b = new ExpressionBuilder();
+  b.set('updatedAt', nowIso);
+  setFields(b, fill, write.update.order);
+  if (ownerChanges) setOwner(b, owner);
+  const pk = b.name('pk');
+  const rev = b.name('rev');
+  return b.operation(
+    typeof current.rev === 'number'
+      ? `attribute_exists(${pk}) AND ${rev} = ${b.value(current.rev)}`
+      : `attribute_exists(${pk}) AND attribute_not_exists(${rev})`,
+  );
+}
+
+/** A stored purchase item as a Purchase (order attributes folded into fieldOrder, `rev` dropped). */
+export function purchaseFromItem(item: Record<string, unknown>): Purchase {
+  const fieldOrder: Purchase['fieldOrder'] = {};
+  const purchase: Record<string, unknown> = {};
+  for (const [attribute, value] of Object.entries(item)) {
+    if (attribute.startsWith(ORDER_PREFIX)) {
+      fieldOrder[attribute.slice(ORDER_PREFIX.length) as PurchaseField] = value as number;
+    } else if (attribute !== 'rev') {
+      purchase[attribute] = value;
+    }
+  }
+  return { ...(purchase as unknown as Purchase), fieldOrder };
+}
+
+export function isPurchaseItem(item: Record<string, unknown>): boolean {
+  return typeof item.platform === 'string' && typeof item.subjectKey === 'string';
+}

@@ -1,0 +1,255 @@
+// The purchases table: purchase items, alias items and consumable credit ledger items.
+import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BY_USER_INDEX } from '../../infra/resources';
+import {
+  type OwnershipPolicy,
+  type Purchase,
+  type PurchaseUpdate,
+  parsePurchaseKey,
+} from '../domain/purchase';
+import {
+  cancellationReasons,
+  conditionFailureItem,
+  contentionError,
+  contentionPause,
+  documentClient,
+  isContention,
+  isThrottled,
+  MAX_CONTENTION_ATTEMPTS,
+  storeError,
+  tableName,
+} from './dynamo-client';
+import {
+  guardedUpdate,
+  isPurchaseItem,
+  type PurchaseWrite,
+  purchaseFromItem,
+  staleFillUpdate,
+  type UpdateOperation,
+} from './purchase-writes';
+
+const purchasesTable = () => tableName('PURCHASES_TABLE');
+
+export async function getPurchase(pk: string): Promise<Purchase | undefined> {
+  try {
+    const { Item } = await documentClient().send(
+      new GetCommand({ TableName: purchasesTable(), Key: { pk }, ConsistentRead: true }),
+    );
+    return Item && isPurchaseItem(Item) ? purchaseFromItem(Item) : undefined;
+  } catch (error) {
+    throw storeError(error);
+  }
+}
+
+/** The purchase key an alias (aliasKey(...)) points at, if any. */
+export async function resolveAlias(alias: string): Promise<string | undefined> {
+  try {
+    const { Item } = await documentClient().send(
+      new GetCommand({
+        TableName: purchasesTable(),
+        Key: { pk: alias },
+        ProjectionExpression: '#t',
+        ExpressionAttributeNames: { '#t': 'target' },
+      }),
+    );
+    return typeof Item?.target === 'string' ? Item.target : undefined;
+  } catch (error) {
+    throw storeError(error);
+  }
+}
+
+/**
+ * Every purchase the user owns, through the `byUser` index. The index is eventually consistent:
+ * merge any purchase just written into the result (see `withPurchase`) before deriving entitlements.
+ */
+export async function purchasesOfUser(userId: string): Promise<Purchase[]> {
+  const purchases: Purchase[] = [];
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  try {
+    do {
+      const page = await documentClient().send(
+        new QueryCommand({
+          TableName: purchasesTable(),
+          IndexName: BY_USER_INDEX,
+          KeyConditionExpression: '#u = :u',
+          ExpressionAttributeNames: { '#u': 'userId' },
+          ExpressionAttributeValues: { ':u': userId },
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of page.Items ?? []) if (isPurchaseItem(item)) purchases.push(purchaseFromItem(item));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+  } catch (error) {
+    throw storeError(error);
+  }
+  return purchases;
+}
+
+/**
+ * `purchases` with `written` in place of its older copy (or added), dropping it when it no longer
+ * belongs to `userId` (another user took it over).
+ */
+export function withPurchase(purchases: readonly Purchase[], written: Purchase, userId: string): Purchase[] {
+  const others = purchases.filter((p) => p.pk !== written.pk);
+  return written.userId === userId ? [...others, written] : others;
+}
+
+/** A consumable's credit: written once per transaction however often it is verified. */
+export interface CreditEntry {
+  /** creditKey(platform, transactionIdOrToken) */
+  key: string;
+  productId: string;
+  /** What the purchase credits (catalog `credits`), recorded for the app's ledger. */
+  credits?: Record<string, number>;
+}
+
+export interface RecordSnapshotInput {
+  /** purchaseKey(platform, subjectKey) */
+  pk: string;
+  /** updateFor({ kind: 'snapshot', ... }) */
+  update: PurchaseUpdate;
+  /** The verifying user; omitted, ownership is left as it is. */
+  userId?: string;
+  ownershipPolicy: OwnershipPolicy;
+  /** aliasKey(...)s that should lead to this purchase. */
+  aliases?: readonly string[];
+  credit?: CreditEntry;
+}
+
+export interface RecordSnapshotResult {
+  /** The purchase item after the write. */
+  purchase: Purchase;
+  /** This call wrote the consumable's credit (false when it was already credited, or no credit). */
+  credited: boolean;
+  /** The purchase had already applied something newer: only blank fields (and the owner) were written. */
+  stale: boolean;
+}
+
+/**
+ * Records a verify result: upserts the purchase under the ordering guard, sets or claims its
+ * owner per policy, writes its aliases and, for a consumable, its credit — in one transaction
+ * (one UpdateItem when there are no aliases and no credit).
+ */
+export async function recordSnapshot(input: RecordSnapshotInput): Promise<RecordSnapshotResult> {
+  const { platform, subjectKey } = parsePurchaseKey(input.pk);
+  const write: PurchaseWrite = {
+    pk: input.pk,
+    platform,
+    subjectKey,
+    update: input.update,
+    ...(input.userId
+      ? { owner: { userId: input.userId, mode: input.ownershipPolicy === 'move' ? 'set' : 'if-absent' } }
+      : {}),
+  };
+  const aliases = [...new Set(input.aliases ?? [])];
+  let credit = input.credit;
+  let current: Record<string, unknown> | undefined;
+  let stale = false;
+  try {
+    for (let attempt = 0; attempt < MAX_CONTENTION_ATTEMPTS; attempt++) {
+      const now = new Date().toISOString();
+      const operation = stale && current ? staleFillUpdate(write, current, now) : guardedUpdate(write, now);
+
+      if (aliases.length === 0 && !credit) {
+        if (!operation) return { purchase: purchaseFromItem(current ?? {}), credited: false, stale };
+        const outcome = await updateReturningItem(input.pk, operation);
+        if ('purchase' in outcome) return { purchase: outcome.purchase, credited: false, stale };
+        current = outcome.current ?? (await storedItem(input.pk));
+        stale = true;
+        continue;
+      }
+
+      const transactItems = [
+        ...(operation
+          ? [
+              {
+                Update: {
+                  TableName: purchasesTable(),
+                  Key: { pk: input.pk },
+                  ...operation,
+                  ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+                },
+              },
+            ]
+          : []),
+        ...aliases.map((alias) => ({
+          Put: { TableName: purchasesTable(), Item: { pk: alias, target: input.pk } },
+        })),
+        ...(credit ? [{ Put: creditPut(credit, input.pk, input.userId, now) }] : []),
+      ];
+      try {
+        await documentClient().send(new TransactWriteCommand({ TransactItems: transactItems }));
+        const purchase = await getPurchase(input.pk);
+        if (!purchase) throw new Error(`Purchase ${input.pk} vanished after its write`);
+        return { purchase, credited: credit !== undefined, stale };
+      } catch (error) {
+        const reasons = cancellationReasons(error);
+        if (!reasons || isThrottled(reasons)) throw error;
+        const purchaseReason = operation ? reasons[0] : undefined;
+        const creditReason = credit ? reasons[transactItems.length - 1] : undefined;
+        let understood = isContention(reasons);
+        if (purchaseReason?.code === 'ConditionalCheckFailed') {
+          current = purchaseReason.item ?? (await storedItem(input.pk));
+          stale = true;
+          understood = true;
+        }
+        if (creditReason?.code === 'ConditionalCheckFailed') {
+          credit = undefined; // already credited by an earlier verify
+          understood = true;
+        }
+        if (!understood) throw error;
+        if (isContention(reasons)) await contentionPause(attempt);
+      }
+    }
+  } catch (error) {
+    throw storeError(error);
+  }
+  throw contentionError('Recording the purchase');
+}
+
+/** The raw stored item, for when a failed condition did not return it. */
+export async function storedItem(pk: string): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await documentClient().send(
+    new GetCommand({ TableName: purchasesTable(), Key: { pk }, ConsistentRead: true }),
+  );
+  return Item;
+}
+
+async function updateReturningItem(
+  pk: string,
+  operation: UpdateOperation,
+): Promise<{ purchase: Purchase } | { current: Record<string, unknown> | undefined }> {
+  try {
+    const { Attributes } = await documentClient().send(
+      new UpdateCommand({
+        TableName: purchasesTable(),
+        Key: { pk },
+        ...operation,
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return { purchase: purchaseFromItem(Attributes ?? {}) };
+  } catch (error) {
+    const item = conditionFailureItem(error);
+    if (item === false) throw error;
+    return { current: item };
+  }
+}
+
+function creditPut(credit: CreditEntry, purchasePk: string, userId: string | undefined, now: string) {
+  return {
+    TableName: purchasesTable(),
+    // Never `userId`: only purchase items belong in the byUser index.
+    Item: {
+      pk: credit.key,
+      purchasePk,
+      productId: credit.productId,
+      ...(credit.credits ? { credits: credit.credits } : {}),
+      ...(userId ? { creditedTo: userId } : {}),
+      creditedAt: now,
+    },
+    ConditionExpression: 'attribute_not_exists(pk)',
+  };
+}
