@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { freePort } from './ports';
+import { freePort, waitForPort } from './ports';
 
 export interface DynamoDbLocal {
   endpoint: string;
@@ -72,6 +72,11 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
       clearTimeout(timer);
       reject(new Error(`DynamoDB Local exited with code ${code}:\n${output}`));
     });
+  });
+  // The banner comes before the listener accepts connections; the first request would fail.
+  await waitForPort(port).catch(async (error: unknown) => {
+    await stopChild(child);
+    throw error;
   });
   child.stdout?.removeAllListeners('data');
   child.stderr?.removeAllListeners('data');

@@ -1,0 +1,188 @@
+// Everything `npm start` runs, started in dependency order and stopped in reverse: DynamoDB
+// Local and fauxqs, the stack's tables and queues, Attesto (real or sandbox), the token issuer,
+// the HTTP API emulator and the SQS poller feeding the webhook consumer.
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { corsSettings } from '../cors';
+import { routeTable } from '../routes';
+import { chooseAttesto } from './attesto';
+import { startDevIssuer } from './dev-issuer';
+import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
+import { functionHandlerResolver, functionTimeoutSeconds } from './function-handlers';
+import { type Authorizer, startHttpApi } from './http-api';
+import { createJwtAuthorizer } from './jwt-authorizer';
+import { freePort } from './ports';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, provisionLocal } from './provision';
+import { startSqsLocal } from './sqs-local';
+import { startSqsPoller } from './sqs-poller';
+
+export const DEFAULT_APP_ID = 'com.example.app';
+
+export interface LocalRuntimeOptions {
+  inMemory: boolean;
+  /** process.env normally; the runtime writes the functions' variables into it. */
+  env: NodeJS.ProcessEnv;
+  dataDir: string;
+  log: (line: string) => void;
+  warn: (line: string) => void;
+  /** Told about every child process as soon as it exists, so it can be killed if we die. */
+  onChildProcess?: (child: ChildProcess) => void;
+}
+
+export interface LocalRuntime {
+  apiUrl: string;
+  webhookUrl: string;
+  attesto: string;
+  auth: string;
+  data: string;
+  ddb: DynamoDbLocal;
+  stop(): Promise<void>;
+}
+
+function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`${name} must be a port number, got "${raw}"`);
+  return port;
+}
+
+export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+  const { env, inMemory, dataDir } = options;
+  const requestedPort = portFrom(env, 'PORT', 3000);
+  const apiPort = requestedPort || (await freePort());
+  const sandboxPort = portFrom(env, 'ATTESTO_SANDBOX_PORT', 3001);
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const webhookUrl = `${apiUrl}/attesto-webhook`;
+  const stack: Array<{ name: string; stop: () => Promise<void> }> = [];
+  const stop = async () => {
+    for (const { name, stop: stopOne } of stack.splice(0).reverse()) {
+      await stopOne().catch((error: unknown) =>
+        options.warn(`stopping ${name}: ${(error as Error).message}`),
+      );
+    }
+  };
+
+  try {
+    const [ddbStart, sqsStart] = await Promise.allSettled([
+      startDynamoDbLocal(inMemory ? {} : { dbPath: join(dataDir, 'dynamodb') }),
+      startSqsLocal(),
+    ]);
+    if (ddbStart.status === 'fulfilled')
+      stack.push({ name: 'DynamoDB Local', stop: () => ddbStart.value.stop() });
+    if (sqsStart.status === 'fulfilled') stack.push({ name: 'fauxqs', stop: () => sqsStart.value.stop() });
+    if (ddbStart.status === 'rejected') throw ddbStart.reason;
+    if (sqsStart.status === 'rejected') throw sqsStart.reason;
+    const ddb = ddbStart.value;
+    const sqsLocal = sqsStart.value;
+    options.onChildProcess?.(ddb.process);
+
+    const resources = await provisionLocal({ ddbEndpoint: ddb.endpoint, sqsEndpoint: sqsLocal.endpoint });
+
+    const packageName = env.GOOGLE_PACKAGE_NAME || DEFAULT_APP_ID;
+    const bundleId = env.APPLE_BUNDLE_ID || DEFAULT_APP_ID;
+    const attesto = await chooseAttesto({
+      env,
+      webhookUrl,
+      sandboxPort,
+      ...(inMemory ? {} : { dataFile: join(dataDir, 'attesto-sandbox.json') }),
+      ...(inMemory ? {} : { secretsFile: join(dataDir, 'dev-secrets.json') }),
+      packageName,
+      bundleId,
+    });
+    stack.push({ name: 'Attesto sandbox', stop: () => attesto.stop() });
+    if (attesto.warning) options.warn(attesto.warning);
+
+    // The functions' environment, complete before any handler module is imported.
+    // Credentials point at the emulators only: a developer's real AWS session must never be used.
+    delete env.AWS_SESSION_TOKEN;
+    delete env.AWS_PROFILE;
+    if (env.ATTESTO_SECRET_ARN) {
+      options.warn('ATTESTO_SECRET_ARN is ignored locally; the plain ATTESTO_* variables are used.');
+      delete env.ATTESTO_SECRET_ARN;
+    }
+    Object.assign(env, resources.env, attesto.env, {
+      GOOGLE_PACKAGE_NAME: packageName,
+      APPLE_BUNDLE_ID: bundleId,
+      POWERTOOLS_SERVICE_NAME: env.POWERTOOLS_SERVICE_NAME || 'iap-backend',
+    });
+
+    let authorize: Authorizer;
+    let auth: string;
+    let devEndpoints: Awaited<ReturnType<typeof startDevIssuer>>['endpoints'] | undefined;
+    const onReject = (reason: string) => options.log(`  401: ${reason}`);
+    if (env.AUTH_ISSUER) {
+      if (!env.AUTH_AUDIENCE) throw new Error('AUTH_ISSUER is set, so AUTH_AUDIENCE must be set too');
+      const audience = env.AUTH_AUDIENCE.split(',').map((a) => a.trim());
+      authorize = createJwtAuthorizer({ issuer: env.AUTH_ISSUER, audience, onReject });
+      auth = `${env.AUTH_ISSUER} (audience ${audience.join(', ')})`;
+    } else {
+      const issuer = await startDevIssuer({
+        apiUrl,
+        ...(inMemory ? {} : { file: join(dataDir, 'dev-issuer.json') }),
+      });
+      authorize = createJwtAuthorizer({ issuer: issuer.issuer, audience: issuer.audience, onReject });
+      devEndpoints = issuer.endpoints;
+      auth = `dev issuer ${issuer.issuer} (audience ${issuer.audience})`;
+    }
+
+    const resolveHandler = functionHandlerResolver();
+    const reportError = (fn: string | undefined, error: unknown) =>
+      options.warn(`[${fn ?? 'api'}] ${(error as Error)?.stack ?? String(error)}`);
+    const api = await startHttpApi({
+      port: apiPort,
+      routes: routeTable({ productsRequireAuth: env.PRODUCTS_REQUIRE_AUTH === 'true' }),
+      resolveHandler,
+      authorize,
+      cors: corsSettings(env),
+      timeoutSeconds: functionTimeoutSeconds,
+      ...(devEndpoints ? { extraEndpoints: devEndpoints } : {}),
+      log: options.log,
+      onFunctionError: reportError,
+    });
+    stack.push({ name: 'HTTP API', stop: () => api.stop() });
+
+    const sqs = new SQSClient({
+      endpoint: sqsLocal.endpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      useQueueUrlAsEndpoint: false,
+    });
+    const poller = startSqsPoller({
+      sqs,
+      queueUrl: resources.queueUrl,
+      timeoutSeconds: functionTimeoutSeconds('webhook-consumer'),
+      handler: async (event, context) => (await resolveHandler('webhook-consumer'))(event, context),
+      onBatch: ({ messageIds, failedMessageIds, error }) => {
+        if (error) reportError('webhook-consumer', error);
+        const failed = failedMessageIds.length;
+        options.log(
+          `webhook-consumer: ${messageIds.length} record(s), ${failed ? `${failed} failed (retried after the visibility timeout, then the DLQ)` : 'all processed'}`,
+        );
+      },
+      onError: (error) => options.warn(`SQS poller: ${(error as Error).message}`),
+    });
+    stack.push({
+      name: 'SQS poller',
+      stop: async () => {
+        await poller.stop();
+        sqs.destroy();
+      },
+    });
+
+    return {
+      apiUrl,
+      webhookUrl,
+      attesto: attesto.description,
+      auth,
+      data: inMemory ? 'in memory (--in-memory): nothing is kept after Ctrl-C' : dataDir,
+      ddb,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
