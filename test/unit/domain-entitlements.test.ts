@@ -1,0 +1,213 @@
+import { describe, expect, it } from 'vitest';
+import { parseCatalog } from '../../shared/domain/catalog';
+import { type EntitlementPolicy, entitlementsOf } from '../../shared/domain/entitlements';
+import type { Purchase } from '../../shared/domain/purchase';
+
+const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
+const DAY = 86_400_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+const policy: EntitlementPolicy = { billingRetryEntitled: true, billingRetryMaxDays: 16 };
+
+let seq = 0;
+function purchase(overrides: Partial<Purchase>): Purchase {
+  seq += 1;
+  return {
+    pk: `apple#${1000 + seq}`,
+    platform: 'apple',
+    subjectKey: String(1000 + seq),
+    userId: 'u1',
+    productId: 'premium_monthly',
+    productType: 'subscription',
+    status: 'active',
+    expiresAt: NOW + DAY,
+    willRenew: true,
+    environment: 'production',
+    ownership: 'PURCHASED',
+    appliedAt: NOW - DAY,
+    appliedOrder: 0,
+    fieldOrder: {},
+    createdAt: iso(NOW - DAY),
+    updatedAt: iso(NOW - DAY),
+    ...overrides,
+  };
+}
+
+describe('entitlementsOf: one purchase', () => {
+  it.each<[string, Partial<Purchase>, Partial<EntitlementPolicy>, string | null | 'none']>([
+    ['active, expiring later', {}, {}, iso(NOW + DAY)],
+    ['active, expiring exactly now', { expiresAt: NOW }, {}, 'none'],
+    ['active, expiring 1 ms after now', { expiresAt: NOW + 1 }, {}, iso(NOW + 1)],
+    ['active, expired 1 ms ago', { expiresAt: NOW - 1 }, {}, 'none'],
+    ['active with unknown expiry', { expiresAt: undefined }, {}, 'none'],
+    ['without a status', { status: undefined }, {}, 'none'],
+    ['without a product', { productId: undefined }, {}, 'none'],
+    [
+      'grace until its grace end',
+      { status: 'grace', expiresAt: NOW - DAY, gracePeriodExpiresAt: NOW + 2 * DAY },
+      {},
+      iso(NOW + 2 * DAY),
+    ],
+    [
+      'grace ending exactly now',
+      { status: 'grace', expiresAt: NOW - DAY, gracePeriodExpiresAt: NOW },
+      {},
+      'none',
+    ],
+    [
+      'grace without an end falls back to expiry',
+      { status: 'grace', expiresAt: NOW + DAY },
+      {},
+      iso(NOW + DAY),
+    ],
+    [
+      'grace with a null end falls back to expiry (past)',
+      { status: 'grace', expiresAt: NOW - 1, gracePeriodExpiresAt: null },
+      {},
+      'none',
+    ],
+    [
+      'billing retry within the cap',
+      { status: 'billing_retry', expiresAt: NOW - DAY },
+      {},
+      iso(NOW + 15 * DAY),
+    ],
+    ['billing retry at exactly the cap', { status: 'billing_retry', expiresAt: NOW - 16 * DAY }, {}, 'none'],
+    ['billing retry past the cap', { status: 'billing_retry', expiresAt: NOW - 20 * DAY }, {}, 'none'],
+    [
+      'billing retry with a shorter cap',
+      { status: 'billing_retry', expiresAt: NOW - DAY },
+      { billingRetryMaxDays: 1 },
+      'none',
+    ],
+    [
+      'billing retry when the policy says no',
+      { status: 'billing_retry', expiresAt: NOW + DAY },
+      { billingRetryEntitled: false },
+      'none',
+    ],
+    ['on hold', { status: 'on_hold' }, {}, 'none'],
+    ['paused', { status: 'paused' }, {}, 'none'],
+    ['expired', { status: 'expired' }, {}, 'none'],
+    ['revoked', { status: 'revoked' }, {}, 'none'],
+    ['refunded', { status: 'refunded' }, {}, 'none'],
+    ['a lifetime product', { productId: 'remove_ads', productType: 'product', expiresAt: null }, {}, null],
+    [
+      'a refunded lifetime product',
+      { productId: 'remove_ads', productType: 'product', expiresAt: null, status: 'refunded' },
+      {},
+      'none',
+    ],
+    ['a consumable', { productId: 'coins_100', productType: 'consumable', expiresAt: null }, {}, 'none'],
+    ['an unknown product', { productId: 'legacy_sku' }, {}, 'none'],
+  ])('%s', (_name, overrides, policyOverrides, expected) => {
+    const result = entitlementsOf([purchase(overrides)], NOW, { ...policy, ...policyOverrides });
+    if (expected === 'none') expect(result).toEqual([]);
+    else expect(result.map((e) => e.expiresAt)).toEqual([expected]);
+  });
+
+  it('describes the entitlement in the SDK shape with pass-through details', () => {
+    const p = purchase({
+      platform: 'google',
+      environment: 'sandbox',
+      willRenew: false,
+      status: 'grace',
+      gracePeriodExpiresAt: NOW + DAY,
+    });
+    expect(entitlementsOf([p], NOW, policy)).toEqual([
+      {
+        key: 'premium',
+        productId: 'premium_monthly',
+        expiresAt: iso(NOW + DAY),
+        status: 'grace',
+        willRenew: false,
+        platform: 'google',
+        environment: 'sandbox',
+      },
+    ]);
+  });
+
+  it('uses the default policy (billing retry entitled, 16 days) when none is given', () => {
+    expect(
+      entitlementsOf([purchase({ status: 'billing_retry', expiresAt: NOW - 15 * DAY })], NOW),
+    ).toHaveLength(1);
+    expect(
+      entitlementsOf([purchase({ status: 'billing_retry', expiresAt: NOW - 17 * DAY })], NOW),
+    ).toHaveLength(0);
+  });
+});
+
+describe('entitlementsOf: several purchases', () => {
+  it('returns one entitlement per key, the longest lasting', () => {
+    const monthly = purchase({ productId: 'premium_monthly', expiresAt: NOW + DAY });
+    const yearly = purchase({ productId: 'premium_yearly', expiresAt: NOW + 300 * DAY });
+    for (const order of [
+      [monthly, yearly],
+      [yearly, monthly],
+    ]) {
+      const result = entitlementsOf(order, NOW, policy);
+      expect(result).toHaveLength(1);
+      expect(result[0]).toMatchObject({ key: 'premium', productId: 'premium_yearly' });
+    }
+  });
+
+  it('lets a lifetime grant beat any expiry', () => {
+    const c = parseCatalog({
+      products: [
+        { id: 'sub', type: 'subscription', entitlements: ['premium'] },
+        { id: 'lifetime', type: 'product', entitlements: ['premium'] },
+      ],
+    });
+    const sub = purchase({ productId: 'sub', expiresAt: NOW + 1000 * DAY });
+    const lifetime = purchase({ productId: 'lifetime', productType: 'product', expiresAt: null });
+    expect(entitlementsOf([sub, lifetime], NOW, policy, c)).toMatchObject([
+      { productId: 'lifetime', expiresAt: null },
+    ]);
+    expect(entitlementsOf([lifetime, sub], NOW, policy, c)).toMatchObject([
+      { productId: 'lifetime', expiresAt: null },
+    ]);
+  });
+
+  it('ignores a revoked longer purchase and keeps the shorter live one', () => {
+    const live = purchase({ productId: 'premium_monthly', expiresAt: NOW + DAY });
+    const refunded = purchase({
+      productId: 'premium_yearly',
+      expiresAt: NOW + 300 * DAY,
+      status: 'refunded',
+    });
+    expect(entitlementsOf([refunded, live], NOW, policy)).toMatchObject([{ productId: 'premium_monthly' }]);
+  });
+
+  it('grants every key of a many-to-many product and sorts by key', () => {
+    const c = parseCatalog({
+      products: [
+        { id: 'bundle', type: 'product', entitlements: ['zeta', 'alpha'] },
+        { id: 'sub', type: 'subscription', entitlements: ['middle'] },
+      ],
+    });
+    const result = entitlementsOf(
+      [
+        purchase({ productId: 'sub' }),
+        purchase({ productId: 'bundle', productType: 'product', expiresAt: null }),
+      ],
+      NOW,
+      policy,
+      c,
+    );
+    expect(result.map((e) => [e.key, e.productId])).toEqual([
+      ['alpha', 'bundle'],
+      ['middle', 'sub'],
+      ['zeta', 'bundle'],
+    ]);
+  });
+
+  it('breaks an exact tie the same way whatever the input order', () => {
+    const a = purchase({ pk: 'apple#a', productId: 'premium_monthly', expiresAt: NOW + DAY });
+    const b = purchase({ pk: 'apple#b', productId: 'premium_yearly', expiresAt: NOW + DAY });
+    expect(entitlementsOf([a, b], NOW, policy)).toEqual(entitlementsOf([b, a], NOW, policy));
+    expect(entitlementsOf([b, a], NOW, policy)[0]?.productId).toBe('premium_monthly');
+  });
+
+  it('returns nothing for no purchases', () => {
+    expect(entitlementsOf([], NOW, policy)).toEqual([]);
+  });
+});
