@@ -103,7 +103,7 @@ export const stageConfigs: Record<Stage, StageConfig> = {
     throttling: { rateLimit: 50, burstLimit: 100 },
     removalPolicy: RemovalPolicy.DESTROY,
     deletionProtection: false,
-    consumerMaxConcurrency: 2,
+    consumerMaxConcurrency: 5,
   },
   staging: {
     ...shared,
