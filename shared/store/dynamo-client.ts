@@ -69,7 +69,8 @@ export function isTransientDynamoError(error: unknown): boolean {
 /** Transient failures become ServiceUnavailableError (HTTP 503, SQS retry); others pass unchanged. */
 export function storeError(error: unknown): unknown {
   if (error instanceof ServiceUnavailableError) return error;
-  if (isTransientDynamoError(error)) {
+  const reasons = cancellationReasons(error);
+  if (isTransientDynamoError(error) || (reasons && isThrottled(reasons))) {
     return new ServiceUnavailableError('The purchase store is briefly unavailable', 1, error);
   }
   return error;
