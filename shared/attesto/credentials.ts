@@ -97,7 +97,8 @@ async function fromSecretsManager(client: SecretsManagerClient, arn: string): Pr
 export function createAttestoCredentialsProvider(
   options: AttestoCredentialsProviderOptions = {},
 ): AttestoCredentialsProvider {
-  const env = options.env ?? process.env;
+  // Read lazily: tests and the local runtime may swap process.env after this module loads.
+  const envNow = () => options.env ?? process.env;
   const now = options.now ?? Date.now;
   const ttlMs = options.ttlMs ?? CREDENTIALS_TTL_MS;
   let client: SecretsManagerClient | undefined;
@@ -107,6 +108,7 @@ export function createAttestoCredentialsProvider(
   let inFlight: { arn: string; promise: Promise<AttestoCredentials> } | undefined;
 
   async function load(): Promise<AttestoCredentials> {
+    const env = envNow();
     const arn = nonBlank(env.ATTESTO_SECRET_ARN);
     if (!arn) return fromEnv(env);
     if (cached?.arn === arn && cached.expiresAt > now()) return cached.value;
@@ -136,7 +138,7 @@ export function createAttestoCredentialsProvider(
   }
 
   const source = () =>
-    nonBlank(env.ATTESTO_SECRET_ARN) ? 'the secret in ATTESTO_SECRET_ARN' : 'the environment';
+    nonBlank(envNow().ATTESTO_SECRET_ARN) ? 'the secret in ATTESTO_SECRET_ARN' : 'the environment';
 
   return {
     async apiKey() {

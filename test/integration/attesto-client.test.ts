@@ -1,13 +1,19 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type AttestoClientOptions, createAttestoClient } from '../../shared/attesto/client';
+import {
+  type AttestoClientOptions,
+  attestoClientFromEnv,
+  createAttestoClient,
+} from '../../shared/attesto/client';
+import { resetAttestoCredentialsCache } from '../../shared/attesto/credentials';
 import {
   AttestoAuthError,
   AttestoBadResponseError,
   AttestoInvalidRequestError,
   AttestoUnavailableError,
 } from '../../shared/attesto/errors';
+import { ConfigError, resetConfigCache } from '../../shared/config';
 import { InvalidRequestError } from '../../shared/http/errors';
 import { errorResponse } from '../../shared/http/response';
 
@@ -421,5 +427,49 @@ describe('Attesto client: failures that are ours or Attesto’s', () => {
       AttestoBadResponseError,
     );
     expect(seen).toHaveLength(1);
+  });
+});
+
+describe('attestoClientFromEnv', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+    resetConfigCache();
+    resetAttestoCredentialsCache();
+  });
+
+  function setEnv(vars: Record<string, string | undefined>) {
+    for (const [k, v] of Object.entries(vars)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    resetConfigCache();
+    resetAttestoCredentialsCache();
+  }
+
+  it('builds one client from ATTESTO_URL and the configured key', async () => {
+    setEnv({ ATTESTO_URL: `${baseUrl}/`, ATTESTO_API_KEY: API_KEY, ATTESTO_SECRET_ARN: undefined });
+    const first = attestoClientFromEnv();
+    expect(attestoClientFromEnv()).toBe(first);
+    queue.push(reply(200, appleOk));
+    await first.verifyApple({ transactionId: '2000000123456790' });
+    expect(seen[0]?.url).toBe('/v1/apple/verify');
+    expect(seen[0]?.headers.authorization).toBe(`Bearer ${API_KEY}`);
+  });
+
+  it('names ATTESTO_URL when it is missing or not a URL', () => {
+    for (const value of [undefined, 'not a url', 'ftp://attesto.example']) {
+      setEnv({ ATTESTO_URL: value });
+      expect(() => attestoClientFromEnv()).toThrow(ConfigError);
+      expect(() => attestoClientFromEnv()).toThrow(/ATTESTO_URL/);
+    }
+  });
+
+  it('names ATTESTO_API_KEY when no key is configured, without calling Attesto', async () => {
+    setEnv({ ATTESTO_URL: baseUrl, ATTESTO_API_KEY: undefined, ATTESTO_SECRET_ARN: undefined });
+    await expect(attestoClientFromEnv().verifyApple({ transactionId: '1' })).rejects.toThrow(
+      /ATTESTO_API_KEY/,
+    );
+    expect(seen).toHaveLength(0);
   });
 });
