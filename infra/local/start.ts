@@ -11,7 +11,8 @@ const USAGE = `usage: npm start [-- --in-memory]
 `;
 
 function banner(runtime: LocalRuntime, startedMs: number): string {
-  const data = runtime.data.startsWith('/') ? `${relative(REPO_ROOT, runtime.data) || '.'}/` : runtime.data;
+  const inRepo = runtime.data.startsWith(REPO_ROOT);
+  const data = inRepo ? `${relative(REPO_ROOT, runtime.data) || '.'}/` : runtime.data;
   return [
     '',
     `iap-backend is running locally (ready in ${(startedMs / 1000).toFixed(1)} s)`,
