@@ -51,7 +51,7 @@ describe('sandbox verify: success answers', () => {
       productId: 'premium_monthly',
       appUserId: USER,
     });
-    const transactionId = (purchase.verify.body as { transactionId: string }).transactionId;
+    const transactionId = purchase.token;
 
     const res = await post('/v1/apple/verify', { transactionId });
 

@@ -252,7 +252,7 @@ describe('Google webhooks', () => {
       ['subscription.renewed', 'google.subscription.2'],
       ['subscription.expired', 'google.subscription.13'],
     ]);
-    const token = (bought.purchase.verify.body as { purchaseToken: string }).purchaseToken;
+    const token = bought.purchase.token;
     const times: number[] = [];
     for (const webhook of webhooks) {
       const notification = googleDetails(webhook);
@@ -271,10 +271,10 @@ describe('Google webhooks', () => {
 
   it('announces an upgrade as purchased with the ROOT token as subject.key and the new token in data', async () => {
     const bought = await sandbox.buy({ platform: 'google', productId: 'premium_monthly', appUserId: USER });
-    const root = (bought.purchase.verify.body as { purchaseToken: string }).purchaseToken;
+    const root = bought.purchase.token;
     const first = await sandbox.act(bought.purchase.id, 'upgrade', { newProductId: 'premium_yearly' });
     const second = await sandbox.act(first.created?.id ?? '', 'upgrade', { newProductId: 'premium_monthly' });
-    const latestToken = (second.created?.verify.body as { purchaseToken: string }).purchaseToken;
+    const latestToken = second.created?.token;
 
     const webhooks = receiver.received.map(accept);
     expect(webhooks.map((w) => w.event)).toEqual([
@@ -302,7 +302,7 @@ describe('Google webhooks', () => {
       appUserId: null,
     });
     expect(googleDetails(voided).voidedPurchaseNotification).toEqual({
-      purchaseToken: (bought.purchase.verify.body as { purchaseToken: string }).purchaseToken,
+      purchaseToken: bought.purchase.token,
       orderId: `${bought.purchase.record.platform === 'google' ? bought.purchase.record.orderId : ''}..0`,
       productType: 1,
       refundType: 1,

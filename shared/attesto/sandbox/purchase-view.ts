@@ -26,6 +26,8 @@ export interface PurchaseView {
   autoRenew: boolean | null;
   /** Apple originalTransactionId / Google root purchase token: the backend's subject key. */
   subjectKey: string;
+  /** What the app would verify: Apple's latest transactionId, or Google's current purchaseToken. */
+  token: string;
   verify: VerifyRequestHint;
   record: PurchaseRecord;
 }
@@ -53,6 +55,7 @@ export function purchaseView(record: PurchaseRecord, rootToken: (r: PurchaseReco
       expiresAt: latest?.expiresDate ? new Date(latest.expiresDate).toISOString() : null,
       autoRenew: record.renewal ? record.renewal.autoRenewStatus === 1 : null,
       subjectKey: record.originalTransactionId,
+      token: latest?.transactionId ?? record.originalTransactionId,
       verify: {
         path: '/v1/apple/verify',
         body: { transactionId: latest?.transactionId ?? record.originalTransactionId },
@@ -79,6 +82,7 @@ export function purchaseView(record: PurchaseRecord, rootToken: (r: PurchaseReco
     expiresAt: record.expiryTime === null ? null : new Date(record.expiryTime).toISOString(),
     autoRenew: record.productType === 'subscription' ? record.autoRenewEnabled : null,
     subjectKey: rootToken(record),
+    token: record.purchaseToken,
     verify: {
       path: '/v1/google/verify',
       body: {
