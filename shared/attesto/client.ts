@@ -89,6 +89,17 @@ function parseRetryAfter(value: string | null, nowMs: number): number | undefine
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
 
+function failureContext(status: number, headers: Headers, attestoCode?: string): AttestoFailureContext {
+  const requestId = headers.get('x-request-id');
+  return { status, ...(attestoCode ? { attestoCode } : {}), ...(requestId ? { requestId } : {}) };
+}
+
+// Attesto's INVALID_REQUEST details: `{issues: [{path: (string|number)[], message}]}`.
+const attestoIssueSchema = z.object({
+  path: z.array(z.union([z.string(), z.number()])),
+  message: z.string(),
+});
+
 function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -161,11 +172,7 @@ export function createAttestoClient(options: AttestoClientOptions): AttestoClien
     const envelope = attestoErrorSchema.safeParse(safeJson(text));
     const code = envelope.success ? envelope.data.error : undefined;
     const details = envelope.success ? envelope.data.details : undefined;
-    const context: AttestoFailureContext = {
-      status,
-      ...(code ? { attestoCode: code } : {}),
-      ...(headers.get('x-request-id') ? { requestId: headers.get('x-request-id') ?? '' } : {}),
-    };
+    const context = failureContext(status, headers, code);
     const described = `Attesto answered ${status}${code ? ` ${code}` : ''}${context.requestId ? ` (request ${context.requestId})` : ''}`;
 
     if (status === 401 || status === 403 || code === 'CREDENTIALS_MISSING' || code === 'TENANT_NOT_FOUND') {
@@ -185,9 +192,7 @@ export function createAttestoClient(options: AttestoClientOptions): AttestoClien
     if (status === 400 && code === 'INVALID_REQUEST') {
       const rawIssues = Array.isArray(details?.issues) ? details.issues : [];
       const issues: FieldIssue[] = rawIssues.flatMap((issue: unknown) => {
-        const parsed = z
-          .object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() })
-          .safeParse(issue);
+        const parsed = attestoIssueSchema.safeParse(issue);
         return parsed.success ? [{ path: parsed.data.path.join('.'), message: parsed.data.message }] : [];
       });
       const complaint = envelope.success ? envelope.data.message : 'invalid request';
@@ -227,12 +232,7 @@ export function createAttestoClient(options: AttestoClientOptions): AttestoClien
       const outcome = await attempt(url, body, apiKey, timeoutMs);
 
       if (outcome.kind === 'answer' && outcome.status === 200) {
-        const context: AttestoFailureContext = {
-          status: 200,
-          ...(outcome.headers.get('x-request-id')
-            ? { requestId: outcome.headers.get('x-request-id') ?? '' }
-            : {}),
-        };
+        const context = failureContext(200, outcome.headers);
         const json = safeJson(outcome.text);
         if (json === undefined)
           throw new AttestoBadResponseError('Attesto answered 200 with a body that is not JSON', context);
