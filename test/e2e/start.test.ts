@@ -51,7 +51,7 @@ describe('npm start (infra/local/start.ts --in-memory)', () => {
     port = await freePort();
     const sandboxPort = await freePort();
     dataDir = mkdtempSync(join(tmpdir(), 'iap-start-'));
-    const env = {
+    const env: NodeJS.ProcessEnv = {
       ...process.env,
       PORT: String(port),
       ATTESTO_SANDBOX_PORT: String(sandboxPort),

@@ -57,11 +57,14 @@ describe('local JWT authorizer against an OIDC issuer on 127.0.0.1', () => {
 
   it('persists the key pair privately and serves discovery and JWKS', async () => {
     expect(statSync(keyFile).mode & 0o077).toBe(0);
-    const discovery = await (await fetch(`${stored.issuer}/.well-known/openid-configuration`)).json();
+    const discovery = (await (await fetch(`${stored.issuer}/.well-known/openid-configuration`)).json()) as {
+      issuer: string;
+      jwks_uri: string;
+    };
     expect(discovery.issuer).toBe(stored.issuer);
-    const jwks = await (await fetch(discovery.jwks_uri)).json();
+    const jwks = (await (await fetch(discovery.jwks_uri)).json()) as { keys: Array<Record<string, unknown>> };
     expect(jwks.keys).toHaveLength(1);
-    expect(jwks.keys[0].kid).toBe(stored.privateJwk.kid);
+    expect(jwks.keys[0]?.kid).toBe(stored.privateJwk.kid);
     expect(jwks.keys[0]).not.toHaveProperty('d');
     // A second start with the same file keeps the key, so earlier tokens stay valid.
     const again = await startDevIssuer({ apiUrl: api.url, file: keyFile });
