@@ -2,6 +2,7 @@
 // Local and fauxqs, the stack's tables and queues, Attesto (real or sandbox), the token issuer,
 // the HTTP API emulator and the SQS poller feeding the webhook consumer.
 import type { ChildProcess } from 'node:child_process';
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { corsSettings } from '../cors';
@@ -11,6 +12,7 @@ import { startDevIssuer } from './dev-issuer';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
 import { functionHandlerResolver, functionTimeoutSeconds } from './function-handlers';
 import { type Authorizer, startHttpApi } from './http-api';
+import type { HttpResponse } from './http-api-result';
 import { createJwtAuthorizer } from './jwt-authorizer';
 import { freePort } from './ports';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, provisionLocal } from './provision';
@@ -18,6 +20,21 @@ import { startSqsLocal } from './sqs-local';
 import { startSqsPoller } from './sqs-poller';
 
 export const DEFAULT_APP_ID = 'com.example.app';
+
+/**
+ * `GET /_dev/runtime`: where the emulators and queues of this run are, for local tools such as
+ * `npm run dlq` (the SQS emulator lives inside this process, on a port chosen at start).
+ */
+export const RUNTIME_INFO_PATH = '/_dev/runtime';
+
+function runtimeInfo(req: IncomingMessage, info: Record<string, unknown>): HttpResponse | undefined {
+  if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== RUNTIME_INFO_PATH) return undefined;
+  return {
+    statusCode: 200,
+    headers: { 'content-type': 'application/json' },
+    body: Buffer.from(JSON.stringify(info)),
+  };
+}
 
 export interface LocalRuntimeOptions {
   inMemory: boolean;
@@ -36,6 +53,8 @@ export interface LocalRuntime {
   attesto: string;
   auth: string;
   data: string;
+  /** DynamoDB, SQS and the queue names, one line. */
+  emulators: string;
   ddb: DynamoDbLocal;
   stop(): Promise<void>;
 }
@@ -54,6 +73,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const requestedPort = portFrom(env, 'PORT', 3000);
   const apiPort = requestedPort || (await freePort());
   const sandboxPort = portFrom(env, 'ATTESTO_SANDBOX_PORT', 3001);
+  const ddbPort = portFrom(env, 'DYNAMODB_PORT', 0);
+  const sqsPort = portFrom(env, 'SQS_PORT', 0);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const webhookUrl = `${apiUrl}/attesto-webhook`;
   const stack: Array<{ name: string; stop: () => Promise<void> }> = [];
@@ -67,8 +88,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
   try {
     const [ddbStart, sqsStart] = await Promise.allSettled([
-      startDynamoDbLocal(inMemory ? {} : { dbPath: join(dataDir, 'dynamodb') }),
-      startSqsLocal(),
+      startDynamoDbLocal({
+        ...(ddbPort ? { port: ddbPort } : {}),
+        ...(inMemory ? {} : { dbPath: join(dataDir, 'dynamodb') }),
+      }),
+      startSqsLocal(sqsPort),
     ]);
     if (ddbStart.status === 'fulfilled')
       stack.push({ name: 'DynamoDB Local', stop: () => ddbStart.value.stop() });
@@ -138,7 +162,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       authorize,
       cors: corsSettings(env),
       timeoutSeconds: functionTimeoutSeconds,
-      ...(devEndpoints ? { extraEndpoints: devEndpoints } : {}),
+      extraEndpoints: async (req, body) =>
+        runtimeInfo(req, {
+          dynamodbEndpoint: ddb.endpoint,
+          sqsEndpoint: sqsLocal.endpoint,
+          region: LOCAL_REGION,
+          tables: resources.tableNames,
+          queueUrl: resources.queueUrl,
+          dlqUrl: resources.dlqUrl,
+        }) ?? devEndpoints?.(req, body),
       log: options.log,
       onFunctionError: reportError,
     });
@@ -178,6 +210,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       attesto: attesto.description,
       auth,
       data: inMemory ? 'in memory (--in-memory): nothing is kept after Ctrl-C' : dataDir,
+      emulators: `DynamoDB ${ddb.endpoint} · SQS ${sqsLocal.endpoint} (queue ${resources.queueUrl.split('/').pop()}, DLQ ${resources.dlqUrl.split('/').pop()}) · ${apiUrl}${RUNTIME_INFO_PATH}`,
       ddb,
       stop,
     };

@@ -24,6 +24,7 @@ function banner(runtime: LocalRuntime, startedMs: number): string {
     `  Token      npm run -s token -- alice`,
     `             curl -H "Authorization: Bearer $(npm run -s token -- alice)" ${runtime.apiUrl}/api/iap/entitlements`,
     `  Data       ${data}`,
+    `  Emulators  ${runtime.emulators}`,
     '',
     'Ctrl-C to stop.',
     '',

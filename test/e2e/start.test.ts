@@ -115,6 +115,16 @@ describe('npm start (infra/local/start.ts --in-memory)', () => {
     expect(res.status).not.toBe(404);
   });
 
+  it('tells local tools where the emulators and queues are', async () => {
+    const info = (await (await fetch(`http://127.0.0.1:${port}/_dev/runtime`)).json()) as Record<
+      string,
+      string
+    >;
+    expect(info.queueUrl).toMatch(/\/attesto-events$/);
+    expect(info.dlqUrl).toMatch(/\/attesto-events-dlq$/);
+    expect(info.sqsEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
   it('answers 401 without a token', async () => {
     const res = await fetch(`http://127.0.0.1:${port}/api/iap/entitlements`);
     expect(res.status).toBe(401);
