@@ -16,6 +16,18 @@ export interface DynamoDbLocalOptions {
   port?: number;
   /** Directory for the SQLite file; in memory when absent. */
   dbPath?: string;
+  /**
+   * Kill the java process if this Node process disappears without cleaning up (SIGKILL, OOM),
+   * through a small shell watchdog; exit handlers cannot run in those cases.
+   */
+  killWithParent?: boolean;
+}
+
+function startWatchdog(javaPid: number): ChildProcess {
+  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -9 ${javaPid} 2>/dev/null`;
+  const watchdog = spawn('sh', ['-c', script], { stdio: 'ignore', detached: true });
+  watchdog.unref();
+  return watchdog;
 }
 
 function jarDirectory(): string {
@@ -82,10 +94,14 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   child.stderr?.removeAllListeners('data');
   child.stdout?.resume();
   child.stderr?.resume();
+  const watchdog = options.killWithParent && child.pid ? startWatchdog(child.pid) : undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     process: child,
-    stop: () => stopChild(child),
+    stop: async () => {
+      watchdog?.kill('SIGKILL');
+      await stopChild(child);
+    },
   };
 }
 

@@ -89,6 +89,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   try {
     const [ddbStart, sqsStart] = await Promise.allSettled([
       startDynamoDbLocal({
+        killWithParent: true,
         ...(ddbPort ? { port: ddbPort } : {}),
         ...(inMemory ? {} : { dbPath: join(dataDir, 'dynamodb') }),
       }),
