@@ -35,7 +35,8 @@ Webhooks and misbehaviour
 <id> is the sandbox id (sbx_1), an Apple transaction id, or a Google purchase token / order id.
 
 Options
-  --sandbox <url>       sandbox address (default $ATTESTO_SANDBOX_URL or http://127.0.0.1:3001)
+  --sandbox <url>       sandbox address (default $ATTESTO_SANDBOX_URL, else 127.0.0.1:$ATTESTO_SANDBOX_PORT,
+                        else http://127.0.0.1:3001)
   --webhook-url <url>   deliver this command's webhooks here instead of the sandbox's webhook URL
   --no-webhook          build and record the webhooks but do not send them
   --api <url>           the backend, for the printed curl (default http://127.0.0.1:3000)
@@ -135,7 +136,13 @@ export async function runSandboxCli(argv: string[], io: CliIo): Promise<number> 
     io.out(USAGE);
     return command || flags.help ? 0 : 2;
   }
-  const base = (flags.sandbox ?? io.env.ATTESTO_SANDBOX_URL ?? 'http://127.0.0.1:3001').replace(/\/+$/, '');
+  const fromPort = io.env.ATTESTO_SANDBOX_PORT
+    ? `http://127.0.0.1:${io.env.ATTESTO_SANDBOX_PORT}`
+    : undefined;
+  const base = (flags.sandbox ?? io.env.ATTESTO_SANDBOX_URL ?? fromPort ?? 'http://127.0.0.1:3001').replace(
+    /\/+$/,
+    '',
+  );
   const delivery = {
     ...(flags['no-webhook'] ? { deliver: false } : {}),
     ...(flags['webhook-url'] ? { webhookUrl: flags['webhook-url'] } : {}),
@@ -181,7 +188,7 @@ export async function runSandboxCli(argv: string[], io: CliIo): Promise<number> 
         ? d.delivered
           ? `delivered (HTTP ${d.status})`
           : `NOT delivered (${d.status === null ? d.error : `HTTP ${d.status}`})`
-        : 'recorded, not sent';
+        : 'recorded, not sent (--no-webhook, or the sandbox has no webhook URL)';
       io.out(`  webhook ${webhook.event} [${webhook.platformEvent}] ${webhook.eventId}: ${outcome}`);
     }
     if (withVerifyHelp) {
