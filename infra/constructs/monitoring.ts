@@ -54,6 +54,9 @@ export class Monitoring extends Construct {
       label: 'API 5xx %',
       period: FIVE_MINUTES,
     });
+    // An alarm's metric math may combine at most 10 metrics.
+    if (props.functions.length > 10)
+      throw new Error('LambdaThrottles alarm: split it, more than 10 functions');
     const throttleMetrics: Record<string, Metric> = {};
     props.functions.forEach((fn, i) => {
       throttleMetrics[`t${i}`] = fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' });
