@@ -1,7 +1,7 @@
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+// SQS → the webhook consumer (shared/webhooks/consumer.ts), with ReportBatchItemFailures: a
+// failing record is retried on its own and dead-lettered after maxReceiveCount, never the batch.
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { processWebhookBatch } from '../../shared/webhooks/consumer';
 
-// Until the consumer lands, every record is reported as failed so nothing is dropped: records
-// are retried and end in the dead-letter queue, from which they can be redriven.
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => ({
-  batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })),
-});
+export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+  processWebhookBatch(event, context);

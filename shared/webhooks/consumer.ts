@@ -1,0 +1,196 @@
+// The webhook consumer (DESIGN §1, §4): each SQS record is one Attesto webhook, applied to its
+// purchase together with its processed-events marker in one transaction, so it takes effect
+// exactly once whatever the queue redelivers, and never moves a purchase backwards.
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { ZodError } from 'zod';
+import { AppleJwsDecodeError } from '../attesto/apple-jws';
+import { type AttestoClient, attestoClientFromEnv } from '../attesto/client';
+import { type AttestoWebhook, attestoWebhookSchema } from '../attesto/schemas';
+import { actionForAttestoEvent, updateFor } from '../domain/state-machine';
+import { ServiceUnavailableError } from '../http/errors';
+import { upstreamEventKey } from '../notifications/direct-envelope';
+import { logger } from '../observability/logger';
+import { applyEvent, markProcessed } from '../store/processed-events';
+import { resolveAlias } from '../store/purchases';
+import { userIdOfUuid } from '../store/user-ids';
+import { BODY_ENCODING_ATTRIBUTE, rawBodyOf } from './queue-message';
+import { resolveWebhookEvent, UnmatchedEventError } from './webhook-events';
+
+export type WebhookOutcome =
+  /** The purchase took the event. */
+  | 'applied'
+  /** The purchase had something newer; only blank fields were filled. */
+  | 'stale'
+  /** Processed before (through Attesto or directly from the store). */
+  | 'duplicate'
+  /** test / unknown: nothing to do. */
+  | 'acknowledged'
+  /** A real event that changes no access (tier 3, price changes, …). */
+  | 'recorded'
+  /** A voided purchase no verify or event ever told us about. */
+  | 'unmatched'
+  /** An event without a purchase (no subject, nothing to decode). */
+  | 'no-subject';
+
+export interface ConsumerDeps {
+  attesto?: () => AttestoClient;
+  /** Epoch ms after which Attesto calls should not start (the Lambda's remaining time). */
+  deadline?: number;
+}
+
+export interface ProcessedWebhook {
+  outcome: WebhookOutcome;
+  /** The processed-events key: `<source>:<externalId>`, else the eventId. */
+  markerId: string;
+  pk?: string;
+}
+
+/** The processed-events key: the upstream event's identity, so both delivery paths apply it once. */
+export function markerIdOf(webhook: Pick<AttestoWebhook, 'source' | 'externalId' | 'eventId'>): string {
+  return upstreamEventKey(webhook) ?? webhook.eventId;
+}
+
+export async function processWebhook(
+  webhook: AttestoWebhook,
+  deps: ConsumerDeps = {},
+): Promise<ProcessedWebhook> {
+  const markerId = markerIdOf(webhook);
+  const about = { eventId: webhook.eventId, event: webhook.event, platformEvent: webhook.platformEvent };
+  const mark = async (outcome: WebhookOutcome): Promise<ProcessedWebhook> => {
+    const done = await markProcessed(markerId, outcome);
+    return { outcome: done === 'duplicate' ? 'duplicate' : outcome, markerId };
+  };
+
+  const action = actionForAttestoEvent(webhook.event, webhook.reason, webhook.platformEvent);
+  if (action.action === 'acknowledge') {
+    logger.info('Webhook acknowledged without a state change', about);
+    return mark('acknowledged');
+  }
+  if (action.action === 'record-only') {
+    logger.info('Webhook recorded; it changes no access', about);
+    return mark('recorded');
+  }
+
+  let resolved: Awaited<ReturnType<typeof resolveWebhookEvent>>;
+  try {
+    resolved = await resolveWebhookEvent(webhook, action.kind, {
+      attesto: deps.attesto ?? attestoClientFromEnv,
+      resolveAlias,
+      ...(deps.deadline ? { callOptions: { deadline: deps.deadline } } : {}),
+    });
+  } catch (error) {
+    if (!(error instanceof UnmatchedEventError)) throw error;
+    // Kept as a record, not dropped: support can find it by its marker.
+    logger.warn('Webhook matches no known purchase', { ...about, reason: error.message });
+    return mark('unmatched');
+  }
+  if (!resolved) {
+    logger.info('Webhook names no purchase', about);
+    return mark('no-subject');
+  }
+
+  // The user the store named through appUserId; otherwise the purchase keeps (or waits for) its owner.
+  const userId = resolved.appUserId ? await userIdOfUuid(resolved.appUserId) : undefined;
+  const { result } = await applyEvent({
+    eventId: markerId,
+    outcome: action.kind,
+    pk: resolved.pk,
+    update: updateFor(resolved.event),
+    ...(userId ? { userId } : {}),
+    aliases: resolved.aliases,
+  });
+  logger.info('Webhook processed', { ...about, kind: action.kind, outcome: result, pk: resolved.pk });
+  return { outcome: result, markerId, pk: resolved.pk };
+}
+
+type ParsedRecord = { ok: true; webhook: AttestoWebhook } | { ok: false; problem: string };
+
+export function parseRecord(record: Pick<SQSRecord, 'body' | 'messageAttributes'>): ParsedRecord {
+  const encoding = record.messageAttributes?.[BODY_ENCODING_ATTRIBUTE]?.stringValue;
+  let json: unknown;
+  try {
+    json = JSON.parse(rawBodyOf(record.body, encoding));
+  } catch {
+    return { ok: false, problem: 'the body is not JSON' };
+  }
+  const parsed = attestoWebhookSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
+      .join('; ');
+    return { ok: false, problem: `not an Attesto webhook envelope: ${problems}` };
+  }
+  return { ok: true, webhook: parsed.data };
+}
+
+/** Errors that will recur on every delivery: the record goes to the DLQ after maxReceiveCount. */
+function isPermanent(error: unknown): boolean {
+  return error instanceof ZodError || error instanceof AppleJwsDecodeError;
+}
+
+/**
+ * Processes a batch record by record. A failing record is reported in batchItemFailures and
+ * retried by SQS (then dead-lettered); it never fails the others. Records about the same
+ * purchase run one after another, different purchases in parallel.
+ */
+export async function processWebhookBatch(
+  event: SQSEvent,
+  context?: Pick<Context, 'getRemainingTimeInMillis'>,
+  deps: ConsumerDeps = {},
+): Promise<SQSBatchResponse> {
+  const remaining = context?.getRemainingTimeInMillis?.();
+  const effective: ConsumerDeps = {
+    ...deps,
+    ...(deps.deadline === undefined && remaining ? { deadline: Date.now() + remaining - 2_000 } : {}),
+  };
+  const failures: string[] = [];
+  const groups = new Map<string, { record: SQSRecord; webhook: AttestoWebhook }[]>();
+
+  for (const record of event.Records) {
+    const parsed = parseRecord(record);
+    if (!parsed.ok) {
+      // Never deleted silently: after maxReceiveCount it sits in the DLQ for a person to look at.
+      logger.error('Poison webhook record', {
+        messageId: record.messageId,
+        problem: parsed.problem,
+        receiveCount: record.attributes?.ApproximateReceiveCount,
+      });
+      failures.push(record.messageId);
+      continue;
+    }
+    const { webhook } = parsed;
+    const group = webhook.subject ? `${webhook.source}#${webhook.subject.key}` : `record#${record.messageId}`;
+    groups.set(group, [...(groups.get(group) ?? []), { record, webhook }]);
+  }
+
+  await Promise.all(
+    [...groups.values()].map(async (items) => {
+      for (const { record, webhook } of items) {
+        try {
+          await processWebhook(webhook, effective);
+        } catch (error) {
+          failures.push(record.messageId);
+          const context = {
+            messageId: record.messageId,
+            eventId: webhook.eventId,
+            event: webhook.event,
+            platformEvent: webhook.platformEvent,
+            receiveCount: record.attributes?.ApproximateReceiveCount,
+          };
+          if (error instanceof ServiceUnavailableError) {
+            logger.warn('Webhook deferred: a dependency is unavailable; SQS retries it', {
+              ...context,
+              reason: error.message,
+            });
+          } else if (isPermanent(error)) {
+            logger.error('Poison webhook record', { ...context, error: error as Error });
+          } else {
+            logger.error('Webhook failed', { ...context, error: error as Error });
+          }
+        }
+      }
+    }),
+  );
+  return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+}
