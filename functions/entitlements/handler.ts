@@ -1,3 +1,6 @@
-import { notImplemented } from '../../shared/http/not-implemented';
+import { apiHandler } from '../../shared/http/api-handler';
+import { userEntitlements } from '../../shared/purchases/user-entitlements';
 
-export const handler = notImplemented('entitlements');
+export const handler = apiHandler({ auth: 'user' }, async ({ userId }) => ({
+  entitlements: await userEntitlements(userId),
+}));

@@ -1,3 +1,8 @@
-import { notImplemented } from '../../shared/http/not-implemented';
+import { randomUUID } from 'node:crypto';
+import { apiHandler } from '../../shared/http/api-handler';
+import { getOrMintUuid } from '../../shared/store/user-ids';
 
-export const handler = notImplemented('uuid');
+// POST (the recipes) and GET (the getting-started guide); no body is read either way.
+export const handler = apiHandler({ auth: 'user' }, async ({ userId }) => ({
+  uuid: await getOrMintUuid(userId, randomUUID),
+}));

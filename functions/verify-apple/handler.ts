@@ -1,3 +1,10 @@
-import { notImplemented } from '../../shared/http/not-implemented';
+import { apiHandler } from '../../shared/http/api-handler';
+import { attestoDeadline } from '../../shared/purchases/deadlines';
+import { appleVerifyBodySchema } from '../../shared/purchases/request-schemas';
+import { verifyApplePurchase } from '../../shared/purchases/verify-apple';
 
-export const handler = notImplemented('verify-apple');
+export const handler = apiHandler(
+  { auth: 'user', body: appleVerifyBodySchema },
+  async ({ body, userId, context }) =>
+    verifyApplePurchase(userId, body, { deadline: attestoDeadline(context) }),
+);

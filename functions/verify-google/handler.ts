@@ -1,3 +1,10 @@
-import { notImplemented } from '../../shared/http/not-implemented';
+import { apiHandler } from '../../shared/http/api-handler';
+import { attestoDeadline } from '../../shared/purchases/deadlines';
+import { googleVerifyBodySchema } from '../../shared/purchases/request-schemas';
+import { verifyGooglePurchase } from '../../shared/purchases/verify-google';
 
-export const handler = notImplemented('verify-google');
+export const handler = apiHandler(
+  { auth: 'user', body: googleVerifyBodySchema },
+  async ({ body, userId, context }) =>
+    verifyGooglePurchase(userId, body, { deadline: attestoDeadline(context) }),
+);

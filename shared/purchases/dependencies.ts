@@ -1,0 +1,28 @@
+// What the purchase services talk to, bundled so tests can swap one part (a lagging index, a
+// counting Attesto) while the rest stays real.
+import { type AttestoClient, attestoClientFromEnv } from '../attesto/client';
+import { type Settings, settings } from '../settings';
+import { purchasesOfUser, recordSnapshot, resolveAlias } from '../store/purchases';
+
+export interface PurchaseStore {
+  recordSnapshot: typeof recordSnapshot;
+  purchasesOfUser: typeof purchasesOfUser;
+  resolveAlias: typeof resolveAlias;
+}
+
+export interface PurchaseDeps {
+  attesto: () => AttestoClient;
+  settings: () => Settings;
+  now: () => number;
+  store: PurchaseStore;
+}
+
+export function defaultDeps(overrides: Partial<PurchaseDeps> = {}): PurchaseDeps {
+  return {
+    attesto: attestoClientFromEnv,
+    settings: () => settings(),
+    now: Date.now,
+    store: { recordSnapshot, purchasesOfUser, resolveAlias },
+    ...overrides,
+  };
+}

@@ -1,0 +1,140 @@
+// The SDK's request bodies (contract §1.4, §1.5, §1.8). Both the shape the SDK's code sends
+// ({transactionId | purchaseToken, type}) and the one its docs page shows ({platform, token,
+// productType}) are accepted and normalised to one shape; unknown fields are ignored.
+import { z } from 'zod';
+import type { ProductType } from '../domain/purchase';
+
+const productTypeSchema = z.enum(['subscription', 'product', 'consumable']);
+const productIdSchema = z.string().trim().min(1).max(200);
+// Attesto's own limits (contract §2.2, §2.3), so an over-long id is a 400 naming our field.
+const transactionIdSchema = z.string().trim().min(1).max(128);
+const purchaseTokenSchema = z.string().trim().min(1).max(4096);
+const packageNameSchema = z.string().trim().min(1).max(200);
+
+export interface AppleVerifyInput {
+  productId: string;
+  transactionId: string;
+  type: ProductType | undefined;
+}
+
+export interface GoogleVerifyInput {
+  productId: string;
+  purchaseToken: string;
+  packageName: string | undefined;
+  type: ProductType | undefined;
+}
+
+function requireOne(ctx: z.RefinementCtx, value: unknown, path: string, message: string): void {
+  if (value === undefined) ctx.addIssue({ code: 'custom', path: [path], message });
+}
+
+export const appleVerifyBodySchema = z
+  .object({
+    productId: productIdSchema,
+    transactionId: transactionIdSchema.optional(),
+    token: transactionIdSchema.optional(),
+    type: productTypeSchema.optional(),
+    productType: productTypeSchema.optional(),
+    platform: z.literal('apple').optional(),
+  })
+  .superRefine((b, ctx) =>
+    requireOne(ctx, b.transactionId ?? b.token, 'transactionId', 'transactionId (or token) is required'),
+  )
+  .transform(
+    (b): AppleVerifyInput => ({
+      productId: b.productId,
+      transactionId: (b.transactionId ?? b.token) as string,
+      type: b.type ?? b.productType,
+    }),
+  );
+
+export const googleVerifyBodySchema = z
+  .object({
+    productId: productIdSchema,
+    purchaseToken: purchaseTokenSchema.optional(),
+    token: purchaseTokenSchema.optional(),
+    packageName: packageNameSchema.optional(),
+    type: productTypeSchema.optional(),
+    productType: productTypeSchema.optional(),
+    platform: z.literal('google').optional(),
+  })
+  .superRefine((b, ctx) =>
+    requireOne(ctx, b.purchaseToken ?? b.token, 'purchaseToken', 'purchaseToken (or token) is required'),
+  )
+  .transform(
+    (b): GoogleVerifyInput => ({
+      productId: b.productId,
+      purchaseToken: (b.purchaseToken ?? b.token) as string,
+      packageName: b.packageName,
+      type: b.type ?? b.productType,
+    }),
+  );
+
+/** The most entries one restore may carry; an iOS history of a long-time subscriber stays far below. */
+export const MAX_RESTORE_ENTRIES = 500;
+
+/**
+ * The restore body. Only the envelope is strict (a malformed envelope is the caller's bug and
+ * gets a 400); each entry is checked on its own by `restoreEntryOf`, and a bad one is skipped.
+ */
+export const restoreBodySchema = z.object({
+  transactions: z
+    .array(z.unknown())
+    .max(MAX_RESTORE_ENTRIES, `at most ${MAX_RESTORE_ENTRIES} transactions per restore`),
+});
+
+export type RestoreEntry =
+  | { platform: 'apple'; productId: string; transactionId: string }
+  | {
+      platform: 'google';
+      productId: string;
+      purchaseToken: string;
+      packageName: string | undefined;
+      type: ProductType | undefined;
+    };
+
+const restoreEntrySchema = z.union([
+  z
+    .object({
+      platform: z.literal('apple'),
+      productId: productIdSchema,
+      transactionId: transactionIdSchema.optional(),
+      token: transactionIdSchema.optional(),
+    })
+    .superRefine((e, ctx) => requireOne(ctx, e.transactionId ?? e.token, 'transactionId', 'required'))
+    .transform(
+      (e): RestoreEntry => ({
+        platform: 'apple',
+        productId: e.productId,
+        transactionId: (e.transactionId ?? e.token) as string,
+      }),
+    ),
+  z
+    .object({
+      platform: z.literal('google'),
+      productId: productIdSchema,
+      purchaseToken: purchaseTokenSchema.optional(),
+      token: purchaseTokenSchema.optional(),
+      packageName: packageNameSchema.optional(),
+      productType: productTypeSchema.optional(),
+      type: productTypeSchema.optional(),
+    })
+    .superRefine((e, ctx) => requireOne(ctx, e.purchaseToken ?? e.token, 'purchaseToken', 'required'))
+    .transform(
+      (e): RestoreEntry => ({
+        platform: 'google',
+        productId: e.productId,
+        purchaseToken: (e.purchaseToken ?? e.token) as string,
+        packageName: e.packageName,
+        type: e.type ?? e.productType,
+      }),
+    ),
+]);
+
+/** One restore entry in either shape, or the reason it is skipped. */
+export function restoreEntryOf(value: unknown): { entry: RestoreEntry } | { problem: string } {
+  const parsed = restoreEntrySchema.safeParse(value);
+  if (parsed.success) return { entry: parsed.data };
+  const issue = parsed.error.issues[0];
+  return { problem: issue ? `${issue.path.join('.') || '(entry)'}: ${issue.message}` : 'invalid entry' };
+}

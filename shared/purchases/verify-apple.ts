@@ -1,0 +1,21 @@
+// POST verify/apple: one Attesto call, then at most two sequential DynamoDB round trips
+// (the transactional write with the byUser query beside it, then the consistent re-read).
+
+import { defaultDeps, type PurchaseDeps } from './dependencies';
+import type { AppleVerifyInput } from './request-schemas';
+import { answerVerify, prepareApple, type VerifyAnswer } from './verification';
+
+export async function verifyApplePurchase(
+  userId: string,
+  input: AppleVerifyInput,
+  options: { deadline?: number } = {},
+  deps: PurchaseDeps = defaultDeps(),
+): Promise<VerifyAnswer> {
+  const result = await deps
+    .attesto()
+    .verifyApple(
+      { transactionId: input.transactionId },
+      options.deadline === undefined ? {} : { deadline: options.deadline },
+    );
+  return answerVerify(prepareApple(result, { productId: input.productId }, deps), userId, deps);
+}
