@@ -1,0 +1,77 @@
+// Shared by the webhook pipeline tests: SQS records as Lambda receives them, and an Attesto
+// sandbox whose webhooks and verify answers stand in for the real Attesto.
+import { randomUUID } from 'node:crypto';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { type AttestoSandbox, startAttestoSandbox } from '../../shared/attesto/sandbox/server';
+import type { SandboxWebhook } from '../../shared/attesto/sandbox/world-types';
+import { resetConfigCache } from '../../shared/config';
+import { documentClient, tableName } from '../../shared/store/dynamo-client';
+
+export const APP_ID = 'com.example.app';
+
+export function sqsRecord(body: string, messageId: string = randomUUID(), receiveCount = 1): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: `rh-${messageId}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: String(receiveCount),
+      SentTimestamp: String(Date.now()),
+      SenderId: 'test',
+      ApproximateFirstReceiveTimestamp: String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:attesto-events',
+    awsRegion: 'us-east-1',
+  };
+}
+
+export function sqsEvent(bodies: Array<string | SandboxWebhook>): SQSEvent {
+  return { Records: bodies.map((b) => sqsRecord(typeof b === 'string' ? b : JSON.stringify(b))) };
+}
+
+/** A sandbox on a free loopback port, and the consumer's Attesto settings pointed at it. */
+export async function startSandboxForConsumer(options: { errorRate?: number; seed?: number } = {}) {
+  const sandbox: AttestoSandbox = await startAttestoSandbox({
+    apiKey: 'attesto_test_consumer',
+    webhookSecret: 'webhook-secret-for-tests-0123456789abcdef',
+    packageName: APP_ID,
+    bundleId: APP_ID,
+    ...options,
+  });
+  Object.assign(process.env, {
+    ATTESTO_URL: sandbox.url,
+    ATTESTO_API_KEY: sandbox.apiKey,
+    ATTESTO_WEBHOOK_SECRET: sandbox.webhookSecret,
+    GOOGLE_PACKAGE_NAME: APP_ID,
+    APPLE_BUNDLE_ID: APP_ID,
+  });
+  resetConfigCache();
+  return sandbox;
+}
+
+export async function readMarker(markerId: string): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await documentClient().send(
+    new GetCommand({
+      TableName: tableName('PROCESSED_EVENTS_TABLE'),
+      Key: { pk: markerId },
+      ConsistentRead: true,
+    }),
+  );
+  return Item;
+}
+
+export async function readItem(pk: string): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await documentClient().send(
+    new GetCommand({ TableName: tableName('PURCHASES_TABLE'), Key: { pk }, ConsistentRead: true }),
+  );
+  return Item;
+}
+
+/** The same store event as the direct store endpoints wrap it (shared/notifications/direct-envelope.ts). */
+export function asDirectEnvelope(webhook: SandboxWebhook): SandboxWebhook {
+  return { ...webhook, eventId: `${webhook.source}_${webhook.externalId}`, tenantId: 'direct' };
+}
