@@ -177,8 +177,9 @@ describe('verify/apple', () => {
     const user = newUser('renewals');
     const sub = await buyApple('premium_monthly');
     for (let i = 0; i < 3; i++) await api.sandbox.act(sub.id, 'renew');
-    const [latest] = api.sandbox.purchases().filter((p) => p.id === sub.id);
-    const transactions = (latest?.record as { transactions: { transactionId: string }[] }).transactions;
+    const latest = api.sandbox.purchases().find((p) => p.id === sub.id);
+    if (!latest) throw new Error('the sandbox lost the purchase');
+    const transactions = (latest.record as { transactions: { transactionId: string }[] }).transactions;
     const newest = ok(
       await api.call('POST', '/api/iap/verify/apple', {
         user,

@@ -28,6 +28,7 @@ export interface ContractApi {
     method: 'GET' | 'POST',
     path: string,
     options?: { user?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> },
+    // biome-ignore lint/suspicious/noExplicitAny: tests read answers field by field after schema checks
   ): Promise<{ status: number; headers: Headers; json: any }>;
   /** Sets (or, with undefined, removes) function environment variables for the next requests. */
   setEnv(vars: Record<string, string | undefined>): void;
@@ -77,9 +78,11 @@ export async function startContractApi(
   }
   const tokens = new Map<string, Promise<string>>();
   const token = (sub: string) => {
-    let t = tokens.get(sub);
-    if (!t) tokens.set(sub, (t = issuer.sign(sub)));
-    return t;
+    const known = tokens.get(sub);
+    if (known) return known;
+    const signed = issuer.sign(sub);
+    tokens.set(sub, signed);
+    return signed;
   };
 
   return {
