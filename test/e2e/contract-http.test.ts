@@ -23,7 +23,7 @@ afterEach(() => {
 const verify = (body: unknown = { productId: 'premium_monthly', transactionId, type: 'subscription' }) =>
   api.call('POST', '/api/iap/verify/apple', { body });
 
-function unavailable(res: { status: number; headers: Headers; json: any }) {
+function unavailable(res: Awaited<ReturnType<ContractApi['call']>>) {
   expect(res.status).toBe(503);
   expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   expect(res.json.error).toBe('SERVICE_UNAVAILABLE');
