@@ -1,0 +1,211 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AttestoClient } from '../../shared/attesto/client';
+import { attestoClientFromEnv } from '../../shared/attesto/client';
+import { type AttestoSandbox, startAttestoSandbox } from '../../shared/attesto/sandbox/server';
+import { resetConfigCache } from '../../shared/config';
+import { defaultDeps, type PurchaseDeps } from '../../shared/purchases/dependencies';
+import { restorePurchases } from '../../shared/purchases/restore';
+import { verifyApplePurchase } from '../../shared/purchases/verify-apple';
+import { documentClient } from '../../shared/store/dynamo-client';
+import { purchasesOfUser } from '../../shared/store/purchases';
+import { useLocalAws } from '../support/local-aws';
+
+// The services against DynamoDB Local and the Attesto sandbox, with one part swapped where the
+// test needs it: a byUser index that lags, a client that counts calls in flight.
+
+const APP = 'com.example.app';
+let sandbox: AttestoSandbox;
+
+beforeAll(async () => {
+  await useLocalAws();
+  sandbox = await startAttestoSandbox({
+    apiKey: 'attesto_test_services',
+    webhookSecret: 'services-secret-0123456789abcdefghijklmnopq',
+    packageName: APP,
+    bundleId: APP,
+  });
+  Object.assign(process.env, {
+    ATTESTO_URL: sandbox.url,
+    ATTESTO_API_KEY: 'attesto_test_services',
+    GOOGLE_PACKAGE_NAME: APP,
+    APPLE_BUNDLE_ID: APP,
+  });
+  resetConfigCache();
+});
+afterAll(async () => {
+  await sandbox?.stop();
+});
+
+let users = 0;
+const newUser = () => `svc-${++users}-${Date.now()}`;
+
+/** A byUser index that has not caught up: it answers nothing, or an old copy. */
+function laggingIndex(answer: () => Promise<Awaited<ReturnType<typeof purchasesOfUser>>>): PurchaseDeps {
+  const deps = defaultDeps();
+  return { ...deps, store: { ...deps.store, purchasesOfUser: answer } };
+}
+
+/** Records every DynamoDB command's [start, end] to count sequential round trips. */
+function recordRoundTrips() {
+  const spans: { name: string; start: number; end: number }[] = [];
+  const stack = documentClient().middlewareStack;
+  const name = `round-trips-${Math.random()}`;
+  stack.add(
+    (next, context) => async (args) => {
+      const start = performance.now();
+      try {
+        return await next(args);
+      } finally {
+        spans.push({ name: String(context.commandName), start, end: performance.now() });
+      }
+    },
+    { step: 'initialize', name },
+  );
+  return {
+    /** The longest chain of calls each starting after the previous one ended. */
+    sequential(): number {
+      const sorted = [...spans].sort((a, b) => a.end - b.end);
+      const depth = sorted.map(() => 1);
+      sorted.forEach((span, i) => {
+        for (let j = 0; j < i; j++) {
+          const before = sorted[j] as (typeof sorted)[number];
+          if (before.end <= span.start) depth[i] = Math.max(depth[i] as number, (depth[j] as number) + 1);
+        }
+      });
+      return Math.max(0, ...depth);
+    },
+    spans,
+    stop: () => stack.remove(name),
+  };
+}
+
+describe('verify', () => {
+  it('answers what it just granted although the byUser index has not caught up', async () => {
+    const user = newUser();
+    const sub = (await sandbox.buy({ platform: 'apple', productId: 'premium_monthly' })).purchase;
+    const answer = await verifyApplePurchase(
+      user,
+      { productId: 'premium_monthly', transactionId: sub.token, type: 'subscription' },
+      {},
+      laggingIndex(async () => []),
+    );
+    expect(answer.valid && answer.entitlements.map((e) => [e.key, e.expiresAt])).toEqual([
+      ['premium', sub.expiresAt],
+    ]);
+
+    // The index still holds the copy from before the refund: the fresh write wins.
+    const stale = await purchasesOfUser(user);
+    expect(stale).toHaveLength(1);
+    await sandbox.act(sub.id, 'refund');
+    const after = await verifyApplePurchase(
+      user,
+      { productId: 'premium_monthly', transactionId: sub.token, type: 'subscription' },
+      {},
+      laggingIndex(async () => stale),
+    );
+    expect(after.valid && after.entitlements).toEqual([]);
+  });
+
+  it('makes one Attesto call and at most two sequential DynamoDB round trips', async () => {
+    const user = newUser();
+    const sub = (await sandbox.buy({ platform: 'apple', productId: 'premium_yearly' })).purchase;
+    sandbox.resetStats();
+    const trips = recordRoundTrips();
+    try {
+      const answer = await verifyApplePurchase(user, {
+        productId: 'premium_yearly',
+        transactionId: sub.token,
+        type: 'subscription',
+      });
+      expect(answer.valid).toBe(true);
+    } finally {
+      trips.stop();
+    }
+    expect(sandbox.stats().verify.total).toBe(1);
+    expect(trips.spans.map((s) => s.name).sort()).toEqual([
+      'GetItemCommand',
+      'QueryCommand',
+      'TransactWriteItemsCommand',
+    ]);
+    expect(trips.sequential()).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('restore', () => {
+  it('skips entries Attesto has not answered by the deadline, and answers the rest in time', async () => {
+    const user = newUser();
+    const slow = (await sandbox.buy({ platform: 'apple', productId: 'premium_monthly' })).purchase;
+    const fast = (await sandbox.buy({ platform: 'apple', productId: 'remove_ads' })).purchase;
+    // The first verify request hangs; the other answers at once.
+    sandbox.setKnobs({ hang: { remaining: 1, afterMs: null } });
+    const started = Date.now();
+    try {
+      // With one call at a time the hanging call uses the whole budget and nothing else is asked:
+      // no call answered, so the restore must not pretend to know the set.
+      await expect(
+        restorePurchases(
+          user,
+          [
+            { platform: 'apple', productId: 'premium_monthly', transactionId: slow.token },
+            { platform: 'apple', productId: 'remove_ads', transactionId: fast.token },
+          ],
+          { budgetMs: 800, concurrency: 1 },
+        ),
+      ).rejects.toMatchObject({ statusCode: 503 });
+      expect(Date.now() - started).toBeLessThan(2_500);
+    } finally {
+      sandbox.setKnobs({ hang: null });
+    }
+
+    sandbox.setKnobs({ hang: { remaining: 1, afterMs: null } });
+    try {
+      const answer = await restorePurchases(
+        user,
+        [
+          { platform: 'apple', productId: 'premium_monthly', transactionId: slow.token },
+          { platform: 'apple', productId: 'remove_ads', transactionId: fast.token },
+        ],
+        { budgetMs: 800, concurrency: 2 },
+      );
+      expect(Date.now() - started).toBeLessThan(2 * 2_500);
+      expect(answer.counts).toMatchObject({ verified: 1, failed: 1 });
+      // One answered in time: best effort, the hanging one is skipped, not failed.
+      expect(answer.valid).toBe(true);
+      expect(answer.entitlements.map((e) => e.key)).toEqual(['no_ads']);
+      expect(answer.counts.verified).toBe(1);
+    } finally {
+      sandbox.setKnobs({ hang: null });
+    }
+  });
+
+  it('never has more than the bound of Attesto calls in flight', async () => {
+    const user = newUser();
+    const entries = [];
+    for (let i = 0; i < 20; i++) {
+      const coins = (await sandbox.buy({ platform: 'apple', productId: 'coins_100' })).purchase;
+      entries.push({ platform: 'apple', productId: 'coins_100', transactionId: coins.token });
+    }
+    sandbox.setKnobs({ latencyMs: 60 });
+    let inFlight = 0;
+    let most = 0;
+    const real = attestoClientFromEnv();
+    const counting: AttestoClient = {
+      async verifyApple(request, options) {
+        most = Math.max(most, ++inFlight);
+        try {
+          return await real.verifyApple(request, options);
+        } finally {
+          inFlight--;
+        }
+      },
+      verifyGoogle: (request, options) => real.verifyGoogle(request, options),
+    };
+    try {
+      const answer = await restorePurchases(user, entries, {}, defaultDeps({ attesto: () => counting }));
+      expect(answer.counts).toMatchObject({ verified: 20, attestoCalls: 20 });
+    } finally {
+      sandbox.setKnobs({ latencyMs: 0 });
+    }
+    expect(most).toBe(8);
+  });
+});
