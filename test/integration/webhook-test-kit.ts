@@ -1,7 +1,7 @@
 // Shared by the webhook pipeline tests: SQS records as Lambda receives them, and an Attesto
 // sandbox whose webhooks and verify answers stand in for the real Attesto.
 import { randomUUID } from 'node:crypto';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { type AttestoSandbox, startAttestoSandbox } from '../../shared/attesto/sandbox/server';
 import type { SandboxWebhook } from '../../shared/attesto/sandbox/world-types';
@@ -53,8 +53,11 @@ export async function startSandboxForConsumer(options: { errorRate?: number; see
   return sandbox;
 }
 
-export async function readMarker(markerId: string): Promise<Record<string, unknown> | undefined> {
-  const { Item } = await documentClient().send(
+export async function readMarker(
+  markerId: string,
+  client: DynamoDBDocumentClient = documentClient(),
+): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await client.send(
     new GetCommand({
       TableName: tableName('PROCESSED_EVENTS_TABLE'),
       Key: { pk: markerId },
