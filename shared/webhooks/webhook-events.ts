@@ -150,17 +150,15 @@ async function rereadGoogle(
   }
   if (oneTime) {
     const sku = (oneTime.sku ?? oneTime.productId) as string;
-    const result = await lookups
-      .attesto()
-      .verifyGoogle(
-        {
-          packageName: data.packageName,
-          productId: sku,
-          purchaseToken: oneTime.purchaseToken,
-          type: 'product',
-        },
-        lookups.callOptions,
-      );
+    const result = await lookups.attesto().verifyGoogle(
+      {
+        packageName: data.packageName,
+        productId: sku,
+        purchaseToken: oneTime.purchaseToken,
+        type: 'product',
+      },
+      lookups.callOptions,
+    );
     if (!result.valid) {
       logger.warn('Google verify rejected a notified product', { error: result.error });
       return { token: oneTime.purchaseToken, linkedToken: undefined, fields: { productId: sku } };
