@@ -1,0 +1,65 @@
+// Puts a verified store notification on the webhook queue, in the shape the Attesto webhook
+// function uses (shared/webhooks/queue-message.ts): the consumer cannot tell the paths apart,
+// except by `tenantId: 'direct'`.
+import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { AttestoWebhook } from '../attesto/schemas';
+import {
+  BODY_ENCODING_ATTRIBUTE,
+  EVENT_ID_ATTRIBUTE,
+  EVENT_TYPE_ATTRIBUTE,
+  messageBodyOf,
+} from '../webhooks/queue-message';
+
+/** eventType label of a verified push whose content could not be read; the consumer dead-letters it. */
+export const UNDECODABLE_EVENT_TYPE = 'google.undecodable';
+
+export interface EnqueueTarget {
+  sqs: SQSClient;
+  queueUrl: () => string;
+}
+
+const label = (value: string): MessageAttributeValue => ({
+  DataType: 'String',
+  StringValue: value.slice(0, 256),
+});
+
+/** The normalised envelope, as JSON text. */
+export async function enqueueEnvelope(target: EnqueueTarget, envelope: AttestoWebhook): Promise<void> {
+  await target.sqs.send(
+    new SendMessageCommand({
+      QueueUrl: target.queueUrl(),
+      MessageBody: JSON.stringify(envelope),
+      MessageAttributes: {
+        [EVENT_ID_ATTRIBUTE]: label(envelope.eventId),
+        [EVENT_TYPE_ATTRIBUTE]: label(envelope.event),
+      },
+    }),
+  );
+}
+
+/**
+ * The raw request body of an authenticated push the backend cannot read. It is not an envelope,
+ * so the consumer reports it as poison every time it is received and SQS moves it to the
+ * dead-letter queue after maxReceiveCount: it ends where a person looks (the DLQ alarm and the
+ * `npm run dlq` tool), not silently dropped, and Pub/Sub is not made to redeliver it for days.
+ */
+export async function enqueueUndecodable(
+  target: EnqueueTarget,
+  raw: Buffer,
+  messageId: string | undefined,
+): Promise<void> {
+  const { body, base64 } = messageBodyOf(raw);
+  const attributes: Record<string, MessageAttributeValue> = {
+    [EVENT_TYPE_ATTRIBUTE]: label(UNDECODABLE_EVENT_TYPE),
+  };
+  if (messageId) attributes[EVENT_ID_ATTRIBUTE] = label(`google_${messageId}`);
+  if (base64) attributes[BODY_ENCODING_ATTRIBUTE] = label('base64');
+  await target.sqs.send(
+    new SendMessageCommand({
+      QueueUrl: target.queueUrl(),
+      // SQS refuses an empty body; the label says what it was.
+      MessageBody: body || '(empty body)',
+      MessageAttributes: attributes,
+    }),
+  );
+}
