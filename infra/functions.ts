@@ -25,6 +25,8 @@ export type FunctionName =
   | 'products'
   | 'uuid'
   | 'attesto-webhook'
+  | 'apple-notifications'
+  | 'google-notifications'
   | 'webhook-consumer';
 
 export const functions: Record<FunctionName, FunctionDef> = {
@@ -67,6 +69,20 @@ export const functions: Record<FunctionName, FunctionDef> = {
     tables: {},
     sendsToQueue: true,
     readsSecret: true,
+  },
+  // The stores' own notifications: verified against the store's signature, then queued like
+  // Attesto's. Queue send only: the consumer re-reads Google purchases through Attesto.
+  'apple-notifications': {
+    name: 'apple-notifications',
+    description: "Verifies App Store Server Notifications V2 against Apple's certificates and enqueues them",
+    tables: {},
+    sendsToQueue: true,
+  },
+  'google-notifications': {
+    name: 'google-notifications',
+    description: "Verifies Google Play notifications' Pub/Sub push token and enqueues them",
+    tables: {},
+    sendsToQueue: true,
   },
   'webhook-consumer': {
     name: 'webhook-consumer',

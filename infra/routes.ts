@@ -15,6 +15,10 @@ export interface Route {
 export interface RouteOptions {
   /** The SDK fetches products at start-up, possibly before login, so the default is public. */
   productsRequireAuth?: boolean;
+  /** POST /webhooks/apple: App Store Server Notifications sent to this stack directly. Default off. */
+  appleNotifications?: boolean;
+  /** POST /webhooks/google: Play notifications over an authenticated Pub/Sub push. Default off. */
+  googleNotifications?: boolean;
 }
 
 export function routeTable(options: RouteOptions = {}): Route[] {
@@ -33,5 +37,12 @@ export function routeTable(options: RouteOptions = {}): Route[] {
     // The getting-started guide fetches the uuid with a plain GET; accepting it costs nothing.
     { method: 'GET', path: '/api/iap/uuid', fn: 'uuid', auth: 'user' },
     { method: 'POST', path: '/attesto-webhook', fn: 'attesto-webhook', auth: 'none' },
+    // The stores cannot send our users' JWTs: each handler verifies the store's own signature.
+    ...(options.appleNotifications
+      ? [{ method: 'POST', path: '/webhooks/apple', fn: 'apple-notifications', auth: 'none' } as const]
+      : []),
+    ...(options.googleNotifications
+      ? [{ method: 'POST', path: '/webhooks/google', fn: 'google-notifications', auth: 'none' } as const]
+      : []),
   ];
 }

@@ -12,7 +12,13 @@ import { corsSettings } from './cors';
 import { type FunctionName, functions } from './functions';
 import { CONSUMER_TIMEOUT_SECONDS } from './resources';
 import { routeTable } from './routes';
-import { parseStage, placeholderSettings, resolveStageConfig, type StageConfig } from './stage-config';
+import {
+  appleRootCertificatesValue,
+  parseStage,
+  placeholderSettings,
+  resolveStageConfig,
+  type StageConfig,
+} from './stage-config';
 
 export interface IapBackendStackProps extends StackProps {
   config: StageConfig;
@@ -93,7 +99,11 @@ export class IapBackendStack extends Stack {
 
     // ---- HTTP API -------------------------------------------------------------------------
     this.httpApi = new ProductHttpApi(this, 'HttpApi', {
-      routes: routeTable({ productsRequireAuth: config.policies.productsRequireAuth }),
+      routes: routeTable({
+        productsRequireAuth: config.policies.productsRequireAuth,
+        appleNotifications: config.notifications.apple.enabled,
+        googleNotifications: config.notifications.google.enabled,
+      }),
       functions: built,
       auth: config.auth,
       cors: corsSettings({ CORS_ORIGINS: config.corsAllowOrigins.join(',') }),
@@ -101,6 +111,8 @@ export class IapBackendStack extends Stack {
       logRetention: config.logRetention,
       logRemovalPolicy: config.removalPolicy,
     });
+
+    this.wireStoreNotifications(config);
 
     // ---- monitoring -----------------------------------------------------------------------
     this.monitoring = new Monitoring(this, 'Monitoring', {
@@ -136,8 +148,38 @@ export class IapBackendStack extends Stack {
       this.pipeline.deadLetterQueue.queueUrl,
       'Events that failed 5 times; redrive after fixing',
     );
+    if (config.notifications.apple.enabled)
+      output(
+        'AppleNotificationsUrl',
+        `${this.httpApi.url}webhooks/apple`,
+        'App Store Connect → App Store Server Notifications (Version 2): Production / Sandbox Server URL',
+      );
+    if (config.notifications.google.enabled)
+      output(
+        'GoogleNotificationsUrl',
+        `${this.httpApi.url}webhooks/google`,
+        'Endpoint of the authenticated Pub/Sub push subscription for Play notifications',
+      );
     output('AlarmTopicArn', this.monitoring.topic.topicArn, 'SNS topic receiving alarm notifications');
     output('DashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard');
+  }
+
+  /** Settings of the direct store endpoints; the functions exist in every stage, routed only when enabled. */
+  private wireStoreNotifications(config: StageConfig): void {
+    const { apple, google } = config.notifications;
+    if (apple.enabled) {
+      const fn = this.functions['apple-notifications'];
+      fn.addEnvironment('APPLE_ROOT_CERTIFICATES', appleRootCertificatesValue(apple));
+      fn.addEnvironment('APPLE_ENVIRONMENTS', apple.environments.join(','));
+      if (apple.appAppleId !== undefined) fn.addEnvironment('APPLE_APP_APPLE_ID', String(apple.appAppleId));
+      fn.addEnvironment('APPLE_ONLINE_CHECKS', String(apple.onlineChecks));
+    }
+    if (google.enabled && google.pushServiceAccount) {
+      const fn = this.functions['google-notifications'];
+      // Google's default Audience is the push endpoint URL; a custom domain needs it set explicitly.
+      fn.addEnvironment('GOOGLE_PUSH_AUDIENCE', google.audience ?? `${this.httpApi.url}webhooks/google`);
+      fn.addEnvironment('GOOGLE_PUSH_SERVICE_ACCOUNT', google.pushServiceAccount);
+    }
   }
 }
 

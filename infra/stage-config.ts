@@ -2,6 +2,10 @@
 // `cdk deploy -c stage=dev|staging|prod`; single values can be overridden for one deploy with
 // context (`-c authIssuer=https://…`) without editing this file. Edit the values below for your
 // app once: the placeholders (example.com, com.example.app) only let `cdk synth` run out of the box.
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
@@ -41,6 +45,11 @@ export interface StageConfig {
     billingRetryMaxDays: number;
     productsRequireAuth: boolean;
   };
+  /** The stores' own notifications, received directly (besides or instead of Attesto's webhook). */
+  notifications: {
+    apple: AppleNotificationSettings;
+    google: GoogleNotificationSettings;
+  };
   /**
    * Origins allowed to call the API cross-origin; methods and headers are fixed in infra/cors.ts.
    * The SDK runs in a Capacitor WebView: iOS sends `capacitor://localhost`, Android
@@ -68,6 +77,37 @@ export interface StageConfig {
   consumerMaxConcurrency: number;
 }
 
+export type AppleNotificationEnvironment = 'Production' | 'Sandbox';
+
+export interface AppleNotificationSettings {
+  /** Serve POST /webhooks/apple. */
+  enabled: boolean;
+  /**
+   * Apple's root certificates the notifications must chain to: paths (relative to the project
+   * root) of `.cer` (DER) or PEM files, or base64 DER. Download Apple Root CA - G3 from
+   * https://www.apple.com/certificateauthority/ (e.g. into certs/AppleRootCA-G3.cer).
+   */
+  rootCertificates: string[];
+  /** Accepted App Store environments: Production for the live app; add Sandbox for TestFlight. */
+  environments: AppleNotificationEnvironment[];
+  /** The app's numeric Apple ID (App Store Connect → App Information); required for Production. */
+  appAppleId?: number;
+  /** OCSP revocation checks and clock-based certificate dates. Required in prod. */
+  onlineChecks: boolean;
+}
+
+export interface GoogleNotificationSettings {
+  /** Serve POST /webhooks/google. */
+  enabled: boolean;
+  /**
+   * The Audience set on the authenticated push subscription. Unset: the endpoint URL,
+   * `<ApiUrl>webhooks/google` (set it when the API is behind a custom domain).
+   */
+  audience?: string;
+  /** The service account the push subscription authenticates as. Required when enabled. */
+  pushServiceAccount?: string;
+}
+
 const ATTESTO_STAGING_URL = 'https://api-staging.attesto.nossdev.com';
 const ATTESTO_PRODUCTION_URL = 'https://api.attesto.nossdev.com';
 
@@ -92,10 +132,17 @@ const shared = {
   corsAllowOrigins: [...DEFAULT_CORS_ORIGINS],
 } satisfies Partial<StageConfig>;
 
+/** Off until configured: a stage serves the direct store endpoints only when told to. */
+const notificationsOff = (environments: AppleNotificationEnvironment[]): StageConfig['notifications'] => ({
+  apple: { enabled: false, rootCertificates: [], environments, onlineChecks: true },
+  google: { enabled: false },
+});
+
 export const stageConfigs: Record<Stage, StageConfig> = {
   dev: {
     ...shared,
     stage: 'dev',
+    notifications: notificationsOff(['Sandbox']),
     attesto: { url: ATTESTO_STAGING_URL },
     alarms: { api5xxRatePercent: 5 },
     logRetention: RetentionDays.ONE_WEEK,
@@ -108,6 +155,7 @@ export const stageConfigs: Record<Stage, StageConfig> = {
   staging: {
     ...shared,
     stage: 'staging',
+    notifications: notificationsOff(['Sandbox']),
     attesto: { url: ATTESTO_STAGING_URL },
     alarms: { api5xxRatePercent: 5 },
     logRetention: RetentionDays.ONE_MONTH,
@@ -120,6 +168,7 @@ export const stageConfigs: Record<Stage, StageConfig> = {
   prod: {
     ...shared,
     stage: 'prod',
+    notifications: notificationsOff(['Production']),
     attesto: { url: ATTESTO_PRODUCTION_URL },
     alarms: { api5xxRatePercent: 1 },
     logRetention: RetentionDays.SIX_MONTHS,
@@ -167,6 +216,14 @@ export const CONTEXT_OVERRIDES = [
   'corsAllowOrigins',
   'alarmEmail',
   'consumerMaxConcurrency',
+  'appleNotifications',
+  'appleRootCertificates',
+  'appleEnvironments',
+  'appleAppAppleId',
+  'appleOnlineChecks',
+  'googleNotifications',
+  'googlePushAudience',
+  'googlePushServiceAccount',
 ] as const;
 export type ContextOverride = (typeof CONTEXT_OVERRIDES)[number];
 
@@ -226,7 +283,48 @@ const stageConfigSchema = z.object({
   removalPolicy: z.enum([RemovalPolicy.RETAIN, RemovalPolicy.DESTROY]),
   deletionProtection: z.boolean(),
   consumerMaxConcurrency: z.number().int().min(2).max(1000),
+  notifications: z.object({
+    apple: z.object({
+      enabled: z.boolean(),
+      rootCertificates: z.array(z.string().min(1)),
+      environments: z.array(z.enum(['Production', 'Sandbox'])).min(1),
+      appAppleId: z.number().int().positive().optional(),
+      onlineChecks: z.boolean(),
+    }),
+    google: z.object({
+      enabled: z.boolean(),
+      audience: z.string().min(1).optional(),
+      pushServiceAccount: z.email().optional(),
+    }),
+  }),
 });
+
+/** What an enabled direct endpoint needs; checked only for the routes a stage turns on. */
+function notificationProblems(config: z.infer<typeof stageConfigSchema>): string[] {
+  const problems: string[] = [];
+  const { apple, google } = config.notifications;
+  if (apple.enabled) {
+    if (apple.rootCertificates.length === 0)
+      problems.push(
+        'notifications.apple.rootCertificates: the Apple route is enabled but no root certificate is set. Download Apple Root CA - G3 (AppleRootCA-G3.cer) from https://www.apple.com/certificateauthority/ and pass its path: -c appleRootCertificates=certs/AppleRootCA-G3.cer',
+      );
+    if (apple.environments.includes('Production') && apple.appAppleId === undefined)
+      problems.push(
+        'notifications.apple.appAppleId: required to accept Production notifications (App Store Connect → App Information → Apple ID): -c appleAppAppleId=1234567890',
+      );
+    if (config.stage === 'prod' && !apple.onlineChecks)
+      problems.push('notifications.apple.onlineChecks: must be on in prod (OCSP revocation checks)');
+  }
+  if (google.enabled && !google.pushServiceAccount)
+    problems.push(
+      'notifications.google.pushServiceAccount: the Google route is enabled but the push service account is not set: -c googlePushServiceAccount=rtdn-push@<project>.iam.gserviceaccount.com',
+    );
+  if (google.audience !== undefined && !/^https:\/\/\S+$/.test(google.audience))
+    problems.push(
+      'notifications.google.audience: must be the https URL set as the push subscription Audience',
+    );
+  return problems;
+}
 
 /**
  * The stage's settings with context overrides applied, checked as a whole. Errors name the
@@ -262,10 +360,27 @@ export function resolveStageConfig(stage: Stage, readContext: ContextReader = ()
     corsAllowOrigins: list(ctx('corsAllowOrigins')) ?? base.corsAllowOrigins,
     alarms: { ...base.alarms, email: ctx('alarmEmail') ?? base.alarms.email },
     consumerMaxConcurrency: num(ctx('consumerMaxConcurrency')) ?? base.consumerMaxConcurrency,
+    notifications: {
+      apple: {
+        enabled: bool(ctx('appleNotifications')) ?? base.notifications.apple.enabled,
+        rootCertificates: list(ctx('appleRootCertificates')) ?? base.notifications.apple.rootCertificates,
+        environments: list(ctx('appleEnvironments')) ?? base.notifications.apple.environments,
+        appAppleId: num(ctx('appleAppAppleId')) ?? base.notifications.apple.appAppleId,
+        onlineChecks: bool(ctx('appleOnlineChecks')) ?? base.notifications.apple.onlineChecks,
+      },
+      google: {
+        enabled: bool(ctx('googleNotifications')) ?? base.notifications.google.enabled,
+        audience: ctx('googlePushAudience') ?? base.notifications.google.audience,
+        pushServiceAccount: ctx('googlePushServiceAccount') ?? base.notifications.google.pushServiceAccount,
+      },
+    },
   };
   const parsed = stageConfigSchema.safeParse(merged);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n');
+  const issues = parsed.success
+    ? notificationProblems(parsed.data)
+    : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  if (!parsed.success || issues.length > 0) {
+    const problems = issues.map((i) => `  - ${i}`).join('\n');
     throw new StageConfigError(
       `Invalid settings for stage "${stage}" (infra/stage-config.ts, or a -c override):\n${problems}`,
     );
@@ -282,4 +397,66 @@ export function placeholderSettings(config: StageConfig): string[] {
   if (config.store.appleBundleId === PLACEHOLDERS.appleBundleId)
     found.push('store.appleBundleId (-c appleBundleId=…)');
   return found;
+}
+
+const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** Lambda's environment holds 4 KiB in all; Apple Root CA - G3 takes under 1 KiB as base64. */
+const MAX_ROOT_CERTIFICATES_CHARS = 3_000;
+
+/**
+ * The Apple root certificates of the stage as the function reads them (APPLE_ROOT_CERTIFICATES):
+ * base64 DER, comma-separated. Each setting is a file (DER or PEM, relative to the project root)
+ * or base64 DER; each must be a CA certificate valid today, so a wrong file fails synth instead
+ * of refusing every notification after deploy.
+ */
+export function appleRootCertificatesValue(
+  settings: Pick<AppleNotificationSettings, 'rootCertificates'>,
+  options: { projectRoot?: string; now?: Date } = {},
+): string {
+  const root = options.projectRoot ?? PROJECT_ROOT;
+  const now = options.now ?? new Date();
+  const values = settings.rootCertificates.flatMap((setting) => {
+    const path = isAbsolute(setting) ? setting : join(root, setting);
+    let ders: Buffer[];
+    if (existsSync(path)) {
+      const bytes = readFileSync(path);
+      const text = bytes.toString('latin1');
+      ders = text.includes('-----BEGIN CERTIFICATE-----')
+        ? [...text.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)].map((m) =>
+            Buffer.from((m[1] ?? '').replace(/\s+/g, ''), 'base64'),
+          )
+        : [bytes];
+    } else if (/^[A-Za-z0-9+/=\s]{100,}$/.test(setting)) {
+      ders = [Buffer.from(setting.replace(/\s+/g, ''), 'base64')];
+    } else {
+      throw new StageConfigError(
+        `notifications.apple.rootCertificates: ${setting} is neither a file (looked for ${path}) nor base64 DER`,
+      );
+    }
+    return ders.map((der) => {
+      let certificate: X509Certificate;
+      try {
+        certificate = new X509Certificate(der);
+      } catch {
+        throw new StageConfigError(
+          `notifications.apple.rootCertificates: ${setting} is not an X.509 certificate`,
+        );
+      }
+      if (!certificate.ca)
+        throw new StageConfigError(
+          `notifications.apple.rootCertificates: ${setting} is not a CA certificate`,
+        );
+      if (new Date(certificate.validTo) < now || new Date(certificate.validFrom) > now)
+        throw new StageConfigError(
+          `notifications.apple.rootCertificates: ${setting} is not valid now (${certificate.validFrom} – ${certificate.validTo})`,
+        );
+      return Buffer.from(certificate.raw).toString('base64');
+    });
+  });
+  const value = values.join(',');
+  if (value.length > MAX_ROOT_CERTIFICATES_CHARS)
+    throw new StageConfigError(
+      `notifications.apple.rootCertificates: ${values.length} certificates take ${value.length} characters; Lambda's environment allows 4 KiB in all. Configure Apple Root CA - G3 only.`,
+    );
+  return value;
 }

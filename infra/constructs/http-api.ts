@@ -21,6 +21,18 @@ import type { FunctionName } from '../functions';
 import type { Route } from '../routes';
 import { constructIdOf } from './function-factory';
 
+// Why each route without the JWT authorizer may be public (cdk-nag AwsSolutions-APIG4).
+const PUBLIC_ROUTE_REASONS: Partial<Record<FunctionName, string>> & { products: string } = {
+  'attesto-webhook':
+    'Attesto cannot send a JWT; the handler authenticates every request by its HMAC-SHA256 signature over the raw body before anything is queued.',
+  'apple-notifications':
+    "Apple cannot send a JWT; the handler verifies the notification's x5c chain to Apple's root, Apple's certificate OIDs, the ES256 signature, bundle id and environment before anything is queued.",
+  'google-notifications':
+    "Pub/Sub push sends Google's OIDC token, not the user pool's; the handler verifies its signature, issuer, audience and service-account email before anything is queued.",
+  products:
+    'Public by configuration (productsRequireAuth=false): the SDK loads the product catalog before login, and the catalog holds no user data.',
+};
+
 export interface ProductHttpApiProps {
   routes: Route[];
   functions: Record<FunctionName, IFunction>;
@@ -106,10 +118,7 @@ export class ProductHttpApi extends Construct {
       if (route.auth === 'none') {
         Validations.of(created).acknowledge({
           id: 'AwsSolutions-APIG4',
-          reason:
-            route.fn === 'attesto-webhook'
-              ? 'Attesto cannot send a JWT; the handler authenticates every request by its HMAC-SHA256 signature over the raw body before anything is queued.'
-              : 'Public by configuration (productsRequireAuth=false): the SDK loads the product catalog before login, and the catalog holds no user data.',
+          reason: PUBLIC_ROUTE_REASONS[route.fn] ?? PUBLIC_ROUTE_REASONS.products,
         });
       }
     }
