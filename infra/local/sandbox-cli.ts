@@ -41,6 +41,11 @@ Options
   --no-webhook          build and record the webhooks but do not send them
   --api <url>           the backend, for the printed curl (default http://127.0.0.1:3000)
   --json                print the raw JSON answer
+  --print <field>       print one field of the purchase (the new one after an upgrade or family-share),
+                        for scripts: token (what the app verifies: Apple transaction id / Google
+                        purchase token), id, subjectKey, status, expiresAt, productId, appUserId
+                        e.g. TX=$(npm run -s sandbox -- buy premium_monthly --print token);
+                        exits 1 if a webhook of the command was not delivered
   -h, --help            this help`;
 
 const OPTIONS = {
@@ -49,6 +54,7 @@ const OPTIONS = {
   'no-webhook': { type: 'boolean' },
   api: { type: 'string' },
   json: { type: 'boolean' },
+  print: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   platform: { type: 'string' },
   user: { type: 'string' },
@@ -66,6 +72,17 @@ const OPTIONS = {
   reset: { type: 'boolean' },
 } as const;
 
+const PRINTABLE_FIELDS = [
+  'token',
+  'id',
+  'subjectKey',
+  'status',
+  'expiresAt',
+  'productId',
+  'appUserId',
+] as const;
+type PrintableField = (typeof PRINTABLE_FIELDS)[number];
+
 const SIMPLE_ACTIONS = ['renew', 'cancel', 'uncancel', 'recover', 'hold', 'pause', 'expire', 'revoke'];
 
 export interface CliIo {
@@ -79,6 +96,7 @@ class UsageError extends Error {}
 
 interface PurchaseView {
   id: string;
+  token: string;
   platform: 'apple' | 'google';
   productId: string;
   productType: string;
@@ -143,6 +161,11 @@ export async function runSandboxCli(argv: string[], io: CliIo): Promise<number> 
     /\/+$/,
     '',
   );
+  const print = flags.print as PrintableField | undefined;
+  if (print !== undefined && !PRINTABLE_FIELDS.includes(print)) {
+    io.err(`--print takes one of ${PRINTABLE_FIELDS.join(', ')}; got "${print}"\n\n${USAGE}`);
+    return 2;
+  }
   const delivery = {
     ...(flags['no-webhook'] ? { deliver: false } : {}),
     ...(flags['webhook-url'] ? { webhookUrl: flags['webhook-url'] } : {}),
@@ -173,9 +196,17 @@ export async function runSandboxCli(argv: string[], io: CliIo): Promise<number> 
   };
 
   const printResult = async (result: ControlResult, withVerifyHelp: boolean) => {
+    if (print) {
+      // A webhook the backend refused must not pass silently in a script.
+      const failed = result.deliveries.filter((d) => !d.delivered);
+      for (const d of failed)
+        io.err(`webhook ${d.eventId} NOT delivered (${d.status === null ? d.error : `HTTP ${d.status}`})`);
+      io.out(fieldText((result.created ?? result.purchase)[print]));
+      return failed.length === 0;
+    }
     if (flags.json) {
       io.out(JSON.stringify(result, null, 2));
-      return;
+      return true;
     }
     printPurchase(io, result.purchase);
     if (result.created) {
@@ -196,6 +227,7 @@ export async function runSandboxCli(argv: string[], io: CliIo): Promise<number> 
       const info = (await call('GET', '/info')) as { apiKey: string };
       printVerifyHelp(io, target, base, info.apiKey, flags.api ?? 'http://127.0.0.1:3000');
     }
+    return true;
   };
 
   try {
@@ -219,8 +251,7 @@ export async function runSandboxCli(argv: string[], io: CliIo): Promise<number> 
           ...(periodMs !== undefined ? { periodMs } : {}),
           ...delivery,
         })) as ControlResult;
-        await printResult(result, true);
-        return 0;
+        return (await printResult(result, true)) ? 0 : 1;
       }
       case 'fail-billing':
       case 'refund':
@@ -255,8 +286,7 @@ export async function runSandboxCli(argv: string[], io: CliIo): Promise<number> 
           `/purchases/${encodeURIComponent(args[0] ?? '')}/${command}`,
           body,
         )) as ControlResult;
-        await printResult(result, command === 'upgrade' || command === 'family-share');
-        return 0;
+        return (await printResult(result, command === 'upgrade' || command === 'family-share')) ? 0 : 1;
       }
       case 'list': {
         arity(0, 'no arguments');
@@ -270,9 +300,9 @@ export async function runSandboxCli(argv: string[], io: CliIo): Promise<number> 
       case 'show': {
         arity(1, '<id>');
         const { purchase } = (await call('GET', `/purchases/${encodeURIComponent(args[0] ?? '')}`)) as {
-          purchase: unknown;
+          purchase: PurchaseView;
         };
-        io.out(JSON.stringify(purchase, null, 2));
+        io.out(print ? fieldText(purchase[print]) : JSON.stringify(purchase, null, 2));
         return 0;
       }
       case 'webhooks': {
@@ -354,6 +384,10 @@ export async function runSandboxCli(argv: string[], io: CliIo): Promise<number> 
     io.err(`error: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
+}
+
+function fieldText(value: string | null | undefined): string {
+  return value ?? '';
 }
 
 function printPurchase(io: CliIo, p: PurchaseView): void {

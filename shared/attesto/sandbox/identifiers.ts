@@ -43,8 +43,22 @@ export function uuidV4(random: SeededRandom): string {
 }
 
 /** Apple transaction ids are 16-digit decimal strings starting with 2000000 (sandbox and production alike). */
-export function appleNumericId(random: SeededRandom): string {
-  return `2000000${random.chars(DIGITS, 9)}`;
+export const APPLE_ID_FLOOR = 2_000_000_000_000_000;
+const APPLE_ID_CEILING = 2_000_000_999_999_999;
+
+/** Where a world's Apple id sequence starts: somewhere in the first tenth of the 2000000… range. */
+export function firstAppleId(random: SeededRandom): number {
+  return APPLE_ID_FLOOR + 100_000_000 + random.int(100_000_000);
+}
+
+/**
+ * The next Apple id after `last`: strictly greater, by a random gap of 1..1000 (Apple's counter is
+ * shared by every app, so ids are increasing but never consecutive). Safe integers throughout.
+ */
+export function appleIdAfter(last: number, random: SeededRandom): number {
+  const next = last + 1 + random.int(1000);
+  if (next > APPLE_ID_CEILING) throw new Error('The sandbox has used up its Apple transaction ids');
+  return next;
 }
 
 /** Google purchase tokens are long opaque strings: letters, a dot, then base64url. */

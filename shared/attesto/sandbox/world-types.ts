@@ -121,6 +121,12 @@ export interface WorldState {
   signingKey: Record<string, unknown> | null;
   /** Upstream time of the last store event: every new one is strictly later, whatever `now` says. */
   lastUpstreamAt: number;
+  /**
+   * The last Apple id handed out (transaction, original transaction or web order line item):
+   * the next is strictly greater. Absent in worlds saved before ids were sequential; they
+   * continue after the highest id they hold.
+   */
+  lastAppleId?: number | null;
   nextPurchaseNumber: number;
   purchases: PurchaseRecord[];
   webhooks: SandboxWebhook[];

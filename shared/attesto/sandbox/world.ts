@@ -9,7 +9,9 @@ import {
   type UnifiedEventName,
 } from './event-names';
 import {
-  appleNumericId,
+  APPLE_ID_FLOOR,
+  appleIdAfter,
+  firstAppleId,
   googleOrderId,
   googlePurchaseToken,
   pubSubMessageId,
@@ -114,6 +116,7 @@ export function emptyWorldState(seed: number, now: number): WorldState {
     tenantId,
     signingKey: null,
     lastUpstreamAt: 0,
+    lastAppleId: null,
     nextPurchaseNumber: 1,
     purchases: [],
     webhooks: [],
@@ -442,7 +445,7 @@ export class SandboxWorld {
     }
     const appUserId = checkAppUserId(memberUserId);
     const t = this.tick(now);
-    const originalTransactionId = this.uniqueAppleId();
+    const originalTransactionId = this.nextAppleId();
     const member: ApplePurchaseRecord = {
       ...structuredClone(p),
       id: this.nextId(),
@@ -458,7 +461,7 @@ export class SandboxWorld {
           productId: p.productId,
           purchaseDate: t,
           expiresDate: latest.expiresDate,
-          webOrderLineItemId: latest.webOrderLineItemId === null ? null : this.uniqueAppleId(),
+          webOrderLineItemId: latest.webOrderLineItemId === null ? null : this.nextAppleId(),
           transactionReason: 'PURCHASE',
           revocationDate: null,
           revocationReason: null,
@@ -481,7 +484,7 @@ export class SandboxWorld {
     input: BuyInput,
   ): ApplePurchaseRecord {
     const isSubscription = product.type === 'subscription';
-    const originalTransactionId = this.uniqueAppleId();
+    const originalTransactionId = this.nextAppleId();
     const period = isSubscription
       ? (input.periodMs ?? periodMs(periodOf(product), this.config.timeScale))
       : null;
@@ -506,7 +509,7 @@ export class SandboxWorld {
           productId: product.productId,
           purchaseDate: t,
           expiresDate: period === null ? null : t + period,
-          webOrderLineItemId: isSubscription ? this.uniqueAppleId() : null,
+          webOrderLineItemId: isSubscription ? this.nextAppleId() : null,
           transactionReason: 'PURCHASE',
           revocationDate: null,
           revocationReason: null,
@@ -524,11 +527,11 @@ export class SandboxWorld {
     reason: 'PURCHASE' | 'RENEWAL',
   ): AppleTransactionRecord {
     const transaction: AppleTransactionRecord = {
-      transactionId: this.uniqueAppleId(),
+      transactionId: this.nextAppleId(),
       productId: p.productId,
       purchaseDate: start,
       expiresDate: start + (p.periodMs ?? 0),
-      webOrderLineItemId: this.uniqueAppleId(),
+      webOrderLineItemId: this.nextAppleId(),
       transactionReason: reason,
       revocationDate: null,
       revocationReason: null,
@@ -908,11 +911,16 @@ export class SandboxWorld {
     return id;
   }
 
-  private uniqueAppleId(): string {
-    for (;;) {
-      const id = appleNumericId(this.random);
-      if (!this.findAppleTransaction(id) && !this.find(id)) return id;
-    }
+  /**
+   * Apple numbers transactions in one increasing sequence, and a backend relies on it (restore
+   * keeps the highest transactionId per product), so every new id is strictly greater than any
+   * the world holds. The gaps are random, as other apps' purchases take numbers in between.
+   */
+  private nextAppleId(): string {
+    const last = this.state.lastAppleId ?? highestAppleId(this.state.purchases);
+    const next = last === null ? firstAppleId(this.random) : appleIdAfter(last, this.random);
+    this.state.lastAppleId = next;
+    return String(next);
   }
 
   private resolveProduct(productId: string, type: SandboxProductType | undefined): SandboxProduct {
@@ -946,6 +954,22 @@ export class SandboxWorld {
       throw new SandboxError('INVALID_INPUT', `${newProductId} is not a subscription`);
     return next;
   }
+}
+
+/** The highest Apple id in a world saved before ids were sequential (null when it holds none). */
+function highestAppleId(purchases: readonly PurchaseRecord[]): number | null {
+  let highest: number | null = null;
+  for (const p of purchases) {
+    if (p.platform !== 'apple') continue;
+    for (const id of [
+      p.originalTransactionId,
+      ...p.transactions.flatMap((t) => [t.transactionId, t.webOrderLineItemId]),
+    ]) {
+      const n = id === null ? Number.NaN : Number(id);
+      if (Number.isSafeInteger(n) && n >= APPLE_ID_FLOOR && (highest === null || n > highest)) highest = n;
+    }
+  }
+  return highest;
 }
 
 function freshRenewal(productId: string) {
