@@ -116,3 +116,40 @@ describe('sandbox CLI', () => {
     expect(code).toBe(1);
   });
 });
+
+describe('sandbox CLI --print, for scripts', () => {
+  it('prints only the value asked for: the token to verify, the new expiry, the upgraded token', async () => {
+    const bought = await cli('buy', 'premium_monthly', '--print', 'token');
+    const apple = sandbox.purchases().at(-1);
+    expect(bought).toEqual({ code: 0, out: apple?.token, err: '' });
+    expect(bought.out).toMatch(/^2000000\d{9}$/);
+
+    const renewed = await cli('renew', bought.out, '--print', 'expiresAt');
+    expect(renewed.code).toBe(0);
+    expect(renewed.out).toBe(sandbox.controller.purchase(bought.out).expiresAt);
+    expect(Date.parse(renewed.out)).toBeGreaterThan(Date.parse(apple?.expiresAt ?? ''));
+    expect((await cli('show', bought.out, '--print', 'status')).out).toBe('active');
+
+    const google = await cli('buy', 'premium_monthly', '--platform', 'google', '--print', 'token');
+    const upgraded = await cli('upgrade', google.out, 'premium_yearly', '--print', 'token');
+    expect(upgraded.code).toBe(0);
+    expect(upgraded.out).not.toBe(google.out);
+    expect(sandbox.controller.purchase(upgraded.out).productId).toBe('premium_yearly');
+  });
+
+  it('refuses an unknown field, and exits 1 when a webhook was not delivered', async () => {
+    const unknown = await cli('buy', 'premium_monthly', '--print', 'nope');
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('--print takes one of token, id');
+
+    receiver.respondWith(500);
+    try {
+      const refused = await cli('buy', 'premium_monthly', '--print', 'id', '--webhook-url', receiver.url);
+      expect(refused.code).toBe(1);
+      expect(refused.out).toBe(sandbox.purchases().at(-1)?.id);
+      expect(refused.err).toMatch(/webhook evt_\w+ NOT delivered \(HTTP 500\)/);
+    } finally {
+      receiver.respondWith(200);
+    }
+  });
+});
