@@ -220,7 +220,8 @@ describe('POST /webhooks/google → queue → consumer (re-read through the Atte
   let lastEventTime = 0;
 
   const push = async (message: PushMessage, token?: string | null) => {
-    const authorization = token === null ? {} : { authorization: `Bearer ${token ?? (await oidc.token())}` };
+    const authorization: Record<string, string> =
+      token === null ? {} : { authorization: `Bearer ${token ?? (await oidc.token())}` };
     return handler(storeRequest('/webhooks/google', pushBody(message), authorization));
   };
   const built = (notification: Record<string, unknown>, packageName = APP_ID): PushMessage => {
