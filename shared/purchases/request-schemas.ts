@@ -5,11 +5,41 @@ import { z } from 'zod';
 import type { ProductType } from '../domain/purchase';
 
 const productTypeSchema = z.enum(['subscription', 'product', 'consumable']);
-const productIdSchema = z.string().trim().min(1).max(200);
+
+// In a /u regex `\p{Cs}` matches only unpaired surrogate halves; `\p{Cc}` is C0, DEL and C1.
+const LONE_SURROGATE = /\p{Cs}/u;
+const CONTROL_CHARACTER = /\p{Cc}/u;
+/**
+ * A store's id (and the app's product ids) are plain text: an id with a lone surrogate or a
+ * control character cannot be a real one, may not survive DynamoDB or Attesto, and is answered
+ * with a 400 naming the field instead of being sent on.
+ */
+function idText(maxLength: number) {
+  return z
+    .string()
+    .trim()
+    .min(1)
+    .max(maxLength)
+    .refine((s) => !LONE_SURROGATE.test(s), 'must be well-formed Unicode (it has a lone surrogate)')
+    .refine((s) => !CONTROL_CHARACTER.test(s), 'must not contain control characters');
+}
+
+/**
+ * A purchase token ends up in DynamoDB keys (`alias#google-token#<token>`, at most 2048 bytes in
+ * all). Attesto accepts 4096 characters, but a token that cannot be a key could never be
+ * recorded, and its lookup would fail as a server error: refuse it up front. Real Play tokens
+ * are a few hundred ASCII characters.
+ */
+export const MAX_PURCHASE_TOKEN_BYTES = 2000;
+
+const productIdSchema = idText(200);
 // Attesto's own limits (contract §2.2, §2.3), so an over-long id is a 400 naming our field.
-const transactionIdSchema = z.string().trim().min(1).max(128);
-const purchaseTokenSchema = z.string().trim().min(1).max(4096);
-const packageNameSchema = z.string().trim().min(1).max(200);
+const transactionIdSchema = idText(128);
+const purchaseTokenSchema = idText(4096).refine(
+  (s) => Buffer.byteLength(s, 'utf8') <= MAX_PURCHASE_TOKEN_BYTES,
+  `must be at most ${MAX_PURCHASE_TOKEN_BYTES} bytes (UTF-8)`,
+);
+const packageNameSchema = idText(200);
 
 export interface AppleVerifyInput {
   productId: string;

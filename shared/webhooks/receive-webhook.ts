@@ -65,7 +65,10 @@ export async function receiveAttestoWebhook(
     : Buffer.alloc(0);
   if (raw.length > MAX_WEBHOOK_BODY_BYTES) {
     logger.warn('Webhook body too large', { bytes: raw.length, requestId });
-    return answer(413, { error: 'PAYLOAD_TOO_LARGE' });
+    return answer(413, {
+      error: 'PAYLOAD_TOO_LARGE',
+      message: `Request body exceeds ${MAX_WEBHOOK_BODY_BYTES} bytes`,
+    });
   }
 
   let secrets: string[];
