@@ -100,7 +100,7 @@ const impersonations = (who: string, uuid: string) => ({
     { 'x-forwarded-user': who },
     { 'x-app-user-id': uuid },
     { 'x-amzn-request-context': JSON.stringify({ authorizer: { jwt: { claims: { sub: who } } } }) },
-  ],
+  ] as Record<string, string>[],
   bodies: [
     { userId: who },
     { sub: who, appUserId: uuid },
