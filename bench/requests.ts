@@ -1,0 +1,367 @@
+// Figure 2: AWS round trips and Attesto calls per request, counted while the real handlers serve
+// requests against DynamoDB Local, fauxqs and the Attesto sandbox. Also the handlers' warm
+// durations and DynamoDB capacity units, which the cost model (figure 5) uses.
+import { randomUUID } from 'node:crypto';
+import type { APIGatewayProxyEventV2, Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { AttestoSandbox } from '../shared/attesto/sandbox/server';
+import type { SandboxWebhook } from '../shared/attesto/sandbox/world-types';
+import type { LocalStack } from './local-stack';
+import { recordCalls, type SdkCall, sequentialRoundTrips } from './sdk-calls';
+import { median } from './stats';
+
+export interface RequestFigure {
+  name: string;
+  fn: string;
+  dynamoCalls: number;
+  dynamoSequential: number;
+  dynamoCommands: string[];
+  sqsCalls: number;
+  attestoCalls: number;
+  /** What no implementation can go below (or the brief's ceiling), in words for the table. */
+  minimum: string;
+  met: boolean;
+  /** Median warm handler duration on this machine against the local emulators. */
+  durationMs: number;
+  readUnits: number;
+  writeUnits: number;
+  runs: number;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: handlers of different event types behind one call
+type AnyHandler = (event: any, context: Context) => Promise<any>;
+
+export function lambdaContext(name: string, remainingMs = 10_000): Context {
+  const deadline = Date.now() + remainingMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
+    memoryLimitInMB: '256',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: 'bench',
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** An HTTP API payload-2.0 event as API Gateway passes it after the JWT authorizer. */
+export function httpEvent(
+  method: string,
+  path: string,
+  options: { user?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): APIGatewayProxyEventV2 {
+  const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+  return {
+    version: '2.0',
+    routeKey: `${method} ${path}`,
+    rawPath: path,
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json', ...options.headers },
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'bench',
+      domainName: 'bench.local',
+      domainPrefix: 'bench',
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' },
+      requestId: randomUUID(),
+      routeKey: `${method} ${path}`,
+      stage: '$default',
+      time: new Date().toUTCString(),
+      timeEpoch: Date.now(),
+      ...(options.user
+        ? {
+            authorizer: {
+              principalId: '',
+              integrationLatency: 0,
+              jwt: { claims: { sub: options.user }, scopes: [] },
+            },
+          }
+        : {}),
+    },
+    ...(body === undefined ? {} : { body }),
+    isBase64Encoded: false,
+  } as APIGatewayProxyEventV2;
+}
+
+export function sqsRecord(body: string): SQSRecord {
+  const messageId = randomUUID();
+  return {
+    messageId,
+    receiptHandle: `rh-${messageId}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: String(Date.now()),
+      SenderId: 'bench',
+      ApproximateFirstReceiveTimestamp: String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:attesto-events',
+    awsRegion: 'us-east-1',
+  };
+}
+
+export function sqsEvent(webhooks: readonly SandboxWebhook[]): SQSEvent {
+  return { Records: webhooks.map((w) => sqsRecord(JSON.stringify(w))) };
+}
+
+export async function loadHandler(fn: string): Promise<AnyHandler> {
+  const mod = (await import(`../functions/${fn}/handler.ts`)) as { handler: AnyHandler };
+  return mod.handler;
+}
+
+interface Scenario {
+  name: string;
+  fn: string;
+  minimum: string;
+  /** Checks the counts against the minimum. */
+  meets(c: { dynamo: number; sequential: number; sqs: number; attesto: number; commands: string[] }): boolean;
+  /** Prepares one request (not measured) and returns the event to send. */
+  prepare(i: number): Promise<unknown>;
+  /** Throws when the answer is not the success the scenario expects. */
+  check(result: unknown): void;
+}
+
+function expectStatus(status: number) {
+  return (result: unknown) => {
+    const r = result as { statusCode?: number; body?: string };
+    if (r.statusCode !== status) throw new Error(`expected ${status}, got ${r.statusCode}: ${r.body}`);
+  };
+}
+
+function expectNoFailures(result: unknown) {
+  const r = result as { batchItemFailures?: unknown[] };
+  if (r.batchItemFailures?.length) throw new Error(`batch failures: ${JSON.stringify(r.batchItemFailures)}`);
+}
+
+function expectValid(result: unknown) {
+  expectStatus(200)(result);
+  const body = JSON.parse((result as { body: string }).body) as { valid?: boolean; error?: string };
+  if (body.valid !== true) throw new Error(`expected valid:true, got ${JSON.stringify(body)}`);
+}
+
+function scenarios(sandbox: AttestoSandbox): Scenario[] {
+  const user = (i: number, tag: string) => `bench-${tag}-${i}-${Date.now()}`;
+  const buy = async (platform: 'apple' | 'google', productId = 'premium_monthly') =>
+    (await sandbox.buy({ platform, productId, deliver: false })).purchase;
+  const isTransaction = (c: string) => c === 'TransactWriteItemsCommand';
+  const consumerMeets = (attesto: number) => (c: { commands: string[]; attesto: number; sqs: number }) =>
+    c.commands.filter(isTransaction).length === 1 &&
+    c.commands.filter((x) => !isTransaction(x)).length <= 1 &&
+    c.attesto === attesto &&
+    c.sqs === 0;
+  return [
+    {
+      name: 'verify Apple (new purchase)',
+      fn: 'verify-apple',
+      minimum: '1 Attesto, ≤ 2 sequential DynamoDB',
+      meets: (c) => c.attesto === 1 && c.sequential <= 2,
+      async prepare(i) {
+        const p = await buy('apple');
+        return httpEvent('POST', '/api/iap/verify/apple', {
+          user: user(i, 'va'),
+          body: { productId: p.productId, transactionId: p.token, type: 'subscription' },
+        });
+      },
+      check: expectValid,
+    },
+    {
+      name: 'verify Google (new purchase)',
+      fn: 'verify-google',
+      minimum: '1 Attesto, ≤ 2 sequential DynamoDB',
+      meets: (c) => c.attesto === 1 && c.sequential <= 2,
+      async prepare(i) {
+        const p = await buy('google');
+        return httpEvent('POST', '/api/iap/verify/google', {
+          user: user(i, 'vg'),
+          body: { productId: p.productId, purchaseToken: p.token, type: 'subscription' },
+        });
+      },
+      check: expectValid,
+    },
+    {
+      name: 'entitlements',
+      fn: 'entitlements',
+      minimum: '1 DynamoDB query, no Attesto',
+      meets: (c) => c.dynamo <= 1 && c.attesto === 0,
+      async prepare(i) {
+        return httpEvent('GET', '/api/iap/entitlements', { user: user(i, 'en') });
+      },
+      check: expectStatus(200),
+    },
+    {
+      name: 'uuid (already minted)',
+      fn: 'uuid',
+      minimum: '1 DynamoDB read',
+      meets: (c) => c.dynamo <= 1 && c.attesto === 0,
+      async prepare(i) {
+        const event = httpEvent('POST', '/api/iap/uuid', { user: user(i, 'uu') });
+        // Mint first (not measured): the common request is the repeat.
+        await (await loadHandler('uuid'))(event, lambdaContext('uuid'));
+        return event;
+      },
+      check: expectStatus(200),
+    },
+    {
+      name: 'products',
+      fn: 'products',
+      minimum: 'no AWS call',
+      meets: (c) => c.dynamo === 0 && c.sqs === 0 && c.attesto === 0,
+      async prepare() {
+        return httpEvent('GET', '/api/iap/products');
+      },
+      check: expectStatus(200),
+    },
+    {
+      name: 'webhook acknowledge',
+      fn: 'attesto-webhook',
+      minimum: '1 SQS send, no DynamoDB',
+      meets: (c) => c.sqs === 1 && c.dynamo === 0 && c.attesto === 0,
+      async prepare() {
+        const { webhooks } = await sandbox.buy({
+          platform: 'apple',
+          productId: 'premium_monthly',
+          deliver: false,
+        });
+        const request = sandbox.buildWebhookRequest(webhooks[0] as SandboxWebhook);
+        return httpEvent('POST', '/attesto-webhook', {
+          rawBody: request.body,
+          headers: Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v])),
+        });
+      },
+      check: expectStatus(200),
+    },
+    {
+      name: 'consumer: Apple event',
+      fn: 'webhook-consumer',
+      minimum: '1 transaction + ≤ 1 read, no Attesto',
+      meets: consumerMeets(0),
+      async prepare() {
+        const { webhooks } = await sandbox.buy({
+          platform: 'apple',
+          productId: 'premium_monthly',
+          deliver: false,
+        });
+        return sqsEvent(webhooks.slice(0, 1));
+      },
+      check: expectNoFailures,
+    },
+    {
+      name: 'consumer: Google event',
+      fn: 'webhook-consumer',
+      minimum: '1 transaction + ≤ 1 read, 1 Attesto',
+      meets: consumerMeets(1),
+      async prepare() {
+        const { webhooks } = await sandbox.buy({
+          platform: 'google',
+          productId: 'premium_monthly',
+          deliver: false,
+        });
+        return sqsEvent(webhooks.slice(0, 1));
+      },
+      check: expectNoFailures,
+    },
+  ];
+}
+
+function summarise(calls: SdkCall[]) {
+  const dynamo = calls.filter((c) => c.service === 'DynamoDB');
+  return {
+    dynamo: dynamo.length,
+    sequential: sequentialRoundTrips(
+      calls.filter((c) => c.service === 'DynamoDB' || c.service === 'Attesto'),
+    ),
+    commands: dynamo.map((c) => c.command),
+    sqs: calls.filter((c) => c.service === 'SQS').length,
+    readUnits: dynamo.reduce((s, c) => s + c.readUnits, 0),
+    writeUnits: dynamo.reduce((s, c) => s + c.writeUnits, 0),
+  };
+}
+
+/** Each scenario once to load its function (not counted), then `runs` measured requests. */
+export async function measureRequests(stack: LocalStack, runs = 5): Promise<RequestFigure[]> {
+  const { sandbox } = stack;
+  const figures: RequestFigure[] = [];
+  for (const scenario of scenarios(sandbox)) {
+    const handler = await loadHandler(scenario.fn);
+    scenario.check(await handler(await scenario.prepare(-1), lambdaContext(scenario.fn)));
+    const samples: (ReturnType<typeof summarise> & { attesto: number; ms: number })[] = [];
+    for (let i = 0; i < runs; i++) {
+      const event = await scenario.prepare(i);
+      sandbox.resetStats();
+      const started = performance.now();
+      const { result, calls } = await recordCalls(() => handler(event, lambdaContext(scenario.fn)));
+      const ms = performance.now() - started;
+      scenario.check(result);
+      samples.push({ ...summarise(calls), attesto: sandbox.stats().verify.total, ms });
+      if (process.env.BENCH_DEBUG)
+        console.log(
+          scenario.name,
+          ms.toFixed(1),
+          calls
+            .map(
+              (c) => `${c.command}@${(c.startedAt - started).toFixed(0)}-${(c.endedAt - started).toFixed(0)}`,
+            )
+            .join(' '),
+        );
+    }
+    // Counts are the same on every run; the worst one is reported so a rare extra call shows.
+    const worst = samples.reduce((a, b) =>
+      b.dynamo + b.sqs + b.attesto > a.dynamo + a.sqs + a.attesto ? b : a,
+    );
+    figures.push({
+      name: scenario.name,
+      fn: scenario.fn,
+      dynamoCalls: worst.dynamo,
+      dynamoSequential: worst.sequential,
+      dynamoCommands: worst.commands,
+      sqsCalls: worst.sqs,
+      attestoCalls: worst.attesto,
+      minimum: scenario.minimum,
+      met: samples.every((s) => scenario.meets(s)),
+      durationMs: median(samples.map((s) => s.ms)),
+      readUnits: median(samples.map((s) => s.readUnits)),
+      writeUnits: median(samples.map((s) => s.writeUnits)),
+      runs,
+    });
+  }
+  return figures;
+}
+
+/** A batch of 10 Apple events of different purchases, warm: what one consumer invocation costs. */
+export async function measureConsumerBatch(
+  stack: LocalStack,
+  runs = 5,
+): Promise<{ durationMs: number; readUnits: number; writeUnits: number }> {
+  const handler = await loadHandler('webhook-consumer');
+  const samples: { ms: number; readUnits: number; writeUnits: number }[] = [];
+  for (let i = 0; i < runs; i++) {
+    const webhooks: SandboxWebhook[] = [];
+    for (let j = 0; j < 10; j++) {
+      webhooks.push(
+        ...(
+          await stack.sandbox.buy({ platform: 'apple', productId: 'premium_monthly', deliver: false })
+        ).webhooks.slice(0, 1),
+      );
+    }
+    const started = performance.now();
+    const { result, calls } = await recordCalls(() =>
+      handler(sqsEvent(webhooks), lambdaContext('webhook-consumer')),
+    );
+    const ms = performance.now() - started;
+    expectNoFailures(result);
+    const s = summarise(calls);
+    samples.push({ ms, readUnits: s.readUnits, writeUnits: s.writeUnits });
+  }
+  return {
+    durationMs: median(samples.map((s) => s.ms)),
+    readUnits: median(samples.map((s) => s.readUnits)),
+    writeUnits: median(samples.map((s) => s.writeUnits)),
+  };
+}

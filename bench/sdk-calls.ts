@@ -1,0 +1,158 @@
+// Counts the AWS calls the product's code makes, with SDK middleware. The functions build their
+// clients privately (module constants, lazily created document clients), so the counter is put on
+// each client's middleware stack the first time that client sends: whatever client the code uses
+// is counted, without reaching into it.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+export interface SdkCall {
+  service: string;
+  command: string;
+  startedAt: number;
+  endedAt: number;
+  /** DynamoDB capacity units the call consumed (ReturnConsumedCapacity TOTAL), when it reported them. */
+  readUnits: number;
+  writeUnits: number;
+}
+
+const calls: SdkCall[] = [];
+const READS = new Set([
+  'GetItemCommand',
+  'QueryCommand',
+  'ScanCommand',
+  'BatchGetItemCommand',
+  'TransactGetItemsCommand',
+]);
+const instrumented = new WeakSet<object>();
+
+type Stack = {
+  add(middleware: unknown, options: Record<string, unknown>): void;
+};
+
+// biome-ignore lint/suspicious/noExplicitAny: middleware arguments are the SDK's untyped handler args
+type Next = (args: any) => Promise<any>;
+
+function instrument(stack: Stack, service: string): void {
+  if (instrumented.has(stack)) return;
+  instrumented.add(stack);
+  // Asks DynamoDB to report what each call costs; the answers are otherwise unchanged.
+  if (service === 'DynamoDB') {
+    stack.add(
+      // biome-ignore lint/suspicious/noExplicitAny: see Next
+      (next: Next) => async (args: any) => {
+        if (args.input && typeof args.input === 'object' && !('ReturnConsumedCapacity' in args.input)) {
+          args.input.ReturnConsumedCapacity = 'TOTAL';
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'benchConsumedCapacity', priority: 'high' },
+    );
+  }
+  // finalizeRequest runs once per HTTP attempt (after the retry middleware): a round trip each.
+  stack.add(
+    // biome-ignore lint/suspicious/noExplicitAny: see Next
+    (next: Next, context: any) => async (args: any) => {
+      const call: SdkCall = {
+        service,
+        command: String(context.commandName ?? 'unknown'),
+        startedAt: performance.now(),
+        endedAt: Number.NaN,
+        readUnits: 0,
+        writeUnits: 0,
+      };
+      calls.push(call);
+      try {
+        const result = await next(args);
+        const consumed = result?.output?.ConsumedCapacity;
+        const units = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []).reduce(
+          (sum: number, c: { CapacityUnits?: number }) => sum + (c.CapacityUnits ?? 0),
+          0,
+        );
+        if (READS.has(call.command)) call.readUnits = units;
+        else call.writeUnits = units;
+        return result;
+      } finally {
+        call.endedAt = performance.now();
+      }
+    },
+    { step: 'finalizeRequest', name: 'benchRoundTrips', priority: 'low' },
+  );
+}
+
+function hook(clientClass: { prototype: { send: (...args: unknown[]) => unknown } }, service: string) {
+  const send = clientClass.prototype.send;
+  clientClass.prototype.send = function (this: { middlewareStack: Stack }, ...args: unknown[]) {
+    instrument(this.middlewareStack, service);
+    return send.apply(this, args);
+  };
+}
+
+let hooked = false;
+
+/**
+ * Attesto calls go through fetch; each is recorded with its timing, so a DynamoDB read that runs
+ * while Attesto answers is seen as overlapped, not as a round trip of its own.
+ */
+function hookFetch(isAttesto: (url: string) => boolean): void {
+  const original = globalThis.fetch;
+  globalThis.fetch = async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (!isAttesto(url)) return original(input, init);
+    const call: SdkCall = {
+      service: 'Attesto',
+      command: new URL(url).pathname,
+      startedAt: performance.now(),
+      endedAt: Number.NaN,
+      readUnits: 0,
+      writeUnits: 0,
+    };
+    calls.push(call);
+    try {
+      const response = await original(input, init);
+      // The client reads the body next; the answer has arrived once the headers have.
+      return response;
+    } finally {
+      call.endedAt = performance.now();
+    }
+  };
+}
+
+/** Starts counting every AWS call made through the SDK clients of this process. */
+export function countSdkCalls(): void {
+  if (hooked) return;
+  hooked = true;
+  hookFetch((url) => /\/v1\/(apple|google)\/verify$/.test(new URL(url).pathname));
+  hook(DynamoDBClient as never, 'DynamoDB');
+  // The document client shares its DynamoDB client's middleware stack: one counter for both.
+  hook(DynamoDBDocumentClient as never, 'DynamoDB');
+  hook(SQSClient as never, 'SQS');
+  hook(SecretsManagerClient as never, 'SecretsManager');
+}
+
+/** Runs fn and returns the calls it made. Not for overlapping measurements. */
+export async function recordCalls<T>(fn: () => Promise<T>): Promise<{ result: T; calls: SdkCall[] }> {
+  const from = calls.length;
+  const result = await fn();
+  return { result, calls: calls.slice(from) };
+}
+
+/**
+ * DynamoDB round trips on the request's critical path. Calls are grouped in waves: a call that
+ * starts after every earlier call has ended opens a new wave, calls in flight together share one.
+ * A wave counts when it holds DynamoDB calls and no Attesto call: a read made while Attesto
+ * answers costs the request no time of its own.
+ */
+export function sequentialRoundTrips(list: readonly SdkCall[]): number {
+  const waves: SdkCall[][] = [];
+  let frontier = Number.NEGATIVE_INFINITY;
+  for (const call of [...list].sort((a, b) => a.startedAt - b.startedAt)) {
+    if (call.startedAt >= frontier || waves.length === 0) waves.push([]);
+    waves.at(-1)?.push(call);
+    frontier = Math.max(frontier, call.endedAt);
+  }
+  return waves.filter(
+    (w) => w.some((c) => c.service === 'DynamoDB') && !w.some((c) => c.service === 'Attesto'),
+  ).length;
+}
