@@ -2,8 +2,10 @@
 // queued (shared/notifications/receive-apple-notification.ts). No DynamoDB, no Attesto here.
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { ConfigError } from '../../shared/config';
-import { appleNotificationSettings } from '../../shared/notifications/notification-settings';
+import {
+  AppleSettingsError,
+  appleNotificationSettings,
+} from '../../shared/notifications/apple-notification-settings';
 import { receiveAppleNotification } from '../../shared/notifications/receive-apple-notification';
 
 // Reused across invocations; queue URLs are not used as endpoints (the emulator's do not resolve).
@@ -11,7 +13,7 @@ const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
 
 const queueUrl = (): string => {
   const url = process.env.WEBHOOK_QUEUE_URL;
-  if (!url) throw new ConfigError('Invalid configuration: WEBHOOK_QUEUE_URL is not set');
+  if (!url) throw new AppleSettingsError('Invalid configuration: WEBHOOK_QUEUE_URL is not set');
   return url;
 };
 

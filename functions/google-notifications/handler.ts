@@ -4,7 +4,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ConfigError } from '../../shared/config';
-import { googleNotificationSettings } from '../../shared/notifications/notification-settings';
+import { googleNotificationSettings } from '../../shared/notifications/google-notification-settings';
 import { receiveGoogleNotification } from '../../shared/notifications/receive-google-notification';
 
 // Reused across invocations; queue URLs are not used as endpoints (the emulator's do not resolve).

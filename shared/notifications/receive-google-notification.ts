@@ -25,6 +25,7 @@ import {
   NotificationAuthError,
   NotificationCheckUnavailableError,
 } from './errors';
+import type { GoogleNotificationSettings } from './google-notification-settings';
 import {
   headerOf,
   internalError,
@@ -36,7 +37,6 @@ import {
   unauthorized,
   unavailable,
 } from './notification-http';
-import type { GoogleNotificationSettings } from './notification-settings';
 import { type DecodedPubSubMessage, decodePubSubMessage } from './pubsub-message';
 import { verifyPubSubPush } from './pubsub-push-auth';
 
