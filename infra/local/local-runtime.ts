@@ -158,7 +158,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       options.warn(`[${fn ?? 'api'}] ${(error as Error)?.stack ?? String(error)}`);
     const api = await startHttpApi({
       port: apiPort,
-      routes: routeTable({ productsRequireAuth: env.PRODUCTS_REQUIRE_AUTH === 'true' }),
+      // The direct store routes are served once their verification settings are present, as a
+      // deployed stage enables them in its stage config.
+      routes: routeTable({
+        productsRequireAuth: env.PRODUCTS_REQUIRE_AUTH === 'true',
+        appleNotifications: Boolean(env.APPLE_ROOT_CERTIFICATES),
+        googleNotifications: Boolean(env.GOOGLE_PUSH_SERVICE_ACCOUNT),
+      }),
       resolveHandler,
       authorize,
       cors: corsSettings(env),
