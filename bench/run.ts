@@ -191,7 +191,8 @@ try {
 function printTable(sections: typeof rows): void {
   const header: Row = ['figure', 'measured', 'baseline / minimum', 'target', 'status'];
   const all = [header, ...sections.flatMap((s) => s.rows)];
-  const width = (i: number, cap: number) => Math.min(cap, Math.max(...all.map((r) => (r[i] as string).length)));
+  const width = (i: number, cap: number) =>
+    Math.min(cap, Math.max(...all.map((r) => (r[i] as string).length)));
   const caps = [60, 56, 44, 40, 6];
   const widths = caps.map((cap, i) => width(i, cap));
   const cell = (text: string, w: number) => (text.length > w ? `${text.slice(0, w - 1)}…` : text.padEnd(w));

@@ -1,4 +1,6 @@
-import { z } from 'zod';
+import { z as classic } from 'zod';
+import type { AnySchema, Output } from './validation';
+import * as z from './validation';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -7,16 +9,16 @@ export class ConfigError extends Error {
   }
 }
 
-const cache = new Map<z.ZodType, unknown>();
+const cache = new Map<AnySchema, unknown>();
 
 /**
  * Parses the environment variables a part of the product needs, once, and fails with a message
  * that names every missing or malformed variable. Each area declares only what it uses, so a
  * function never needs configuration for features it does not run.
  */
-export function readConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
-  if (env === process.env && cache.has(schema)) return cache.get(schema) as z.infer<S>;
-  const parsed = schema.safeParse(env);
+export function readConfig<S extends AnySchema>(schema: S, env: NodeJS.ProcessEnv = process.env): Output<S> {
+  if (env === process.env && cache.has(schema)) return cache.get(schema) as Output<S>;
+  const parsed = z.safeParse(schema, env);
   if (!parsed.success) {
     const problems = parsed.error.issues
       .map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`)
@@ -24,7 +26,7 @@ export function readConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEn
     throw new ConfigError(`Invalid configuration: ${problems}`);
   }
   if (env === process.env) cache.set(schema, parsed.data);
-  return parsed.data;
+  return parsed.data as Output<S>;
 }
 
 /** Clears cached configuration; tests and the local runtime change the environment at run time. */
@@ -32,4 +34,11 @@ export function resetConfigCache(): void {
   cache.clear();
 }
 
-export const nonEmpty = z.string().trim().min(1);
+/** A required, trimmed, non-blank setting (zod/mini). */
+export const requiredSetting = z.string().check(z.trim(), z.minLength(1));
+
+/**
+ * The same as a classic zod schema, for code written with classic zod's methods. Marked pure so
+ * a bundle that does not use it carries no classic zod.
+ */
+export const nonEmpty = /* @__PURE__ */ classic.string().trim().min(1);

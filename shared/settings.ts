@@ -1,32 +1,36 @@
 // The policies an operator chooses per stage (DESIGN §7), read from the environment once per cold
 // start through readConfig. Blank values count as unset so a template can leave them empty.
-import { z } from 'zod';
-import { nonEmpty, readConfig } from './config';
+import { readConfig, requiredSetting } from './config';
 import type { EntitlementPolicy } from './domain/entitlements';
 import type { OwnershipPolicy } from './domain/purchase';
+import * as z from './validation';
 
 const blankAsUnset = (value: unknown) =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
+// zod's preprocess: a transform piped into the schema.
+const unlessBlank = <T extends z.ZodMiniType>(schema: T) => z.pipe(z.transform(blankAsUnset), schema);
+
 const flag = (fallback: boolean) =>
-  z.preprocess(
-    blankAsUnset,
-    z
-      .enum(['true', 'false'], { message: 'expected "true" or "false"' })
-      .default(fallback ? 'true' : 'false')
-      .transform((v) => v === 'true'),
+  unlessBlank(
+    z.pipe(
+      z._default(
+        z.enum(['true', 'false'], { message: 'expected "true" or "false"' }),
+        fallback ? 'true' : 'false',
+      ),
+      z.transform((v: 'true' | 'false') => v === 'true'),
+    ),
   );
 
 const settingsSchema = z.object({
-  OWNERSHIP_POLICY: z.preprocess(
-    blankAsUnset,
-    z.enum(['move', 'keep'], { message: 'expected "move" or "keep"' }).default('move'),
+  OWNERSHIP_POLICY: unlessBlank(
+    z._default(z.enum(['move', 'keep'], { message: 'expected "move" or "keep"' }), 'move'),
   ),
   ALLOW_SANDBOX_PURCHASES: flag(true),
   BILLING_RETRY_ENTITLED: flag(true),
-  BILLING_RETRY_MAX_DAYS: z.preprocess(blankAsUnset, z.coerce.number().int().min(0).max(365).default(16)),
-  GOOGLE_PACKAGE_NAME: z.preprocess(blankAsUnset, nonEmpty.optional()),
-  APPLE_BUNDLE_ID: z.preprocess(blankAsUnset, nonEmpty.optional()),
+  BILLING_RETRY_MAX_DAYS: unlessBlank(z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(365)), 16)),
+  GOOGLE_PACKAGE_NAME: unlessBlank(z.optional(requiredSetting)),
+  APPLE_BUNDLE_ID: unlessBlank(z.optional(requiredSetting)),
 });
 
 export interface Settings {

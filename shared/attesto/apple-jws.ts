@@ -1,5 +1,5 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { z } from 'zod';
+import * as z from '../validation';
 
 // Apple's notification carries the transaction and renewal info as JWS strings that Attesto
 // forwards undecoded. We read their payloads WITHOUT checking Apple's signature, on purpose: the
@@ -14,74 +14,70 @@ export class AppleJwsDecodeError extends Error {
   }
 }
 
-const epochMs = z.number().int().nonnegative();
+const epochMs = z.number().check(z.int(), z.nonnegative());
 // Apple's values; Xcode and LocalTesting come from StoreKit testing, never from the App Store.
 const appleEnvironment = z.enum(['Production', 'Sandbox', 'Xcode', 'LocalTesting']);
 
 /** Apple's JWSTransactionDecodedPayload. Dates are epoch milliseconds. */
-export const appleTransactionPayloadSchema = z
-  .object({
-    transactionId: z.string().min(1),
-    originalTransactionId: z.string().min(1),
-    webOrderLineItemId: z.string().optional(),
-    bundleId: z.string().min(1),
-    productId: z.string().min(1),
-    subscriptionGroupIdentifier: z.string().optional(),
-    purchaseDate: epochMs,
-    originalPurchaseDate: epochMs,
-    expiresDate: epochMs.optional(),
-    quantity: z.number().int().min(1).optional(),
-    // 'Auto-Renewable Subscription' | 'Non-Renewing Subscription' | 'Consumable' | 'Non-Consumable'
-    type: z.string().min(1),
-    appAccountToken: z.string().optional(),
-    // 'PURCHASED' | 'FAMILY_SHARED'
-    inAppOwnershipType: z.string().min(1),
-    signedDate: epochMs,
-    revocationReason: z.number().int().optional(),
-    revocationDate: epochMs.optional(),
-    isUpgraded: z.boolean().optional(),
-    offerType: z.number().int().optional(),
-    offerIdentifier: z.string().optional(),
-    environment: appleEnvironment,
-    storefront: z.string().optional(),
-    storefrontId: z.string().optional(),
-    // 'PURCHASE' | 'RENEWAL'
-    transactionReason: z.string().optional(),
-    currency: z.string().optional(),
-    // Milli-units of the currency.
-    price: z.number().optional(),
-    offerDiscountType: z.string().optional(),
-    appTransactionId: z.string().optional(),
-  })
-  .loose();
+export const appleTransactionPayloadSchema = z.looseObject({
+  transactionId: z.string().check(z.minLength(1)),
+  originalTransactionId: z.string().check(z.minLength(1)),
+  webOrderLineItemId: z.optional(z.string()),
+  bundleId: z.string().check(z.minLength(1)),
+  productId: z.string().check(z.minLength(1)),
+  subscriptionGroupIdentifier: z.optional(z.string()),
+  purchaseDate: epochMs,
+  originalPurchaseDate: epochMs,
+  expiresDate: z.optional(epochMs),
+  quantity: z.optional(z.number().check(z.int(), z.gte(1))),
+  // 'Auto-Renewable Subscription' | 'Non-Renewing Subscription' | 'Consumable' | 'Non-Consumable'
+  type: z.string().check(z.minLength(1)),
+  appAccountToken: z.optional(z.string()),
+  // 'PURCHASED' | 'FAMILY_SHARED'
+  inAppOwnershipType: z.string().check(z.minLength(1)),
+  signedDate: epochMs,
+  revocationReason: z.optional(z.number().check(z.int())),
+  revocationDate: z.optional(epochMs),
+  isUpgraded: z.optional(z.boolean()),
+  offerType: z.optional(z.number().check(z.int())),
+  offerIdentifier: z.optional(z.string()),
+  environment: appleEnvironment,
+  storefront: z.optional(z.string()),
+  storefrontId: z.optional(z.string()),
+  // 'PURCHASE' | 'RENEWAL'
+  transactionReason: z.optional(z.string()),
+  currency: z.optional(z.string()),
+  // Milli-units of the currency.
+  price: z.optional(z.number()),
+  offerDiscountType: z.optional(z.string()),
+  appTransactionId: z.optional(z.string()),
+});
 export type AppleTransactionPayload = z.infer<typeof appleTransactionPayloadSchema>;
 
 /** Apple's JWSRenewalInfoDecodedPayload. Dates are epoch milliseconds. */
-export const appleRenewalInfoSchema = z
-  .object({
-    originalTransactionId: z.string().min(1),
-    // The product that renews next (differs from productId after a downgrade or crossgrade).
-    autoRenewProductId: z.string().min(1),
-    productId: z.string().min(1),
-    // 0 off, 1 on.
-    autoRenewStatus: z.union([z.literal(0), z.literal(1)]),
-    expirationIntent: z.number().int().optional(),
-    gracePeriodExpiresDate: epochMs.optional(),
-    isInBillingRetryPeriod: z.boolean().optional(),
-    offerIdentifier: z.string().optional(),
-    offerType: z.number().int().optional(),
-    priceIncreaseStatus: z.number().int().optional(),
-    recentSubscriptionStartDate: epochMs.optional(),
-    renewalDate: epochMs.optional(),
-    renewalPrice: z.number().optional(),
-    currency: z.string().optional(),
-    appAccountToken: z.string().optional(),
-    appTransactionId: z.string().optional(),
-    eligibleWinBackOfferIds: z.array(z.string()).optional(),
-    signedDate: epochMs,
-    environment: appleEnvironment,
-  })
-  .loose();
+export const appleRenewalInfoSchema = z.looseObject({
+  originalTransactionId: z.string().check(z.minLength(1)),
+  // The product that renews next (differs from productId after a downgrade or crossgrade).
+  autoRenewProductId: z.string().check(z.minLength(1)),
+  productId: z.string().check(z.minLength(1)),
+  // 0 off, 1 on.
+  autoRenewStatus: z.union([z.literal(0), z.literal(1)]),
+  expirationIntent: z.optional(z.number().check(z.int())),
+  gracePeriodExpiresDate: z.optional(epochMs),
+  isInBillingRetryPeriod: z.optional(z.boolean()),
+  offerIdentifier: z.optional(z.string()),
+  offerType: z.optional(z.number().check(z.int())),
+  priceIncreaseStatus: z.optional(z.number().check(z.int())),
+  recentSubscriptionStartDate: z.optional(epochMs),
+  renewalDate: z.optional(epochMs),
+  renewalPrice: z.optional(z.number()),
+  currency: z.optional(z.string()),
+  appAccountToken: z.optional(z.string()),
+  appTransactionId: z.optional(z.string()),
+  eligibleWinBackOfferIds: z.optional(z.array(z.string())),
+  signedDate: epochMs,
+  environment: appleEnvironment,
+});
 export type AppleRenewalInfo = z.infer<typeof appleRenewalInfoSchema>;
 
 /** The JSON payload of a compact JWS (base64url middle segment), signature NOT checked. */
@@ -99,7 +95,7 @@ export function decodeJwsPayload(jws: string, what = 'JWS'): Record<string, unkn
   }
 }
 
-function decodeWith<T>(schema: z.ZodType<T>, jws: string, what: string): T {
+function decodeWith<T>(schema: z.ZodMiniType<T>, jws: string, what: string): T {
   const payload = decodeJwsPayload(jws, what);
   const parsed = schema.safeParse(payload);
   if (!parsed.success) {

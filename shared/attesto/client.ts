@@ -1,7 +1,8 @@
-import { z } from 'zod';
 import { readConfig } from '../config';
 import { type FieldIssue, InvalidRequestError } from '../http/errors';
 import { logger } from '../observability/logger';
+import type { SchemaError } from '../validation';
+import * as z from '../validation';
 import { attestoApiKey } from './credentials';
 import {
   AttestoAuthError,
@@ -76,7 +77,7 @@ interface RetryableFailure {
   cause?: unknown;
 }
 
-function zodIssues(error: z.ZodError): FieldIssue[] {
+function zodIssues(error: SchemaError): FieldIssue[] {
   return error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
 }
 
@@ -215,7 +216,7 @@ export function createAttestoClient(options: AttestoClientOptions): AttestoClien
   async function call<T>(
     path: string,
     payload: unknown,
-    okSchema: z.ZodType<T>,
+    okSchema: z.ZodMiniType<T>,
     callOptions: AttestoCallOptions | undefined,
   ): Promise<T | VerifyRejected> {
     const start = now();
@@ -271,7 +272,7 @@ export function createAttestoClient(options: AttestoClientOptions): AttestoClien
     );
   }
 
-  function validRequest<T>(schema: z.ZodType<T>, request: unknown, what: string): T {
+  function validRequest<T>(schema: z.ZodMiniType<T>, request: unknown, what: string): T {
     const parsed = schema.safeParse(request);
     if (!parsed.success) throw new InvalidRequestError(`Invalid ${what}`, zodIssues(parsed.error));
     return parsed.data;
@@ -285,7 +286,7 @@ export function createAttestoClient(options: AttestoClientOptions): AttestoClien
     async verifyGoogle(request, callOptions) {
       const body = validRequest(googleVerifyRequestSchema, request, 'Google verification request');
       // The purchase kind must match what was asked for; the literal `kind` in each schema checks it.
-      const okSchema: z.ZodType<GoogleSubscriptionOk | GoogleProductOk> =
+      const okSchema: z.ZodMiniType<GoogleSubscriptionOk | GoogleProductOk> =
         body.type === 'subscription' ? googleSubscriptionOkSchema : googleProductOkSchema;
       return call('/v1/google/verify', body, okSchema, callOptions);
     },

@@ -1,8 +1,8 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
 import { ConfigError } from '../config';
 import { ServiceUnavailableError } from '../http/errors';
 import { logger } from '../observability/logger';
+import * as z from '../validation';
 
 // Attesto credentials: on AWS one Secrets Manager secret (its ARN in ATTESTO_SECRET_ARN), locally
 // plain env. Values never appear in errors or logs; only the names of missing settings do.
@@ -13,9 +13,9 @@ export interface AttestoCredentials {
 }
 
 export const attestoSecretSchema = z.object({
-  attestoApiKey: z.string().trim().min(1),
+  attestoApiKey: z.string().check(z.trim(), z.minLength(1)),
   // Current secret first, then the previous one while a rotation is under way.
-  webhookSecrets: z.array(z.string().trim().min(1)).min(1).max(5),
+  webhookSecrets: z.array(z.string().check(z.trim(), z.minLength(1))).check(z.minLength(1), z.maxLength(5)),
 });
 export type AttestoSecret = z.infer<typeof attestoSecretSchema>;
 

@@ -1,27 +1,31 @@
-import { z } from 'zod';
+import { z as classic } from 'zod';
+import * as z from '../validation';
 
 // Wire shapes of the Attesto verification service (contract §2, §3). Every object is loose:
 // Attesto adds fields between releases and we must not break on them. Fields the backend acts on
 // are typed strictly; fields it only stores are nullable with a null default, so a body from an
 // older Attesto that leaves them out still parses and consumers always see `T | null`.
 
+// zod/mini (shared/validation.ts): the same parsing as classic zod, a fraction of the bundle.
 const isoDateTime = z.iso.datetime({ offset: true });
-const nullableDefault = <T extends z.ZodType>(schema: T) => schema.nullable().default(null);
+const nullableDefault = <T extends z.ZodMiniType>(schema: T) => z._default(z.nullable(schema), null as never);
 const jsonRecord = z.record(z.string(), z.unknown());
-const msString = z.string().regex(/^\d+$/, 'expected a string of epoch milliseconds');
+const msString = z.string().check(z.regex(/^\d+$/, 'expected a string of epoch milliseconds'));
+const nonBlank = () => z.string().check(z.minLength(1));
+const integer = () => z.number().check(z.int());
 
 // ─── Verify requests (what we send) ─────────────────────────────────────────
 
 export const appleVerifyRequestSchema = z.object({
-  transactionId: z.string().min(1).max(128),
-  environment: z.enum(['production', 'sandbox']).optional(),
+  transactionId: z.string().check(z.minLength(1), z.maxLength(128)),
+  environment: z.optional(z.enum(['production', 'sandbox'])),
 });
 export type AppleVerifyRequest = z.infer<typeof appleVerifyRequestSchema>;
 
 export const googleVerifyRequestSchema = z.object({
-  packageName: z.string().trim().min(1).max(200),
-  productId: z.string().trim().min(1).max(200),
-  purchaseToken: z.string().trim().min(1).max(4096),
+  packageName: z.string().check(z.trim(), z.minLength(1), z.maxLength(200)),
+  productId: z.string().check(z.trim(), z.minLength(1), z.maxLength(200)),
+  purchaseToken: z.string().check(z.trim(), z.minLength(1), z.maxLength(4096)),
   // Attesto knows only these two; the SDK's `consumable` must be mapped to `product` first.
   type: z.enum(['subscription', 'product']),
 });
@@ -30,132 +34,116 @@ export type GoogleVerifyRequest = z.infer<typeof googleVerifyRequestSchema>;
 // ─── Verify answers ──────────────────────────────────────────────────────────
 
 /** A domain "no" (HTTP 200): `TRANSACTION_NOT_FOUND`, `BUNDLE_ID_MISMATCH`, `PURCHASE_NOT_FOUND`, … */
-export const verifyRejectedSchema = z
-  .object({
-    valid: z.literal(false),
-    error: z.string().min(1),
-    message: z.string().optional(),
-  })
-  .loose();
+export const verifyRejectedSchema = z.looseObject({
+  valid: z.literal(false),
+  error: nonBlank(),
+  message: z.optional(z.string()),
+});
 export type VerifyRejected = z.infer<typeof verifyRejectedSchema>;
 
 /** Every non-2xx Attesto answer (contract §2.4). */
-export const attestoErrorSchema = z
-  .object({
-    valid: z.literal(false),
-    error: z.string().min(1),
-    message: z.string(),
-    details: jsonRecord.optional(),
-  })
-  .loose();
+export const attestoErrorSchema = z.looseObject({
+  valid: z.literal(false),
+  error: nonBlank(),
+  message: z.string(),
+  details: z.optional(jsonRecord),
+});
 export type AttestoError = z.infer<typeof attestoErrorSchema>;
 
-export const appleTransactionSchema = z
-  .object({
-    transactionId: z.string().min(1),
-    // The stable key across renewals (= webhook subject.key).
-    originalTransactionId: z.string().min(1),
-    bundleId: z.string().min(1),
-    productId: z.string().min(1),
-    purchaseDate: isoDateTime,
-    originalPurchaseDate: isoDateTime,
-    expiresDate: nullableDefault(isoDateTime),
-    type: z.string().min(1),
-    inAppOwnershipType: z.string().min(1).default('PURCHASED'),
-    quantity: z.number().int().min(1).default(1),
-    webOrderLineItemId: nullableDefault(z.string()),
-    revocationDate: nullableDefault(isoDateTime),
-    revocationReason: nullableDefault(z.number().int()),
-    offerType: nullableDefault(z.number().int()),
-    offerIdentifier: nullableDefault(z.string()),
-    appAccountToken: nullableDefault(z.string()),
-    storefront: nullableDefault(z.string()),
-    storefrontId: nullableDefault(z.string()),
-    transactionReason: nullableDefault(z.string()),
-    currency: nullableDefault(z.string()),
-    // Milli-units of the currency (9.99 → 9990), despite Attesto's docs saying cents.
-    price: nullableDefault(z.number()),
-    signedTransactionInfo: z.string().min(1),
-    rawDecodedPayload: jsonRecord,
-  })
-  .loose();
+export const appleTransactionSchema = z.looseObject({
+  transactionId: nonBlank(),
+  // The stable key across renewals (= webhook subject.key).
+  originalTransactionId: nonBlank(),
+  bundleId: nonBlank(),
+  productId: nonBlank(),
+  purchaseDate: isoDateTime,
+  originalPurchaseDate: isoDateTime,
+  expiresDate: nullableDefault(isoDateTime),
+  type: nonBlank(),
+  inAppOwnershipType: z._default(nonBlank(), 'PURCHASED'),
+  quantity: z._default(z.number().check(z.int(), z.gte(1)), 1),
+  webOrderLineItemId: nullableDefault(z.string()),
+  revocationDate: nullableDefault(isoDateTime),
+  revocationReason: nullableDefault(integer()),
+  offerType: nullableDefault(integer()),
+  offerIdentifier: nullableDefault(z.string()),
+  appAccountToken: nullableDefault(z.string()),
+  storefront: nullableDefault(z.string()),
+  storefrontId: nullableDefault(z.string()),
+  transactionReason: nullableDefault(z.string()),
+  currency: nullableDefault(z.string()),
+  // Milli-units of the currency (9.99 → 9990), despite Attesto's docs saying cents.
+  price: nullableDefault(z.number()),
+  signedTransactionInfo: nonBlank(),
+  rawDecodedPayload: jsonRecord,
+});
 export type AppleTransaction = z.infer<typeof appleTransactionSchema>;
 
-export const appleVerifyOkSchema = z
-  .object({
-    valid: z.literal(true),
-    environment: z.enum(['production', 'sandbox']),
-    // = transaction.appAccountToken: the UUID the app attached at purchase time.
-    appUserId: nullableDefault(z.string()),
-    // Build tag, informational only.
-    version: z.string().optional(),
-    transaction: appleTransactionSchema,
-  })
-  .loose();
+export const appleVerifyOkSchema = z.looseObject({
+  valid: z.literal(true),
+  environment: z.enum(['production', 'sandbox']),
+  // = transaction.appAccountToken: the UUID the app attached at purchase time.
+  appUserId: nullableDefault(z.string()),
+  // Build tag, informational only.
+  version: z.optional(z.string()),
+  transaction: appleTransactionSchema,
+});
 export type AppleVerifyOk = z.infer<typeof appleVerifyOkSchema>;
 
 export const appleVerifyResponseSchema = z.union([appleVerifyOkSchema, verifyRejectedSchema]);
 export type AppleVerifyResponse = z.infer<typeof appleVerifyResponseSchema>;
 
-export const googleSubscriptionPurchaseSchema = z
-  .object({
-    kind: z.literal('androidpublisher#subscriptionPurchaseV2'),
-    packageName: z.string().min(1),
-    // An echo of our request, not checked against Google: compare rawResponse.lineItems[].productId.
-    productId: z.string().min(1),
-    purchaseToken: z.string().min(1),
-    startTime: nullableDefault(isoDateTime),
-    // lineItems[0].expiryTime only; multi-line subscriptions must read rawResponse.
-    expiryTime: nullableDefault(isoDateTime),
-    autoRenewing: nullableDefault(z.boolean()),
-    priceCurrencyCode: nullableDefault(z.string()),
-    priceAmountMicros: nullableDefault(z.string()),
-    countryCode: nullableDefault(z.string()),
-    paymentState: nullableDefault(z.number()),
-    // Usually null: v2 returns a string enum that Attesto's number check drops (see rawResponse).
-    acknowledgementState: nullableDefault(z.number()),
-    orderId: nullableDefault(z.string()),
-    obfuscatedExternalAccountId: nullableDefault(z.string()),
-    rawResponse: jsonRecord,
-  })
-  .loose();
+export const googleSubscriptionPurchaseSchema = z.looseObject({
+  kind: z.literal('androidpublisher#subscriptionPurchaseV2'),
+  packageName: nonBlank(),
+  // An echo of our request, not checked against Google: compare rawResponse.lineItems[].productId.
+  productId: nonBlank(),
+  purchaseToken: nonBlank(),
+  startTime: nullableDefault(isoDateTime),
+  // lineItems[0].expiryTime only; multi-line subscriptions must read rawResponse.
+  expiryTime: nullableDefault(isoDateTime),
+  autoRenewing: nullableDefault(z.boolean()),
+  priceCurrencyCode: nullableDefault(z.string()),
+  priceAmountMicros: nullableDefault(z.string()),
+  countryCode: nullableDefault(z.string()),
+  paymentState: nullableDefault(z.number()),
+  // Usually null: v2 returns a string enum that Attesto's number check drops (see rawResponse).
+  acknowledgementState: nullableDefault(z.number()),
+  orderId: nullableDefault(z.string()),
+  obfuscatedExternalAccountId: nullableDefault(z.string()),
+  rawResponse: jsonRecord,
+});
 
-export const googleSubscriptionOkSchema = z
-  .object({
-    valid: z.literal(true),
-    appUserId: nullableDefault(z.string()),
-    version: z.string().optional(),
-    purchase: googleSubscriptionPurchaseSchema,
-  })
-  .loose();
+export const googleSubscriptionOkSchema = z.looseObject({
+  valid: z.literal(true),
+  appUserId: nullableDefault(z.string()),
+  version: z.optional(z.string()),
+  purchase: googleSubscriptionPurchaseSchema,
+});
 export type GoogleSubscriptionOk = z.infer<typeof googleSubscriptionOkSchema>;
 
-export const googleProductPurchaseSchema = z
-  .object({
-    kind: z.literal('androidpublisher#productPurchase'),
-    packageName: z.string().min(1),
-    productId: z.string().min(1),
-    purchaseToken: z.string().min(1),
-    purchaseTimeMillis: nullableDefault(msString),
-    // Google: 0 purchased, 1 canceled, 2 pending.
-    purchaseState: nullableDefault(z.number().int()),
-    // 0 not yet consumed, 1 consumed.
-    consumptionState: nullableDefault(z.number().int()),
-    acknowledgementState: nullableDefault(z.number().int()),
-    orderId: nullableDefault(z.string()),
-    obfuscatedExternalAccountId: nullableDefault(z.string()),
-    rawResponse: jsonRecord,
-  })
-  .loose();
+export const googleProductPurchaseSchema = z.looseObject({
+  kind: z.literal('androidpublisher#productPurchase'),
+  packageName: nonBlank(),
+  productId: nonBlank(),
+  purchaseToken: nonBlank(),
+  purchaseTimeMillis: nullableDefault(msString),
+  // Google: 0 purchased, 1 canceled, 2 pending.
+  purchaseState: nullableDefault(integer()),
+  // 0 not yet consumed, 1 consumed.
+  consumptionState: nullableDefault(integer()),
+  acknowledgementState: nullableDefault(integer()),
+  orderId: nullableDefault(z.string()),
+  obfuscatedExternalAccountId: nullableDefault(z.string()),
+  rawResponse: jsonRecord,
+});
 
-export const googleProductOkSchema = z
-  .object({
-    valid: z.literal(true),
-    appUserId: nullableDefault(z.string()),
-    version: z.string().optional(),
-    purchase: googleProductPurchaseSchema,
-  })
-  .loose();
+export const googleProductOkSchema = z.looseObject({
+  valid: z.literal(true),
+  appUserId: nullableDefault(z.string()),
+  version: z.optional(z.string()),
+  purchase: googleProductPurchaseSchema,
+});
 export type GoogleProductOk = z.infer<typeof googleProductOkSchema>;
 
 export const googleVerifyResponseSchema = z.union([
@@ -217,38 +205,34 @@ export function isAttestoEvent(value: string): value is AttestoEvent {
   return knownEvents.has(value);
 }
 
-export const attestoWebhookSubjectSchema = z
-  .object({
-    // Apple originalTransactionId, or Google's ROOT purchaseToken of an upgrade chain.
-    key: z.string().min(1),
-    productId: nullableDefault(z.string()),
-    type: z.enum(['subscription', 'product']),
-  })
-  .loose();
+export const attestoWebhookSubjectSchema = z.looseObject({
+  // Apple originalTransactionId, or Google's ROOT purchaseToken of an upgrade chain.
+  key: nonBlank(),
+  productId: nullableDefault(z.string()),
+  type: z.enum(['subscription', 'product']),
+});
 export type AttestoWebhookSubject = z.infer<typeof attestoWebhookSubjectSchema>;
 
 /**
  * The signed envelope Attesto POSTs (contract §3.4). `event` stays a plain string so a name added
  * by a newer Attesto still parses; map it with `isAttestoEvent` and treat the rest as `unknown`.
  */
-export const attestoWebhookSchema = z
-  .object({
-    event: z.string().min(1),
-    reason: nullableDefault(z.string()),
-    // "" on rows stored before Attesto unified its event names.
-    platformEvent: z.string().default(''),
-    eventId: z.string().min(1),
-    externalId: z.string(),
-    // When Attesto RECEIVED the upstream event, not when it happened: order by data's own time.
-    timestamp: isoDateTime,
-    tenantId: z.string().min(1),
-    source: z.enum(['apple', 'google']),
-    subject: attestoWebhookSubjectSchema.nullable(),
-    appUserId: nullableDefault(z.string()),
-    data: jsonRecord,
-    raw: jsonRecord.default({}),
-  })
-  .loose();
+export const attestoWebhookSchema = z.looseObject({
+  event: nonBlank(),
+  reason: nullableDefault(z.string()),
+  // "" on rows stored before Attesto unified its event names.
+  platformEvent: z._default(z.string(), ''),
+  eventId: nonBlank(),
+  externalId: z.string(),
+  // When Attesto RECEIVED the upstream event, not when it happened: order by data's own time.
+  timestamp: isoDateTime,
+  tenantId: nonBlank(),
+  source: z.enum(['apple', 'google']),
+  subject: z.nullable(attestoWebhookSubjectSchema),
+  appUserId: nullableDefault(z.string()),
+  data: jsonRecord,
+  raw: z._default(jsonRecord, {}),
+});
 export type AttestoWebhook = z.infer<typeof attestoWebhookSchema>;
 
 /**
@@ -257,73 +241,76 @@ export type AttestoWebhook = z.infer<typeof attestoWebhookSchema>;
  * `data` is optional because Apple sends `summary` instead for RENEWAL_EXTENSION/SUMMARY and
  * `externalPurchaseToken` for EXTERNAL_PURCHASE_TOKEN.
  */
-export const appleNotificationDataSchema = z
-  .object({
-    notificationType: z.string().min(1),
-    subtype: z.string().optional(),
-    notificationUUID: z.string().min(1),
-    version: z.string(),
-    signedDate: z.number().int(),
-    data: z
-      .object({
-        appAppleId: z.number().int().optional(),
-        bundleId: z.string().min(1),
-        bundleVersion: z.string().optional(),
-        environment: z.enum(['Production', 'Sandbox']),
-        signedTransactionInfo: z.string().min(1).optional(),
-        signedRenewalInfo: z.string().min(1).optional(),
-        // 1 active, 2 expired, 3 billing retry, 4 grace period, 5 revoked.
-        status: z.number().int().min(1).max(5).optional(),
-      })
-      .loose()
-      .optional(),
-    summary: jsonRecord.optional(),
-  })
-  .loose();
+export const appleNotificationDataSchema = z.looseObject({
+  notificationType: nonBlank(),
+  subtype: z.optional(z.string()),
+  notificationUUID: nonBlank(),
+  version: z.string(),
+  signedDate: integer(),
+  data: z.optional(
+    z.looseObject({
+      appAppleId: z.optional(integer()),
+      bundleId: nonBlank(),
+      bundleVersion: z.optional(z.string()),
+      environment: z.enum(['Production', 'Sandbox']),
+      signedTransactionInfo: z.optional(nonBlank()),
+      signedRenewalInfo: z.optional(nonBlank()),
+      // 1 active, 2 expired, 3 billing retry, 4 grace period, 5 revoked.
+      status: z.optional(z.number().check(z.int(), z.gte(1), z.lte(5))),
+    }),
+  ),
+  summary: z.optional(jsonRecord),
+});
 export type AppleNotificationData = z.infer<typeof appleNotificationDataSchema>;
 
 /** Google Play's decoded RTDN `DeveloperNotification`, as Attesto puts it in `data`. */
-export const googleDeveloperNotificationSchema = z
-  .object({
-    version: z.string(),
-    packageName: z.string().min(1),
-    eventTimeMillis: msString,
-    subscriptionNotification: z
-      .object({
-        version: z.string().optional(),
-        notificationType: z.number().int(),
-        // The CURRENT token, which may differ from the webhook's root subject.key.
-        purchaseToken: z.string().min(1),
-        subscriptionId: z.string().min(1),
-      })
-      .loose()
-      .optional(),
-    oneTimeProductNotification: z
-      .object({
-        version: z.string().optional(),
-        notificationType: z.number().int(),
-        purchaseToken: z.string().min(1),
-        sku: z.string().min(1).optional(),
+export const googleNotificationDataSchema = z.looseObject({
+  version: z.string(),
+  packageName: nonBlank(),
+  eventTimeMillis: msString,
+  subscriptionNotification: z.optional(
+    z.looseObject({
+      version: z.optional(z.string()),
+      notificationType: integer(),
+      // The CURRENT token, which may differ from the webhook's root subject.key.
+      purchaseToken: nonBlank(),
+      subscriptionId: nonBlank(),
+    }),
+  ),
+  oneTimeProductNotification: z.optional(
+    z
+      .looseObject({
+        version: z.optional(z.string()),
+        notificationType: integer(),
+        purchaseToken: nonBlank(),
+        sku: z.optional(nonBlank()),
         // Older payloads name the product `productId` instead of `sku`.
-        productId: z.string().min(1).optional(),
+        productId: z.optional(nonBlank()),
       })
-      .loose()
-      .refine((n) => n.sku !== undefined || n.productId !== undefined, {
-        message: 'oneTimeProductNotification needs sku or productId',
-      })
-      .optional(),
-    voidedPurchaseNotification: z
-      .object({
-        purchaseToken: z.string().min(1),
-        orderId: z.string().min(1).optional(),
-        // 1 subscription, 2 one-time.
-        productType: z.number().int(),
-        // 1 full, 2 partial by quantity.
-        refundType: z.number().int().optional(),
-      })
-      .loose()
-      .optional(),
-    testNotification: z.object({ version: z.string().optional() }).loose().optional(),
-  })
-  .loose();
-export type GoogleDeveloperNotification = z.infer<typeof googleDeveloperNotificationSchema>;
+      .check(
+        z.refine((n) => n.sku !== undefined || n.productId !== undefined, {
+          message: 'oneTimeProductNotification needs sku or productId',
+        }),
+      ),
+  ),
+  voidedPurchaseNotification: z.optional(
+    z.looseObject({
+      purchaseToken: nonBlank(),
+      orderId: z.optional(nonBlank()),
+      // 1 subscription, 2 one-time.
+      productType: integer(),
+      // 1 full, 2 partial by quantity.
+      refundType: z.optional(integer()),
+    }),
+  ),
+  testNotification: z.optional(z.looseObject({ version: z.optional(z.string()) })),
+});
+export type GoogleDeveloperNotification = z.infer<typeof googleNotificationDataSchema>;
+
+/**
+ * The same schema behind classic zod's API (its errors are classic `ZodError`s), for code written
+ * against classic zod. Pure: a bundle that does not use it carries no classic zod.
+ */
+export const googleDeveloperNotificationSchema = /* @__PURE__ */ classic
+  .unknown()
+  .pipe(googleNotificationDataSchema as unknown as classic.ZodType<GoogleDeveloperNotification, unknown>);

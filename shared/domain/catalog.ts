@@ -1,62 +1,65 @@
 // THE product catalog. Edit the `products` list below to match the products you created in
 // App Store Connect and Play Console. It is checked when the module loads (and so at build and
 // test time): a mistake stops every function from starting with a message naming the product.
-import { z } from 'zod';
+
+import type { Input, Output } from '../validation';
+import * as z from '../validation';
 import type { ProductType } from './purchase';
 
-const nonEmpty = z.string().trim().min(1);
+const nonEmpty = z.string().check(z.trim(), z.minLength(1));
 
-const productSchema = z
-  .object({
-    /** The store product id (App Store productId / Play productId). */
-    id: nonEmpty,
-    type: z.enum(['subscription', 'product', 'consumable']),
-    /** Play base plan id; sent to the SDK in the products manifest. */
-    androidPlanId: nonEmpty.optional(),
-    /** Entitlement keys the product grants while it is owned. Consumables grant none. */
-    entitlements: z.array(nonEmpty).default([]),
-    /** What one purchase of a consumable credits, e.g. `{ coins: 100 }`. */
-    credits: z.record(nonEmpty, z.number().int().positive()).optional(),
-  })
-  .strict();
+const productSchema = z.strictObject({
+  /** The store product id (App Store productId / Play productId). */
+  id: nonEmpty,
+  type: z.enum(['subscription', 'product', 'consumable']),
+  /** Play base plan id; sent to the SDK in the products manifest. */
+  androidPlanId: z.optional(nonEmpty),
+  /** Entitlement keys the product grants while it is owned. Consumables grant none. */
+  entitlements: z._default(z.array(nonEmpty), []),
+  /** What one purchase of a consumable credits, e.g. `{ coins: 100 }`. */
+  credits: z.optional(z.record(nonEmpty, z.number().check(z.int(), z.positive()))),
+});
 
 export const catalogSchema = z
-  .object({ products: z.array(productSchema).min(1, 'the catalog needs at least one product') })
-  .strict()
-  .superRefine((catalog, ctx) => {
-    const seen = new Set<string>();
-    catalog.products.forEach((product, index) => {
-      const at = (field: string) => ['products', index, field];
-      if (seen.has(product.id)) {
-        ctx.addIssue({ code: 'custom', path: at('id'), message: `duplicate product id "${product.id}"` });
-      }
-      seen.add(product.id);
-      if (new Set(product.entitlements).size !== product.entitlements.length) {
-        ctx.addIssue({
-          code: 'custom',
-          path: at('entitlements'),
-          message: `"${product.id}" lists an entitlement twice`,
-        });
-      }
-      if (product.type === 'consumable' && product.entitlements.length > 0) {
-        ctx.addIssue({
-          code: 'custom',
-          path: at('entitlements'),
-          message: `"${product.id}" is a consumable: it is used up, so it cannot grant entitlements`,
-        });
-      }
-      if (product.type !== 'consumable' && product.credits) {
-        ctx.addIssue({
-          code: 'custom',
-          path: at('credits'),
-          message: `"${product.id}" is not a consumable: only consumables credit`,
-        });
-      }
-    });
-  });
+  .strictObject({
+    products: z.array(productSchema).check(z.minLength(1, 'the catalog needs at least one product')),
+  })
+  .check(
+    z.superRefine((catalog, ctx) => {
+      const seen = new Set<string>();
+      catalog.products.forEach((product, index) => {
+        const at = (field: string) => ['products', index, field];
+        if (seen.has(product.id)) {
+          ctx.addIssue({ code: 'custom', path: at('id'), message: `duplicate product id "${product.id}"` });
+        }
+        seen.add(product.id);
+        if (new Set(product.entitlements).size !== product.entitlements.length) {
+          ctx.addIssue({
+            code: 'custom',
+            path: at('entitlements'),
+            message: `"${product.id}" lists an entitlement twice`,
+          });
+        }
+        if (product.type === 'consumable' && product.entitlements.length > 0) {
+          ctx.addIssue({
+            code: 'custom',
+            path: at('entitlements'),
+            message: `"${product.id}" is a consumable: it is used up, so it cannot grant entitlements`,
+          });
+        }
+        if (product.type !== 'consumable' && product.credits) {
+          ctx.addIssue({
+            code: 'custom',
+            path: at('credits'),
+            message: `"${product.id}" is not a consumable: only consumables credit`,
+          });
+        }
+      });
+    }),
+  );
 
-export type CatalogInput = z.input<typeof catalogSchema>;
-export type Catalog = z.output<typeof catalogSchema>;
+export type CatalogInput = Input<typeof catalogSchema>;
+export type Catalog = Output<typeof catalogSchema>;
 export type CatalogProduct = Catalog['products'][number];
 
 export class CatalogError extends Error {

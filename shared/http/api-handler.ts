@@ -7,8 +7,9 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import type { z } from 'zod';
 import { logger } from '../observability/logger';
+import type { AnySchema, Output } from '../validation';
+import * as z from '../validation';
 import { HttpError, InvalidRequestError, PayloadTooLargeError, UnauthorizedError } from './errors';
 import { errorResponse, json } from './response';
 
@@ -27,14 +28,14 @@ export interface ApiRequest<Body> {
   requestId: string;
 }
 
-export interface ApiHandlerOptions<S extends z.ZodType | undefined> {
+export interface ApiHandlerOptions<S extends AnySchema | undefined> {
   auth: 'user' | 'none';
   /** Schema of the JSON body; omit for routes that take no body (GET, uuid). */
   body?: S;
   maxBodyBytes?: number;
 }
 
-type BodyOf<S> = S extends z.ZodType ? z.infer<S> : undefined;
+type BodyOf<S> = S extends AnySchema ? Output<S> : undefined;
 
 class UnsupportedMediaTypeError extends HttpError {
   constructor(contentType: string) {
@@ -51,11 +52,11 @@ export function readRawBody(event: Pick<ApiEvent, 'body' | 'isBase64Encoded'>): 
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
 }
 
-export function parseJsonBody<S extends z.ZodType>(
+export function parseJsonBody<S extends AnySchema>(
   event: ApiEvent,
   schema: S,
   maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
-): z.infer<S> {
+): Output<S> {
   const raw = readRawBody(event);
   if (Buffer.byteLength(raw, 'utf8') > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes);
   const contentType = event.headers?.['content-type'] ?? '';
@@ -73,7 +74,7 @@ export function parseJsonBody<S extends z.ZodType>(
   if (value === undefined) {
     throw new InvalidRequestError('Request body is required', [{ path: '(body)', message: 'Required' }]);
   }
-  const parsed = schema.safeParse(value);
+  const parsed = z.safeParse(schema, value);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => ({
       path: issue.path.length ? issue.path.map(String).join('.') : '(body)',
@@ -82,7 +83,7 @@ export function parseJsonBody<S extends z.ZodType>(
     const summary = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
     throw new InvalidRequestError(`Invalid request body: ${summary}`, issues);
   }
-  return parsed.data;
+  return parsed.data as Output<S>;
 }
 
 function callerId(event: ApiEvent): string {
@@ -104,7 +105,7 @@ const errorMapping: MiddlewareObj<ApiEvent, ApiResult> = {
   },
 };
 
-export function apiHandler<S extends z.ZodType | undefined = undefined>(
+export function apiHandler<S extends AnySchema | undefined = undefined>(
   options: ApiHandlerOptions<S>,
   handle: (request: ApiRequest<BodyOf<S>>) => Promise<unknown>,
 ) {

@@ -1,8 +1,9 @@
 // The SDK's request bodies (contract §1.4, §1.5, §1.8). Both the shape the SDK's code sends
 // ({transactionId | purchaseToken, type}) and the one its docs page shows ({platform, token,
 // productType}) are accepted and normalised to one shape; unknown fields are ignored.
-import { z } from 'zod';
 import type { ProductType } from '../domain/purchase';
+import type { RefinementContext } from '../validation';
+import * as z from '../validation';
 
 const productTypeSchema = z.enum(['subscription', 'product', 'consumable']);
 
@@ -15,13 +16,13 @@ const CONTROL_CHARACTER = /\p{Cc}/u;
  * with a 400 naming the field instead of being sent on.
  */
 function idText(maxLength: number) {
-  return z
-    .string()
-    .trim()
-    .min(1)
-    .max(maxLength)
-    .refine((s) => !LONE_SURROGATE.test(s), 'must be well-formed Unicode (it has a lone surrogate)')
-    .refine((s) => !CONTROL_CHARACTER.test(s), 'must not contain control characters');
+  return z.string().check(
+    z.trim(),
+    z.minLength(1),
+    z.maxLength(maxLength),
+    z.refine((s) => !LONE_SURROGATE.test(s), 'must be well-formed Unicode (it has a lone surrogate)'),
+    z.refine((s) => !CONTROL_CHARACTER.test(s), 'must not contain control characters'),
+  );
 }
 
 /**
@@ -35,9 +36,11 @@ export const MAX_PURCHASE_TOKEN_BYTES = 2000;
 const productIdSchema = idText(200);
 // Attesto's own limits (contract §2.2, §2.3), so an over-long id is a 400 naming our field.
 const transactionIdSchema = idText(128);
-const purchaseTokenSchema = idText(4096).refine(
-  (s) => Buffer.byteLength(s, 'utf8') <= MAX_PURCHASE_TOKEN_BYTES,
-  `must be at most ${MAX_PURCHASE_TOKEN_BYTES} bytes (UTF-8)`,
+const purchaseTokenSchema = idText(4096).check(
+  z.refine(
+    (s) => Buffer.byteLength(s, 'utf8') <= MAX_PURCHASE_TOKEN_BYTES,
+    `must be at most ${MAX_PURCHASE_TOKEN_BYTES} bytes (UTF-8)`,
+  ),
 );
 const packageNameSchema = idText(200);
 
@@ -54,51 +57,59 @@ export interface GoogleVerifyInput {
   type: ProductType | undefined;
 }
 
-function requireOne(ctx: z.RefinementCtx, value: unknown, path: string, message: string): void {
+function requireOne(ctx: RefinementContext, value: unknown, path: string, message: string): void {
   if (value === undefined) ctx.addIssue({ code: 'custom', path: [path], message });
 }
 
-export const appleVerifyBodySchema = z
-  .object({
-    productId: productIdSchema,
-    transactionId: transactionIdSchema.optional(),
-    token: transactionIdSchema.optional(),
-    type: productTypeSchema.optional(),
-    productType: productTypeSchema.optional(),
-    platform: z.literal('apple').optional(),
-  })
-  .superRefine((b, ctx) =>
-    requireOne(ctx, b.transactionId ?? b.token, 'transactionId', 'transactionId (or token) is required'),
-  )
-  .transform(
+export const appleVerifyBodySchema = z.pipe(
+  z
+    .object({
+      productId: productIdSchema,
+      transactionId: z.optional(transactionIdSchema),
+      token: z.optional(transactionIdSchema),
+      type: z.optional(productTypeSchema),
+      productType: z.optional(productTypeSchema),
+      platform: z.optional(z.literal('apple')),
+    })
+    .check(
+      z.superRefine((b, ctx) =>
+        requireOne(ctx, b.transactionId ?? b.token, 'transactionId', 'transactionId (or token) is required'),
+      ),
+    ),
+  z.transform(
     (b): AppleVerifyInput => ({
       productId: b.productId,
       transactionId: (b.transactionId ?? b.token) as string,
       type: b.type ?? b.productType,
     }),
-  );
+  ),
+);
 
-export const googleVerifyBodySchema = z
-  .object({
-    productId: productIdSchema,
-    purchaseToken: purchaseTokenSchema.optional(),
-    token: purchaseTokenSchema.optional(),
-    packageName: packageNameSchema.optional(),
-    type: productTypeSchema.optional(),
-    productType: productTypeSchema.optional(),
-    platform: z.literal('google').optional(),
-  })
-  .superRefine((b, ctx) =>
-    requireOne(ctx, b.purchaseToken ?? b.token, 'purchaseToken', 'purchaseToken (or token) is required'),
-  )
-  .transform(
+export const googleVerifyBodySchema = z.pipe(
+  z
+    .object({
+      productId: productIdSchema,
+      purchaseToken: z.optional(purchaseTokenSchema),
+      token: z.optional(purchaseTokenSchema),
+      packageName: z.optional(packageNameSchema),
+      type: z.optional(productTypeSchema),
+      productType: z.optional(productTypeSchema),
+      platform: z.optional(z.literal('google')),
+    })
+    .check(
+      z.superRefine((b, ctx) =>
+        requireOne(ctx, b.purchaseToken ?? b.token, 'purchaseToken', 'purchaseToken (or token) is required'),
+      ),
+    ),
+  z.transform(
     (b): GoogleVerifyInput => ({
       productId: b.productId,
       purchaseToken: (b.purchaseToken ?? b.token) as string,
       packageName: b.packageName,
       type: b.type ?? b.productType,
     }),
-  );
+  ),
+);
 
 /** The most entries one restore may carry; an iOS history of a long-time subscriber stays far below. */
 export const MAX_RESTORE_ENTRIES = 500;
@@ -110,7 +121,7 @@ export const MAX_RESTORE_ENTRIES = 500;
 export const restoreBodySchema = z.object({
   transactions: z
     .array(z.unknown())
-    .max(MAX_RESTORE_ENTRIES, `at most ${MAX_RESTORE_ENTRIES} transactions per restore`),
+    .check(z.maxLength(MAX_RESTORE_ENTRIES, `at most ${MAX_RESTORE_ENTRIES} transactions per restore`)),
 });
 
 export type RestoreEntry =
@@ -124,33 +135,40 @@ export type RestoreEntry =
     };
 
 const restoreEntrySchema = z.union([
-  z
-    .object({
-      platform: z.literal('apple'),
-      productId: productIdSchema,
-      transactionId: transactionIdSchema.optional(),
-      token: transactionIdSchema.optional(),
-    })
-    .superRefine((e, ctx) => requireOne(ctx, e.transactionId ?? e.token, 'transactionId', 'required'))
-    .transform(
+  z.pipe(
+    z
+      .object({
+        platform: z.literal('apple'),
+        productId: productIdSchema,
+        transactionId: z.optional(transactionIdSchema),
+        token: z.optional(transactionIdSchema),
+      })
+      .check(
+        z.superRefine((e, ctx) => requireOne(ctx, e.transactionId ?? e.token, 'transactionId', 'required')),
+      ),
+    z.transform(
       (e): RestoreEntry => ({
         platform: 'apple',
         productId: e.productId,
         transactionId: (e.transactionId ?? e.token) as string,
       }),
     ),
-  z
-    .object({
-      platform: z.literal('google'),
-      productId: productIdSchema,
-      purchaseToken: purchaseTokenSchema.optional(),
-      token: purchaseTokenSchema.optional(),
-      packageName: packageNameSchema.optional(),
-      productType: productTypeSchema.optional(),
-      type: productTypeSchema.optional(),
-    })
-    .superRefine((e, ctx) => requireOne(ctx, e.purchaseToken ?? e.token, 'purchaseToken', 'required'))
-    .transform(
+  ),
+  z.pipe(
+    z
+      .object({
+        platform: z.literal('google'),
+        productId: productIdSchema,
+        purchaseToken: z.optional(purchaseTokenSchema),
+        token: z.optional(purchaseTokenSchema),
+        packageName: z.optional(packageNameSchema),
+        productType: z.optional(productTypeSchema),
+        type: z.optional(productTypeSchema),
+      })
+      .check(
+        z.superRefine((e, ctx) => requireOne(ctx, e.purchaseToken ?? e.token, 'purchaseToken', 'required')),
+      ),
+    z.transform(
       (e): RestoreEntry => ({
         platform: 'google',
         productId: e.productId,
@@ -159,6 +177,7 @@ const restoreEntrySchema = z.union([
         type: e.type ?? e.productType,
       }),
     ),
+  ),
 ]);
 
 /** One restore entry in either shape, or the reason it is skipped. */

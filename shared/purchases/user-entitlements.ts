@@ -1,11 +1,21 @@
 // GET entitlements: the user's purchases through byUser, derived at this instant.
 import type { Entitlement } from '../domain/entitlements';
 import { entitlementsOf } from '../domain/entitlements';
-import { defaultDeps, type PurchaseDeps } from './dependencies';
+import { settings } from '../settings';
+import { purchasesOfUser } from '../store/purchases';
+import type { PurchaseDeps } from './dependencies';
+
+// Not defaultDeps(): that brings the Attesto client and its credentials into a function that
+// only reads DynamoDB.
+const readOnlyDeps = (): Pick<PurchaseDeps, 'settings' | 'now'> & {
+  store: Pick<PurchaseDeps['store'], 'purchasesOfUser'>;
+} => ({ settings: () => settings(), now: Date.now, store: { purchasesOfUser } });
 
 export async function userEntitlements(
   userId: string,
-  deps: PurchaseDeps = defaultDeps(),
+  deps: Pick<PurchaseDeps, 'settings' | 'now'> & {
+    store: Pick<PurchaseDeps['store'], 'purchasesOfUser'>;
+  } = readOnlyDeps(),
 ): Promise<Entitlement[]> {
   const purchases = await deps.store.purchasesOfUser(userId);
   return entitlementsOf(purchases, deps.now(), deps.settings().entitlementPolicy);

@@ -3,10 +3,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { z } from 'zod';
 import type { TableDef } from '../../infra/resources';
-import { nonEmpty, readConfig } from '../config';
+import { readConfig, requiredSetting } from '../config';
 import { ServiceUnavailableError } from '../http/errors';
+import type { AnySchema } from '../validation';
+import * as z from '../validation';
 
 let client: DynamoDBDocumentClient | undefined;
 
@@ -22,10 +23,10 @@ export function documentClient(): DynamoDBDocumentClient {
 }
 
 const tableSchemas = {
-  PURCHASES_TABLE: z.object({ PURCHASES_TABLE: nonEmpty }),
-  USER_IDS_TABLE: z.object({ USER_IDS_TABLE: nonEmpty }),
-  PROCESSED_EVENTS_TABLE: z.object({ PROCESSED_EVENTS_TABLE: nonEmpty }),
-} satisfies Record<TableDef['envVar'], z.ZodType>;
+  PURCHASES_TABLE: z.object({ PURCHASES_TABLE: requiredSetting }),
+  USER_IDS_TABLE: z.object({ USER_IDS_TABLE: requiredSetting }),
+  PROCESSED_EVENTS_TABLE: z.object({ PROCESSED_EVENTS_TABLE: requiredSetting }),
+} satisfies Record<TableDef['envVar'], AnySchema>;
 
 /** A table's physical name; each function is configured with only the tables it uses. */
 export function tableName(envVar: TableDef['envVar']): string {

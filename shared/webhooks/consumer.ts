@@ -2,7 +2,6 @@
 // purchase together with its processed-events marker in one transaction, so it takes effect
 // exactly once whatever the queue redelivers, and never moves a purchase backwards.
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { ZodError } from 'zod';
 import { AppleJwsDecodeError } from '../attesto/apple-jws';
 import { type AttestoClient, attestoClientFromEnv } from '../attesto/client';
 import { type AttestoWebhook, attestoWebhookSchema } from '../attesto/schemas';
@@ -13,6 +12,7 @@ import { logger } from '../observability/logger';
 import { applyEvent, markProcessed } from '../store/processed-events';
 import { resolveAlias } from '../store/purchases';
 import { userIdOfUuid } from '../store/user-ids';
+import { ZodErrorBase } from '../validation';
 import { BODY_ENCODING_ATTRIBUTE, rawBodyOf } from './queue-message';
 import { resolveWebhookEvent, UnmatchedEventError } from './webhook-events';
 
@@ -126,7 +126,7 @@ export function parseRecord(record: Pick<SQSRecord, 'body' | 'messageAttributes'
 
 /** Errors that will recur on every delivery: the record goes to the DLQ after maxReceiveCount. */
 function isPermanent(error: unknown): boolean {
-  return error instanceof ZodError || error instanceof AppleJwsDecodeError;
+  return error instanceof ZodErrorBase || error instanceof AppleJwsDecodeError;
 }
 
 /**

@@ -10,7 +10,7 @@ import {
   type GoogleDeveloperNotification,
   type GoogleProductOk,
   type GoogleSubscriptionOk,
-  googleDeveloperNotificationSchema,
+  googleNotificationDataSchema,
 } from '../attesto/schemas';
 import { appleEventFields, googleProductFields, googleSubscriptionFields } from '../domain/attesto-event';
 import { aliasKey, purchaseKey } from '../domain/purchase';
@@ -73,7 +73,7 @@ async function googleEvent(
   kind: PurchaseEventKind,
   lookups: EventLookups,
 ): Promise<ResolvedEvent | undefined> {
-  const data = googleDeveloperNotificationSchema.parse(webhook.data);
+  const data = googleNotificationDataSchema.parse(webhook.data);
   const occurredAt = Number(data.eventTimeMillis);
   const voided = data.voidedPurchaseNotification;
   if (voided && !webhook.subject) {
