@@ -127,6 +127,7 @@ describe.each(['apple', 'google', 'restore'] as const)('POST %s: the fixed corpu
 
 describe.each(['apple', 'google', 'restore'] as const)('POST %s: arbitrary bodies', (endpoint) => {
   it(`answers ${FUZZ_RUNS} arbitrary JSON bodies with a 400 naming the problem or a domain answer`, async () => {
+    let wellFormed = 0;
     await fc.assert(
       fc.asyncProperty(bodyArbitrary(endpoint), async (value) => {
         const text = JSON.stringify(value);
@@ -141,6 +142,7 @@ describe.each(['apple', 'google', 'restore'] as const)('POST %s: arbitrary bodie
         const where = `${endpoint} ${text?.slice(0, 200)} → ${res.status} ${res.text.slice(0, 300)}`;
         if (res.status === 200) {
           expectDomainAnswer(endpoint, res, where);
+          wellFormed++;
           return;
         }
         expect(res.status, where).toBe(400);
@@ -162,6 +164,10 @@ describe.each(['apple', 'google', 'restore'] as const)('POST %s: arbitrary bodie
       }),
       { numRuns: FUZZ_RUNS },
     );
+    // Both paths are exercised: bodies that pass validation and reach Attesto, and refused ones.
+    console.info(`${endpoint}: ${wellFormed} of ${FUZZ_RUNS} arbitrary bodies were well formed`);
+    expect(wellFormed).toBeGreaterThanOrEqual(FUZZ_RUNS / 10);
+    expect(wellFormed).toBeLessThan(FUZZ_RUNS);
   }, 30_000);
 });
 
