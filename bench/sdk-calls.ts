@@ -139,20 +139,25 @@ export async function recordCalls<T>(fn: () => Promise<T>): Promise<{ result: T;
 }
 
 /**
- * DynamoDB round trips on the request's critical path. Calls are grouped in waves: a call that
- * starts after every earlier call has ended opens a new wave, calls in flight together share one.
- * A wave counts when it holds DynamoDB calls and no Attesto call: a read made while Attesto
- * answers costs the request no time of its own.
+ * DynamoDB round trips on the request's critical path: the longest chain of DynamoDB calls each
+ * starting after the previous one ended. A call made while an Attesto call is in flight is left
+ * out: it costs the request no time of its own.
  */
 export function sequentialRoundTrips(list: readonly SdkCall[]): number {
-  const waves: SdkCall[][] = [];
-  let frontier = Number.NEGATIVE_INFINITY;
-  for (const call of [...list].sort((a, b) => a.startedAt - b.startedAt)) {
-    if (call.startedAt >= frontier || waves.length === 0) waves.push([]);
-    waves.at(-1)?.push(call);
-    frontier = Math.max(frontier, call.endedAt);
-  }
-  return waves.filter(
-    (w) => w.some((c) => c.service === 'DynamoDB') && !w.some((c) => c.service === 'Attesto'),
-  ).length;
+  const attesto = list.filter((c) => c.service === 'Attesto');
+  const overlapsAttesto = (c: SdkCall) =>
+    attesto.some((a) => c.startedAt < a.endedAt && c.endedAt > a.startedAt);
+  const dynamo = list
+    .filter((c) => c.service === 'DynamoDB' && !overlapsAttesto(c))
+    .sort((a, b) => a.endedAt - b.endedAt);
+  const chain: number[] = [];
+  dynamo.forEach((call, i) => {
+    let longest = 0;
+    for (let j = 0; j < i; j++) {
+      const before = dynamo[j] as SdkCall;
+      if (before.endedAt <= call.startedAt) longest = Math.max(longest, chain[j] as number);
+    }
+    chain.push(longest + 1);
+  });
+  return Math.max(0, ...chain);
 }
