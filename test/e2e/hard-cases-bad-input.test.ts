@@ -338,6 +338,7 @@ describe('POST /attesto-webhook', () => {
 
 describe('afterwards', () => {
   it('wrote nothing: every table and the webhook queue are as they were', async () => {
+    console.info(`${sent.cases} corpus requests and ${sent.fuzz} arbitrary ones`);
     expect(sent.cases).toBeGreaterThan(500);
     expect(sent.fuzz).toBeGreaterThanOrEqual(4 * FUZZ_RUNS);
     expect(await storeSnapshot(api.resources)).toEqual(before);
