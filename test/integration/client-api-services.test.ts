@@ -158,7 +158,9 @@ describe('restore', () => {
     }
 
     sandbox.setKnobs({ hang: { remaining: 1, afterMs: null } });
+    const secondStarted = Date.now();
     try {
+      // Both calls start together; whichever reaches the sandbox first is the one that hangs.
       const answer = await restorePurchases(
         user,
         [
@@ -167,12 +169,13 @@ describe('restore', () => {
         ],
         { budgetMs: 800, concurrency: 2 },
       );
-      expect(Date.now() - started).toBeLessThan(2 * 2_500);
+      expect(Date.now() - secondStarted).toBeLessThan(2_500);
       expect(answer.counts).toMatchObject({ verified: 1, failed: 1 });
       // One answered in time: best effort, the hanging one is skipped, not failed.
       expect(answer.valid).toBe(true);
-      expect(answer.entitlements.map((e) => e.key)).toEqual(['no_ads']);
-      expect(answer.counts.verified).toBe(1);
+      const keys = answer.entitlements.map((e) => e.key);
+      expect(keys).toHaveLength(1);
+      expect(['no_ads', 'premium']).toContain(keys[0]);
     } finally {
       sandbox.setKnobs({ hang: null });
     }
