@@ -1,4 +1,5 @@
 // The purchase record (DESIGN §3) and the keys of every item in the purchases table.
+import { createHash } from 'node:crypto';
 
 export type Platform = 'apple' | 'google';
 export type ProductType = 'subscription' | 'product' | 'consumable';
@@ -93,7 +94,7 @@ export function parsePurchaseKey(pk: string): { platform: Platform; subjectKey: 
   const at = pk.indexOf('#');
   const platform = pk.slice(0, at);
   if (at < 1 || (platform !== 'apple' && platform !== 'google') || at === pk.length - 1) {
-    throw new Error(`Not a purchase key: ${pk}`);
+    throw new Error(`Not a purchase key: ${keyReference(pk)}`);
   }
   return { platform, subjectKey: pk.slice(at + 1) };
 }
@@ -107,6 +108,28 @@ export type AliasKind = 'apple-tx' | 'google-token' | 'google-order';
 
 export function aliasKey(kind: AliasKind, id: string): string {
   return `alias#${kind}#${id}`;
+}
+
+const KEY_LABELS = [
+  'apple',
+  'google',
+  'alias#apple-tx',
+  'alias#google-token',
+  'alias#google-order',
+  'credit#apple',
+  'credit#google',
+];
+
+/**
+ * A short, non-reversible stand-in for a purchase key, alias or credit key, for logs and error
+ * messages: `google#3fa1b2c4` (what kind of key, then the first 8 hex digits of the SHA-256 of the
+ * whole key). Keys hold Google purchase tokens, which are credential-like (with the app's Play
+ * credentials a token reads the purchase), so no log line carries a key itself; to find a
+ * purchase's lines, compute the reference of its key.
+ */
+export function keyReference(key: string): string {
+  const label = KEY_LABELS.find((l) => key.startsWith(`${l}#`)) ?? 'key';
+  return `${label}#${createHash('sha256').update(key).digest('hex').slice(0, 8)}`;
 }
 
 /** The consumable ledger item: one per Apple transactionId or Google purchaseToken. */

@@ -2,6 +2,7 @@
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BY_USER_INDEX } from '../../infra/resources';
 import {
+  keyReference,
   type OwnershipPolicy,
   type Purchase,
   type PurchaseUpdate,
@@ -181,7 +182,7 @@ export async function recordSnapshot(input: RecordSnapshotInput): Promise<Record
       try {
         await documentClient().send(new TransactWriteCommand({ TransactItems: transactItems }));
         const purchase = await getPurchase(input.pk);
-        if (!purchase) throw new Error(`Purchase ${input.pk} vanished after its write`);
+        if (!purchase) throw new Error(`Purchase ${keyReference(input.pk)} vanished after its write`);
         return { purchase, credited: credit !== undefined, stale };
       } catch (error) {
         const reasons = cancellationReasons(error);

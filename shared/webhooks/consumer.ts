@@ -5,6 +5,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { AppleJwsDecodeError } from '../attesto/apple-jws';
 import { type AttestoClient, attestoClientFromEnv } from '../attesto/client';
 import { type AttestoWebhook, attestoWebhookSchema } from '../attesto/schemas';
+import { keyReference } from '../domain/purchase';
 import { actionForAttestoEvent, updateFor } from '../domain/state-machine';
 import { ServiceUnavailableError } from '../http/errors';
 import { upstreamEventKey } from '../notifications/direct-envelope';
@@ -99,7 +100,12 @@ export async function processWebhook(
     ...(userId ? { userId } : {}),
     aliases: resolved.aliases,
   });
-  logger.info('Webhook processed', { ...about, kind: action.kind, outcome: result, pk: resolved.pk });
+  logger.info('Webhook processed', {
+    ...about,
+    kind: action.kind,
+    outcome: result,
+    purchase: keyReference(resolved.pk),
+  });
   return { outcome: result, markerId, pk: resolved.pk };
 }
 

@@ -15,8 +15,9 @@ import { sdkVerifyOkSchema } from '../support/sdk-schemas';
 // webhook with good and bad signatures, the consumer, Attesto refusing our key, an unexpected
 // failure — captured at DEBUG from stdout, stderr and the console, and searched for the
 // credentials that pass through them: users' bearer tokens, the Attesto API key, both webhook
-// secrets and every X-Attesto-Signature value. None of them, nor a recognisable piece of one,
-// may appear.
+// secrets, every X-Attesto-Signature value and every Google purchase token (with the app's Play
+// credentials a token reads the purchase). None of them, nor a recognisable piece of one, may
+// appear.
 
 const API_KEY = `attesto_test_${randomBytes(24).toString('base64url')}`;
 const WRONG_API_KEY = `attesto_test_${randomBytes(24).toString('base64url')}`;
@@ -28,6 +29,7 @@ let api: ContractApi;
 const captured: string[] = [];
 const answers: RawAnswer[] = [];
 const signatures: string[] = [];
+const purchaseTokens: string[] = [];
 let restore: (() => void) | undefined;
 
 /** Swallows and records whatever reaches the process streams or the console. */
@@ -145,6 +147,7 @@ async function runFlows() {
     appUserId: uuid,
   });
   const apple = boughtApple.purchase;
+  purchaseTokens.push(boughtGoogle.purchase.token);
   sdkVerifyOkSchema.parse(
     (
       await call('POST', '/api/iap/verify/apple', {
@@ -170,6 +173,7 @@ async function runFlows() {
         { platform: 'apple', productId: 'premium_monthly', transactionId: apple.token },
         { platform: 'apple', productId: 'premium_monthly', transactionId: '999' },
         { platform: 'google', productId: 'remove_ads', purchaseToken: 'unknown-token' },
+        { platform: 'google', productId: 'premium_yearly', purchaseToken: boughtGoogle.purchase.token },
         { nonsense: true },
       ],
     },
@@ -278,6 +282,14 @@ async function needles(): Promise<[string, string][]> {
   ];
 }
 
+/**
+ * The logs' needles also hold the Google purchase tokens. The answers may carry those: a Google
+ * verify answers the token the app sent as its transaction id (contract §1.6).
+ */
+async function logNeedles(): Promise<[string, string][]> {
+  return [...(await needles()), ...purchaseTokens.flatMap((t, i) => pieces(`Google purchase token ${i}`, t))];
+}
+
 describe('logs at DEBUG during representative flows', () => {
   it('were captured: every kind of line the flows produce is there', () => {
     const text = captured.join('');
@@ -296,11 +308,12 @@ describe('logs at DEBUG during representative flows', () => {
       expect(text, message).toContain(message);
     }
     expect(signatures.length).toBeGreaterThanOrEqual(5);
+    expect(purchaseTokens.length).toBeGreaterThanOrEqual(1);
   });
 
-  it('hold no token, API key, webhook secret or signature, nor a piece of one', async () => {
+  it('hold no bearer or purchase token, API key, webhook secret or signature, nor a piece of one', async () => {
     const lines = captured.join('').split('\n');
-    for (const [name, needle] of await needles()) {
+    for (const [name, needle] of await logNeedles()) {
       expect(needle.length, name).toBeGreaterThanOrEqual(12);
       const hit = lines.find((line) => line.includes(needle));
       expect(hit, `${name} appears in the logs`).toBeUndefined();
