@@ -1,4 +1,3 @@
-import { z as classic } from 'zod';
 import type { AnySchema, Output } from './validation';
 import * as z from './validation';
 
@@ -36,9 +35,3 @@ export function resetConfigCache(): void {
 
 /** A required, trimmed, non-blank setting (zod/mini). */
 export const requiredSetting = z.string().check(z.trim(), z.minLength(1));
-
-/**
- * The same as a classic zod schema, for code written with classic zod's methods. Marked pure so
- * a bundle that does not use it carries no classic zod.
- */
-export const nonEmpty = /* @__PURE__ */ classic.string().trim().min(1);

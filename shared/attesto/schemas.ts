@@ -1,4 +1,3 @@
-import { z as classic } from 'zod';
 import * as z from '../validation';
 
 // Wire shapes of the Attesto verification service (contract §2, §3). Every object is loose:
@@ -307,10 +306,5 @@ export const googleNotificationDataSchema = z.looseObject({
 });
 export type GoogleDeveloperNotification = z.infer<typeof googleNotificationDataSchema>;
 
-/**
- * The same schema behind classic zod's API (its errors are classic `ZodError`s), for code written
- * against classic zod. Pure: a bundle that does not use it carries no classic zod.
- */
-export const googleDeveloperNotificationSchema = /* @__PURE__ */ classic
-  .unknown()
-  .pipe(googleNotificationDataSchema as unknown as classic.ZodType<GoogleDeveloperNotification, unknown>);
+/** The name the agreed interfaces give the DeveloperNotification schema (zod/mini: `.parse`/`.safeParse` work as before). */
+export const googleDeveloperNotificationSchema = googleNotificationDataSchema;

@@ -1,18 +1,18 @@
 // The environment of the Google endpoint (set by infra/stack.ts from the stage config). A
 // missing or malformed setting fails the request with a 500 and a log line naming the variable,
 // never with a 401: a configuration mistake must not look like a forged notification.
-import { z } from 'zod';
-import { nonEmpty, readConfig } from '../config';
+import { readConfig, requiredSetting } from '../config';
+import * as z from '../validation';
 import type { PubSubPushAuthConfig } from './pubsub-push-auth';
 
 const googleSchema = z.object({
-  GOOGLE_PACKAGE_NAME: nonEmpty,
+  GOOGLE_PACKAGE_NAME: requiredSetting,
   /** The Audience of the authenticated push subscription (normally the endpoint URL). */
-  GOOGLE_PUSH_AUDIENCE: nonEmpty,
+  GOOGLE_PUSH_AUDIENCE: requiredSetting,
   /** The service account the push subscription signs its tokens as. */
   GOOGLE_PUSH_SERVICE_ACCOUNT: z.email(),
   /** Google's key set; another URL only for tests and the local runtime. */
-  GOOGLE_JWKS_URL: z.url().optional(),
+  GOOGLE_JWKS_URL: z.optional(z.url()),
 });
 
 export interface GoogleNotificationSettings {

@@ -1,24 +1,20 @@
-import { z } from 'zod';
-import { type GoogleDeveloperNotification, googleDeveloperNotificationSchema } from '../attesto/schemas';
+import { type GoogleDeveloperNotification, googleNotificationDataSchema } from '../attesto/schemas';
+import * as z from '../validation';
 import { MalformedNotificationError } from './errors';
 
 // The body of a Pub/Sub push: `{message: {data: <base64 JSON>, messageId, publishTime, …},
 // subscription}`. `data` is Google Play's DeveloperNotification. Call this only after
 // `verifyPubSubPush` has accepted the request.
 
-const pushBodySchema = z
-  .object({
-    message: z
-      .object({
-        data: z.string().min(1, 'message.data is empty'),
-        messageId: z.string().min(1),
-        publishTime: z.string().min(1).optional(),
-        attributes: z.record(z.string(), z.string()).optional(),
-      })
-      .loose(),
-    subscription: z.string().optional(),
-  })
-  .loose();
+const pushBodySchema = z.looseObject({
+  message: z.looseObject({
+    data: z.string().check(z.minLength(1, 'message.data is empty')),
+    messageId: z.string().check(z.minLength(1)),
+    publishTime: z.optional(z.string().check(z.minLength(1))),
+    attributes: z.optional(z.record(z.string(), z.string())),
+  }),
+  subscription: z.optional(z.string()),
+});
 
 export interface DecodedPubSubMessage {
   /** Pub/Sub's id of this message; Attesto passes the same id on as `externalId`. */
@@ -41,7 +37,7 @@ export function decodePubSubMessage(body: unknown): DecodedPubSubMessage {
       throw new MalformedNotificationError('Push body is not JSON');
     }
   }
-  const envelope = pushBodySchema.safeParse(parsedBody);
+  const envelope = z.safeParse(pushBodySchema, parsedBody);
   if (!envelope.success) {
     throw new MalformedNotificationError('Push body is not a Pub/Sub message', issuesOf(envelope.error));
   }
@@ -62,7 +58,7 @@ export function decodePubSubMessage(body: unknown): DecodedPubSubMessage {
       { path: 'message.data', message: 'not JSON' },
     ]);
   }
-  const notification = googleDeveloperNotificationSchema.safeParse(json);
+  const notification = z.safeParse(googleNotificationDataSchema, json);
   if (!notification.success) {
     throw new MalformedNotificationError(
       'message.data is not a DeveloperNotification',
@@ -78,7 +74,7 @@ export function decodePubSubMessage(body: unknown): DecodedPubSubMessage {
   };
 }
 
-function issuesOf(error: z.ZodError, prefix?: string): { path: string; message: string }[] {
+function issuesOf(error: z.SchemaError, prefix?: string): { path: string; message: string }[] {
   return error.issues.map((issue) => ({
     path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(body)',
     message: issue.message,
