@@ -9,6 +9,12 @@
 // a deadline well inside the SDK's 10 s per-attempt timeout: the SDK re-sends the whole batch on a
 // timeout, so a late answer is worse than a partial one. Entries still unverified at the deadline
 // are skipped, like invalid ones: restore is best effort and answers the consolidated state.
+//
+// What the body can make us spend is bounded too, since every Attesto call counts against the
+// app's own Attesto rate limit: an entry for a product the catalog does not list grants nothing
+// and is skipped without a call, and one restore makes at most MAX_ATTESTO_CALLS_PER_RESTORE calls,
+// entries that grant entitlements first. Entries past the cap are skipped like late ones; the
+// ones verified now are known next time (no call), so a later restore gets further.
 import { AttestoAuthError } from '../attesto/errors';
 import { productById } from '../domain/catalog';
 import { type Entitlement, entitlementsOf } from '../domain/entitlements';
@@ -32,18 +38,28 @@ export const RESTORE_CONCURRENCY = 8;
 export const RESTORE_BUDGET_MS = 6_000;
 /** Past the deadline, calls already under way get this long to land before the answer goes out. */
 const LANDING_MS = 750;
+/**
+ * The most Attesto calls one restore makes. Each call spends the app's Attesto rate limit, so a
+ * body of 500 made-up entries must not spend 500. A real device needs few: one call per
+ * subscription or product (older renewals need none), one per consumable not yet known here,
+ * none for what is already this user's.
+ */
+export const MAX_ATTESTO_CALLS_PER_RESTORE = 20;
 
 export interface RestoreOptions {
   /** Epoch ms the request started (the deadline counts from it). */
   startedAt?: number;
   budgetMs?: number;
   concurrency?: number;
+  maxAttestoCalls?: number;
 }
 
 export interface RestoreCounts {
   entries: number;
   invalid: number;
   duplicates: number;
+  /** For a product the catalog does not list: it grants nothing, so it is not verified. */
+  unknownProduct: number;
   /** Older Apple transactions of a product whose newest transaction is verified instead. */
   superseded: number;
   /** Already this user's purchase: no Attesto call. */
@@ -54,7 +70,26 @@ export interface RestoreCounts {
   failed: number;
   /** Not done by the deadline; skipped. */
   late: number;
+  /** Not verified because the restore had made its MAX_ATTESTO_CALLS_PER_RESTORE calls; skipped. */
+  capped: number;
   attestoCalls: number;
+}
+
+export function emptyRestoreCounts(entries: number): RestoreCounts {
+  return {
+    entries,
+    invalid: 0,
+    duplicates: 0,
+    unknownProduct: 0,
+    superseded: 0,
+    known: 0,
+    verified: 0,
+    rejected: 0,
+    failed: 0,
+    late: 0,
+    capped: 0,
+    attestoCalls: 0,
+  };
 }
 
 export interface RestoreAnswer {
@@ -69,11 +104,19 @@ function newerAppleId(a: string, b: string): boolean {
   return a.length === b.length ? a > b : a.length > b.length;
 }
 
-/** Deduplicates and drops older Apple renewals; counts what it drops. */
+/**
+ * Drops entries for products the catalog does not list, duplicates and older Apple renewals, and
+ * counts what it drops. What grants entitlements comes first, consumables last, so a restore cut
+ * short by its call cap or deadline has spent its calls on what the answer is about.
+ */
 export function entriesToVerify(entries: RestoreEntry[], counts: RestoreCounts): RestoreEntry[] {
   const seen = new Set<string>();
   const unique: RestoreEntry[] = [];
   for (const entry of entries) {
+    if (!productById(entry.productId)) {
+      counts.unknownProduct++;
+      continue;
+    }
     const id = entry.platform === 'apple' ? `apple:${entry.transactionId}` : `google:${entry.purchaseToken}`;
     if (seen.has(id)) {
       counts.duplicates++;
@@ -95,22 +138,31 @@ export function entriesToVerify(entries: RestoreEntry[], counts: RestoreCounts):
     counts.superseded++;
   }
   counts.superseded -= newestApple.size;
-  return [...chosen, ...newestApple.values()];
+  const isConsumable = (e: RestoreEntry) => productById(e.productId)?.type === 'consumable';
+  const ordered = [...chosen, ...newestApple.values()];
+  return [...ordered.filter((e) => !isConsumable(e)), ...ordered.filter(isConsumable)];
 }
 
 type Outcome =
   | { kind: 'recorded'; purchase: Purchase }
-  | { kind: 'known' | 'rejected' | 'invalid' | 'late' }
+  | { kind: 'known' | 'rejected' | 'invalid' | 'late' | 'capped' }
   | { kind: 'failed'; error: unknown; attesto: boolean };
 
 async function restoreOne(
   entry: RestoreEntry,
   userId: string,
-  deadline: number,
+  limits: { deadline: number; maxAttestoCalls: number },
   owned: Promise<Purchase[]>,
   counts: RestoreCounts,
   deps: PurchaseDeps,
 ): Promise<Outcome> {
+  const { deadline } = limits;
+  // Checked and counted with no await in between, so concurrent entries never pass the cap.
+  const takeCall = (): boolean => {
+    if (counts.attestoCalls >= limits.maxAttestoCalls) return false;
+    counts.attestoCalls++;
+    return true;
+  };
   const alias =
     entry.platform === 'apple'
       ? aliasKey('apple-tx', entry.transactionId)
@@ -123,8 +175,8 @@ async function restoreOne(
     if (target && (await owned).some((p) => p.pk === target)) return { kind: 'known' };
     if (deps.now() >= deadline) return { kind: 'late' };
     if (entry.platform === 'apple') {
+      if (!takeCall()) return { kind: 'capped' };
       attesto = true;
-      counts.attestoCalls++;
       const result = await deps.attesto().verifyApple({ transactionId: entry.transactionId }, { deadline });
       prepared = prepareApple(result, entry, deps);
     } else {
@@ -132,8 +184,8 @@ async function restoreOne(
       if ('rejection' in pkg) return { kind: 'rejected' };
       const type = entry.type ?? productById(entry.productId)?.type;
       if (!type) return { kind: 'invalid' };
+      if (!takeCall()) return { kind: 'capped' };
       attesto = true;
-      counts.attestoCalls++;
       const result = await deps
         .attesto()
         .verifyGoogle(attestoGoogleRequest({ ...entry, packageName: pkg.packageName, type }), { deadline });
@@ -170,18 +222,7 @@ export async function restorePurchases(
   deps: PurchaseDeps = defaultDeps(),
 ): Promise<RestoreAnswer & { counts: RestoreCounts }> {
   const deadline = (options.startedAt ?? deps.now()) + (options.budgetMs ?? RESTORE_BUDGET_MS);
-  const counts: RestoreCounts = {
-    entries: rawEntries.length,
-    invalid: 0,
-    duplicates: 0,
-    superseded: 0,
-    known: 0,
-    verified: 0,
-    rejected: 0,
-    failed: 0,
-    late: 0,
-    attestoCalls: 0,
-  };
+  const counts = emptyRestoreCounts(rawEntries.length);
   // Read while the batch is verified; what the batch writes is merged in afterwards.
   const owned = deps.store.purchasesOfUser(userId);
   owned.catch(() => undefined);
@@ -196,6 +237,10 @@ export async function restorePurchases(
     }
   });
   const queue = entriesToVerify(entries, counts);
+  const limits = {
+    deadline,
+    maxAttestoCalls: options.maxAttestoCalls ?? MAX_ATTESTO_CALLS_PER_RESTORE,
+  };
 
   const outcomes: Outcome[] = [];
   let next = 0;
@@ -206,7 +251,7 @@ export async function restorePurchases(
         outcomes.push({ kind: 'late' });
         continue;
       }
-      outcomes.push(await restoreOne(entry, userId, deadline, owned, counts, deps));
+      outcomes.push(await restoreOne(entry, userId, limits, owned, counts, deps));
     }
   };
   const workers = Array.from(
@@ -243,7 +288,14 @@ export async function restorePurchases(
       attestoAnswered++;
     } else if (outcome.kind === 'known') counts.known++;
     else if (outcome.kind === 'invalid') counts.invalid++;
+    else if (outcome.kind === 'capped') counts.capped++;
     else counts.late++;
+  }
+  if (counts.capped > 0) {
+    logger.warn('restore reached its Attesto call cap; the rest of the batch is skipped', {
+      capped: counts.capped,
+      attestoCalls: counts.attestoCalls,
+    });
   }
   logger.info('restore done', { ...counts });
 

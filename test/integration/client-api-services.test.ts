@@ -4,7 +4,7 @@ import { attestoClientFromEnv } from '../../shared/attesto/client';
 import { type AttestoSandbox, startAttestoSandbox } from '../../shared/attesto/sandbox/server';
 import { resetConfigCache } from '../../shared/config';
 import { defaultDeps, type PurchaseDeps } from '../../shared/purchases/dependencies';
-import { restorePurchases } from '../../shared/purchases/restore';
+import { MAX_ATTESTO_CALLS_PER_RESTORE, restorePurchases } from '../../shared/purchases/restore';
 import { verifyApplePurchase } from '../../shared/purchases/verify-apple';
 import { documentClient } from '../../shared/store/dynamo-client';
 import { purchasesOfUser } from '../../shared/store/purchases';
@@ -43,6 +43,25 @@ const newUser = () => `svc-${++users}-${Date.now()}`;
 function laggingIndex(answer: () => Promise<Awaited<ReturnType<typeof purchasesOfUser>>>): PurchaseDeps {
   const deps = defaultDeps();
   return { ...deps, store: { ...deps.store, purchasesOfUser: answer } };
+}
+
+/** The real client, counting the calls made through it. */
+function countingAttesto(): { client: AttestoClient; calls: () => number } {
+  const real = attestoClientFromEnv();
+  let calls = 0;
+  return {
+    client: {
+      verifyApple(request, options) {
+        calls++;
+        return real.verifyApple(request, options);
+      },
+      verifyGoogle(request, options) {
+        calls++;
+        return real.verifyGoogle(request, options);
+      },
+    },
+    calls: () => calls,
+  };
 }
 
 /** Records every DynamoDB command's [start, end] to count sequential round trips. */
@@ -210,5 +229,48 @@ describe('restore', () => {
       sandbox.setKnobs({ latencyMs: 0 });
     }
     expect(most).toBe(8);
+  });
+
+  it('asks Attesto nothing about products the catalog does not list', async () => {
+    const user = newUser();
+    const entries = Array.from({ length: 500 }, (_, i) => ({
+      platform: i % 2 ? 'apple' : 'google',
+      productId: `unknown_product_${i}`,
+      ...(i % 2
+        ? { transactionId: String(2000000000000000 + i) }
+        : { purchaseToken: `token-${i}`, type: 'product' }),
+    }));
+    const attesto = countingAttesto();
+    const answer = await restorePurchases(user, entries, {}, defaultDeps({ attesto: () => attesto.client }));
+    expect(attesto.calls()).toBe(0);
+    expect(answer).toMatchObject({ valid: true, entitlements: [] });
+    expect(answer.counts).toMatchObject({ entries: 500, unknownProduct: 500, attestoCalls: 0 });
+  });
+
+  it('makes at most its cap of Attesto calls, entitlement-granting entries first, and still answers', async () => {
+    const user = newUser();
+    const premium = (await sandbox.buy({ platform: 'apple', productId: 'premium_monthly' })).purchase;
+    // More consumables than the cap: transaction ids Apple never issued, each one an Attesto call.
+    const consumables = Array.from({ length: MAX_ATTESTO_CALLS_PER_RESTORE + 10 }, (_, i) => ({
+      platform: 'apple',
+      productId: 'coins_100',
+      transactionId: String(1000000000000000 + i),
+    }));
+    const attesto = countingAttesto();
+    const answer = await restorePurchases(
+      user,
+      [...consumables, { platform: 'apple', productId: 'premium_monthly', transactionId: premium.token }],
+      {},
+      defaultDeps({ attesto: () => attesto.client }),
+    );
+    expect(attesto.calls()).toBe(MAX_ATTESTO_CALLS_PER_RESTORE);
+    expect(answer.valid).toBe(true);
+    expect(answer.entitlements.map((e) => e.key)).toEqual(['premium']);
+    expect(answer.counts).toMatchObject({
+      attestoCalls: MAX_ATTESTO_CALLS_PER_RESTORE,
+      verified: 1,
+      rejected: MAX_ATTESTO_CALLS_PER_RESTORE - 1,
+      capped: consumables.length + 1 - MAX_ATTESTO_CALLS_PER_RESTORE,
+    });
   });
 });

@@ -6,7 +6,7 @@ import {
   type RestoreEntry,
   restoreEntryOf,
 } from '../../shared/purchases/request-schemas';
-import { entriesToVerify, type RestoreCounts } from '../../shared/purchases/restore';
+import { emptyRestoreCounts, entriesToVerify } from '../../shared/purchases/restore';
 import { settings } from '../../shared/settings';
 
 describe('verify bodies', () => {
@@ -59,18 +59,7 @@ describe('restore entries', () => {
     expect(restoreEntryOf(null)).toHaveProperty('problem');
   });
 
-  const counts = (): RestoreCounts => ({
-    entries: 0,
-    invalid: 0,
-    duplicates: 0,
-    superseded: 0,
-    known: 0,
-    verified: 0,
-    rejected: 0,
-    failed: 0,
-    late: 0,
-    attestoCalls: 0,
-  });
+  const counts = () => emptyRestoreCounts(0);
   const apple = (productId: string, transactionId: string): RestoreEntry => ({
     platform: 'apple',
     productId,
@@ -109,6 +98,35 @@ describe('restore entries', () => {
       ['2000000000000010', '5', '6', '7', 'a', 'b'].sort(),
     );
     expect(c).toMatchObject({ duplicates: 1, superseded: 2 });
+  });
+  it('skip products the catalog does not list, and put what grants entitlements before consumables', () => {
+    const c = counts();
+    const google = (productId: string, purchaseToken: string): RestoreEntry => ({
+      platform: 'google',
+      productId,
+      purchaseToken,
+      packageName: undefined,
+      type: 'subscription',
+    });
+    const chosen = entriesToVerify(
+      [
+        apple('coins_100', '1'),
+        apple('no_such_product', '2'),
+        google('no_such_product', 'x'),
+        apple('premium_monthly', '3'),
+        google('coins_100', 'y'),
+        apple('also_unknown', '4'),
+        google('remove_ads', 'z'),
+      ],
+      c,
+    );
+    expect(chosen.map((e) => (e.platform === 'apple' ? e.transactionId : e.purchaseToken))).toEqual([
+      'z',
+      '3',
+      '1',
+      'y',
+    ]);
+    expect(c).toMatchObject({ unknownProduct: 3, duplicates: 0, superseded: 0 });
   });
 });
 
