@@ -22,6 +22,10 @@ export interface Entitlement {
   /** When access ends (the grace or billing-retry end while in those states), ISO-8601; null = lifetime. */
   expiresAt: string | null;
   status: PurchaseStatus;
+  /**
+   * null = unknown, not "will not renew": Attesto's Apple verify reads the transaction only, which
+   * carries no renewal status, so an Apple purchase has none until a webhook brings it.
+   */
   willRenew: boolean | null;
   platform: Platform;
   environment: Environment | null;
