@@ -29,6 +29,11 @@ export const SECRET_ENV_VAR = 'ATTESTO_SECRET_ARN';
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
+// Node 22 has fetch: node-fetch (pulled in by Apple's verifier, with whatwg-url and tr46,
+// ~300 KB) is replaced by a shim over the built-in one. esbuild resolves an alias from its
+// working directory, which is the project root when CDK bundles locally.
+export const NODE_FETCH_SHIM = './infra/bundling/node-fetch-shim.ts';
+
 export type TableKey = keyof FunctionDef['tables'];
 
 export interface BoundTable {
@@ -102,6 +107,7 @@ export class ProductFunction extends NodejsFunction {
         externalModules: [],
         mainFields: ['module', 'main'],
         banner: ESM_REQUIRE_BANNER,
+        esbuildArgs: { '--alias:node-fetch': NODE_FETCH_SHIM },
       },
       // Merge order: defaults → caller → invariants (bound resources are added below and win).
       environment: {

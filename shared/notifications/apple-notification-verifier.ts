@@ -4,12 +4,14 @@ import type {
   JWSTransactionDecodedPayload,
   ResponseBodyV2DecodedPayload,
 } from '@apple/app-store-server-library';
+// The verifier's own module, not the package index: the index (CommonJS, so nothing is
+// tree-shaken) also loads the App Store Server API client, the receipt parser and every model.
 import {
-  Environment,
   SignedDataVerifier,
   VerificationException,
   VerificationStatus,
-} from '@apple/app-store-server-library';
+} from '@apple/app-store-server-library/dist/jws_verification.js';
+import { Environment } from '@apple/app-store-server-library/dist/models/Environment.js';
 import { NotificationAuthError, NotificationCheckUnavailableError } from './errors';
 
 // Verifies App Store Server Notifications V2 with Apple's own SignedDataVerifier: the x5c chain up
