@@ -135,3 +135,30 @@ export function contentionPause(attempt: number): Promise<void> {
 export function contentionError(what: string): ServiceUnavailableError {
   return new ServiceUnavailableError(`${what}: too much contention, retry shortly`, 1);
 }
+
+/**
+ * What one try of a conditional write decided: finished with a value, try again at once (it
+ * learnt something to merge against), or try again after a pause (only contention stopped it).
+ */
+export type WriteAttempt<T> = { done: T } | 'again' | 'contended';
+
+/**
+ * The loop around a conditional write: `attempt` runs up to MAX_CONTENTION_ATTEMPTS times and
+ * waits a jittered moment after each 'contended' (DynamoDB does not retry transaction conflicts
+ * itself). What it throws passes through storeError; running out of tries is a 503 about `what`.
+ */
+export async function retryingWrite<T>(
+  what: string,
+  attempt: (n: number) => Promise<WriteAttempt<T>>,
+): Promise<T> {
+  try {
+    for (let n = 0; n < MAX_CONTENTION_ATTEMPTS; n++) {
+      const outcome = await attempt(n);
+      if (outcome === 'contended') await contentionPause(n);
+      else if (outcome !== 'again') return outcome.done;
+    }
+  } catch (error) {
+    throw storeError(error);
+  }
+  throw contentionError(what);
+}

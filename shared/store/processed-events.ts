@@ -4,12 +4,10 @@ import { PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { type PurchaseUpdate, parsePurchaseKey } from '../domain/purchase';
 import {
   cancellationReasons,
-  contentionError,
-  contentionPause,
   documentClient,
   isContention,
   isThrottled,
-  MAX_CONTENTION_ATTEMPTS,
+  retryingWrite,
   storeError,
   tableName,
 } from './dynamo-client';
@@ -59,55 +57,50 @@ export async function applyEvent(input: ApplyEventInput): Promise<ApplyEventResu
   const aliases = [...new Set(input.aliases ?? [])];
   let current: Record<string, unknown> | undefined;
   let stale = false;
-  try {
-    for (let attempt = 0; attempt < MAX_CONTENTION_ATTEMPTS; attempt++) {
-      const now = new Date();
-      const operation =
-        stale && current
-          ? staleFillUpdate(write, current, now.toISOString())
-          : guardedUpdate(write, now.toISOString());
-      try {
-        await documentClient().send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Put: markerPut(input.eventId, input.outcome, now, input.ttlDays) },
-              ...(operation
-                ? [
-                    {
-                      Update: {
-                        TableName: purchases,
-                        Key: { pk: input.pk },
-                        ...operation,
-                        ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-                      },
+  return retryingWrite<ApplyEventResult>('Applying the event', async () => {
+    const now = new Date();
+    const operation =
+      stale && current
+        ? staleFillUpdate(write, current, now.toISOString())
+        : guardedUpdate(write, now.toISOString());
+    try {
+      await documentClient().send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: markerPut(input.eventId, input.outcome, now, input.ttlDays) },
+            ...(operation
+              ? [
+                  {
+                    Update: {
+                      TableName: purchases,
+                      Key: { pk: input.pk },
+                      ...operation,
+                      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
                     },
-                  ]
-                : []),
-              ...aliases.map((alias) => ({
-                Put: { TableName: purchases, Item: { pk: alias, target: input.pk } },
-              })),
-            ],
-          }),
-        );
-        return { result: stale ? 'stale' : 'applied' };
-      } catch (error) {
-        const reasons = cancellationReasons(error);
-        if (!reasons || isThrottled(reasons)) throw error;
-        if (reasons[0]?.code === 'ConditionalCheckFailed') return { result: 'duplicate' };
-        const purchaseReason = operation ? reasons[1] : undefined;
-        if (purchaseReason?.code === 'ConditionalCheckFailed') {
-          current = purchaseReason.item ?? (await storedItem(input.pk));
-          stale = true;
-          continue;
-        }
-        if (!isContention(reasons)) throw error;
-        await contentionPause(attempt);
+                  },
+                ]
+              : []),
+            ...aliases.map((alias) => ({
+              Put: { TableName: purchases, Item: { pk: alias, target: input.pk } },
+            })),
+          ],
+        }),
+      );
+      return { done: { result: stale ? 'stale' : 'applied' } };
+    } catch (error) {
+      const reasons = cancellationReasons(error);
+      if (!reasons || isThrottled(reasons)) throw error;
+      if (reasons[0]?.code === 'ConditionalCheckFailed') return { done: { result: 'duplicate' } };
+      const purchaseReason = operation ? reasons[1] : undefined;
+      if (purchaseReason?.code === 'ConditionalCheckFailed') {
+        current = purchaseReason.item ?? (await storedItem(input.pk));
+        stale = true;
+        return 'again';
       }
+      if (!isContention(reasons)) throw error;
+      return 'contended';
     }
-  } catch (error) {
-    throw storeError(error);
-  }
-  throw contentionError('Applying the event');
+  });
 }
 
 /**

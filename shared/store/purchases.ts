@@ -11,12 +11,10 @@ import {
 import {
   cancellationReasons,
   conditionFailureItem,
-  contentionError,
-  contentionPause,
   documentClient,
   isContention,
   isThrottled,
-  MAX_CONTENTION_ATTEMPTS,
+  retryingWrite,
   storeError,
   tableName,
 } from './dynamo-client';
@@ -147,66 +145,61 @@ export async function recordSnapshot(input: RecordSnapshotInput): Promise<Record
   let credit = input.credit;
   let current: Record<string, unknown> | undefined;
   let stale = false;
-  try {
-    for (let attempt = 0; attempt < MAX_CONTENTION_ATTEMPTS; attempt++) {
-      const now = new Date().toISOString();
-      const operation = stale && current ? staleFillUpdate(write, current, now) : guardedUpdate(write, now);
+  return retryingWrite<RecordSnapshotResult>('Recording the purchase', async () => {
+    const now = new Date().toISOString();
+    const operation = stale && current ? staleFillUpdate(write, current, now) : guardedUpdate(write, now);
 
-      if (aliases.length === 0 && !credit) {
-        if (!operation) return { purchase: purchaseFromItem(current ?? {}), credited: false, stale };
-        const outcome = await updateReturningItem(input.pk, operation);
-        if ('purchase' in outcome) return { purchase: outcome.purchase, credited: false, stale };
-        current = outcome.current ?? (await storedItem(input.pk));
-        stale = true;
-        continue;
-      }
-
-      const transactItems = [
-        ...(operation
-          ? [
-              {
-                Update: {
-                  TableName: purchasesTable(),
-                  Key: { pk: input.pk },
-                  ...operation,
-                  ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-                },
-              },
-            ]
-          : []),
-        ...aliases.map((alias) => ({
-          Put: { TableName: purchasesTable(), Item: { pk: alias, target: input.pk } },
-        })),
-        ...(credit ? [{ Put: creditPut(credit, input.pk, input.userId, now) }] : []),
-      ];
-      try {
-        await documentClient().send(new TransactWriteCommand({ TransactItems: transactItems }));
-        const purchase = await getPurchase(input.pk);
-        if (!purchase) throw new Error(`Purchase ${keyReference(input.pk)} vanished after its write`);
-        return { purchase, credited: credit !== undefined, stale };
-      } catch (error) {
-        const reasons = cancellationReasons(error);
-        if (!reasons || isThrottled(reasons)) throw error;
-        const purchaseReason = operation ? reasons[0] : undefined;
-        const creditReason = credit ? reasons[transactItems.length - 1] : undefined;
-        let understood = isContention(reasons);
-        if (purchaseReason?.code === 'ConditionalCheckFailed') {
-          current = purchaseReason.item ?? (await storedItem(input.pk));
-          stale = true;
-          understood = true;
-        }
-        if (creditReason?.code === 'ConditionalCheckFailed') {
-          credit = undefined; // already credited by an earlier verify
-          understood = true;
-        }
-        if (!understood) throw error;
-        if (isContention(reasons)) await contentionPause(attempt);
-      }
+    if (aliases.length === 0 && !credit) {
+      if (!operation) return { done: { purchase: purchaseFromItem(current ?? {}), credited: false, stale } };
+      const outcome = await updateReturningItem(input.pk, operation);
+      if ('purchase' in outcome) return { done: { purchase: outcome.purchase, credited: false, stale } };
+      current = outcome.current ?? (await storedItem(input.pk));
+      stale = true;
+      return 'again';
     }
-  } catch (error) {
-    throw storeError(error);
-  }
-  throw contentionError('Recording the purchase');
+
+    const transactItems = [
+      ...(operation
+        ? [
+            {
+              Update: {
+                TableName: purchasesTable(),
+                Key: { pk: input.pk },
+                ...operation,
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+              },
+            },
+          ]
+        : []),
+      ...aliases.map((alias) => ({
+        Put: { TableName: purchasesTable(), Item: { pk: alias, target: input.pk } },
+      })),
+      ...(credit ? [{ Put: creditPut(credit, input.pk, input.userId, now) }] : []),
+    ];
+    try {
+      await documentClient().send(new TransactWriteCommand({ TransactItems: transactItems }));
+      const purchase = await getPurchase(input.pk);
+      if (!purchase) throw new Error(`Purchase ${keyReference(input.pk)} vanished after its write`);
+      return { done: { purchase, credited: credit !== undefined, stale } };
+    } catch (error) {
+      const reasons = cancellationReasons(error);
+      if (!reasons || isThrottled(reasons)) throw error;
+      const purchaseReason = operation ? reasons[0] : undefined;
+      const creditReason = credit ? reasons[transactItems.length - 1] : undefined;
+      let understood = isContention(reasons);
+      if (purchaseReason?.code === 'ConditionalCheckFailed') {
+        current = purchaseReason.item ?? (await storedItem(input.pk));
+        stale = true;
+        understood = true;
+      }
+      if (creditReason?.code === 'ConditionalCheckFailed') {
+        credit = undefined; // already credited by an earlier verify
+        understood = true;
+      }
+      if (!understood) throw error;
+      return isContention(reasons) ? 'contended' : 'again';
+    }
+  });
 }
 
 /** The raw stored item, for when a failed condition did not return it. */

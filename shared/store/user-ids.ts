@@ -4,11 +4,9 @@
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import {
   cancellationReasons,
-  contentionError,
-  contentionPause,
   documentClient,
   isThrottled,
-  MAX_CONTENTION_ATTEMPTS,
+  retryingWrite,
   storeError,
   tableName,
 } from './dynamo-client';
@@ -30,51 +28,44 @@ async function readAttribute(pk: string, attribute: 'uuid' | 'userId'): Promise<
  */
 export async function getOrMintUuid(userId: string, mint: () => string): Promise<string> {
   const table = tableName('USER_IDS_TABLE');
-  try {
-    for (let attempt = 0; attempt < MAX_CONTENTION_ATTEMPTS; attempt++) {
-      const existing = await readAttribute(userItemKey(userId), 'uuid');
-      if (existing) return existing;
-      const uuid = mint();
-      const createdAt = new Date().toISOString();
-      try {
-        await documentClient().send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Put: {
-                  TableName: table,
-                  Item: { pk: userItemKey(userId), uuid, createdAt },
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
+  return retryingWrite('Minting the user id', async () => {
+    const existing = await readAttribute(userItemKey(userId), 'uuid');
+    if (existing) return { done: existing };
+    const uuid = mint();
+    const createdAt = new Date().toISOString();
+    try {
+      await documentClient().send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: table,
+                Item: { pk: userItemKey(userId), uuid, createdAt },
+                ConditionExpression: 'attribute_not_exists(pk)',
               },
-              {
-                Put: {
-                  TableName: table,
-                  Item: { pk: uuidItemKey(uuid), userId, createdAt },
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
+            },
+            {
+              Put: {
+                TableName: table,
+                Item: { pk: uuidItemKey(uuid), userId, createdAt },
+                ConditionExpression: 'attribute_not_exists(pk)',
               },
-            ],
-          }),
-        );
-        return uuid;
-      } catch (error) {
-        const reasons = cancellationReasons(error);
-        if (!reasons || isThrottled(reasons)) throw error;
-        if (
-          reasons.some((r) => !['None', 'ConditionalCheckFailed', 'TransactionConflict'].includes(r.code))
-        ) {
-          throw error;
-        }
-        // Lost the race (the user item now exists), a UUID collision, or contention: all are
-        // resolved by reading again and, if still needed, minting a fresh UUID.
-        if (reasons.some((r) => r.code === 'TransactionConflict')) await contentionPause(attempt);
+            },
+          ],
+        }),
+      );
+      return { done: uuid };
+    } catch (error) {
+      const reasons = cancellationReasons(error);
+      if (!reasons || isThrottled(reasons)) throw error;
+      if (reasons.some((r) => !['None', 'ConditionalCheckFailed', 'TransactionConflict'].includes(r.code))) {
+        throw error;
       }
+      // Lost the race (the user item now exists), a UUID collision, or contention: all are
+      // resolved by reading again and, if still needed, minting a fresh UUID.
+      return reasons.some((r) => r.code === 'TransactionConflict') ? 'contended' : 'again';
     }
-  } catch (error) {
-    throw storeError(error);
-  }
-  throw contentionError('Minting the user id');
+  });
 }
 
 /** The user a UUID was minted for, if any. */
