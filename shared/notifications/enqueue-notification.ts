@@ -1,7 +1,7 @@
 // Puts a verified store notification on the webhook queue, in the shape the Attesto webhook
 // function uses (shared/webhooks/queue-message.ts): the consumer cannot tell the paths apart,
 // except by `tenantId: 'direct'`.
-import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { type MessageAttributeValue, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { AttestoWebhook } from '../attesto/schemas';
 import {
   BODY_ENCODING_ATTRIBUTE,
@@ -16,6 +16,23 @@ export const UNDECODABLE_EVENT_TYPE = 'google.undecodable';
 export interface EnqueueTarget {
   sqs: SQSClient;
   queueUrl: () => string;
+}
+
+/**
+ * The webhook queue as the receiving functions reach it: one SQS client for the life of the
+ * process and the URL from WEBHOOK_QUEUE_URL, read when a message is sent. A missing URL throws
+ * the caller's own settings error, so each function keeps its configuration errors alike.
+ */
+export function webhookQueueFromEnv(settingsError: new (message: string) => Error): EnqueueTarget {
+  return {
+    // Queue URLs are not used as endpoints (the emulator's do not resolve).
+    sqs: new SQSClient({ useQueueUrlAsEndpoint: false }),
+    queueUrl: () => {
+      const url = process.env.WEBHOOK_QUEUE_URL;
+      if (!url) throw new settingsError('Invalid configuration: WEBHOOK_QUEUE_URL is not set');
+      return url;
+    },
+  };
 }
 
 const label = (value: string): MessageAttributeValue => ({

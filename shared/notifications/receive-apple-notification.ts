@@ -4,7 +4,6 @@
 // Apple retries any answer but 200 for about three days, so: 401 for anything that fails a
 // check (nothing queued, nothing said about why), 503 when Apple's OCSP responder cannot be
 // asked, 500 when the queue refuses, 400 when the body is not a notification at all.
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { logger } from '../observability/logger';
 import {
@@ -13,26 +12,26 @@ import {
   verifyAppleNotification,
 } from './apple-notification-verifier';
 import { normalizeAppleNotification } from './direct-envelope';
-import { enqueueEnvelope } from './enqueue-notification';
-import { NotificationAuthError, NotificationCheckUnavailableError } from './errors';
+import type { EnqueueTarget } from './enqueue-notification';
 import {
   answer,
-  internalError,
-  MAX_NOTIFICATION_BODY_BYTES,
+  enqueueAndAnswer,
   type NotificationResult,
+  type NotificationSource,
+  oversized,
   rawBodyOf,
-  received,
-  tooLarge,
-  unauthorized,
-  unavailable,
+  refusal,
 } from './notification-http';
 
-export interface ReceiveAppleDeps {
-  sqs: SQSClient;
-  queueUrl: () => string;
+export interface ReceiveAppleDeps extends EnqueueTarget {
   config: () => AppleNotificationConfig;
   now?: () => Date;
 }
+
+const APPLE: NotificationSource = {
+  label: 'Apple notification',
+  unavailable: "Apple's OCSP responder did not answer; Apple retries",
+};
 
 function signedPayloadOf(raw: Buffer): string | undefined {
   try {
@@ -50,10 +49,8 @@ export async function receiveAppleNotification(
 ): Promise<NotificationResult> {
   const requestId = event.requestContext?.requestId;
   const raw = rawBodyOf(event);
-  if (raw.length > MAX_NOTIFICATION_BODY_BYTES) {
-    logger.warn('Apple notification body too large', { bytes: raw.length, requestId });
-    return tooLarge();
-  }
+  const tooLarge = oversized(raw, APPLE, requestId);
+  if (tooLarge) return tooLarge;
   const signedPayload = signedPayloadOf(raw);
   if (!signedPayload) {
     logger.warn('Apple notification without a signedPayload', { bytes: raw.length, requestId });
@@ -63,51 +60,13 @@ export async function receiveAppleNotification(
     });
   }
 
-  let config: AppleNotificationConfig;
-  try {
-    config = deps.config();
-  } catch (error) {
-    logger.error('Apple notification settings are invalid', { error: error as Error, requestId });
-    return internalError();
-  }
   let verified: VerifiedAppleNotification;
   try {
-    verified = await verifyAppleNotification(signedPayload, config);
+    verified = await verifyAppleNotification(signedPayload, deps.config());
   } catch (error) {
-    if (error instanceof NotificationAuthError) {
-      logger.warn('Apple notification refused', {
-        rejection: error.rejection,
-        detail: error.detail,
-        requestId,
-      });
-      return unauthorized();
-    }
-    if (error instanceof NotificationCheckUnavailableError) {
-      logger.warn('Apple notification not checked: a dependency is unavailable; Apple retries', {
-        detail: error.detail,
-        requestId,
-      });
-      return unavailable(error.retryAfterSeconds ?? 5);
-    }
-    // A bug or an unforeseen failure: Apple retries a 5xx, so nothing is lost while it is fixed.
-    logger.error('Apple notification verification failed', { error: error as Error, requestId });
-    return internalError();
+    return refusal(error, APPLE, requestId);
   }
 
   const envelope = normalizeAppleNotification(verified, signedPayload, deps.now?.() ?? new Date());
-  const labels = {
-    eventId: envelope.eventId,
-    event: envelope.event,
-    platformEvent: envelope.platformEvent,
-    environment: verified.environment,
-    requestId,
-  };
-  try {
-    await enqueueEnvelope(deps, envelope);
-  } catch (error) {
-    logger.error('Enqueueing the Apple notification failed', { error: error as Error, ...labels });
-    return internalError();
-  }
-  logger.info('Apple notification enqueued', labels);
-  return received();
+  return enqueueAndAnswer(deps, envelope, APPLE, { environment: verified.environment, requestId });
 }

@@ -14,40 +14,38 @@
 //   error level with its messageId, so nothing Google sent is lost silently.
 // - 200 without queueing for a notification about another app (packageName): a shared topic is
 //   legitimate, and that app's backend is the one that handles it.
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { JWTVerifyGetKey } from 'jose';
 import { logger } from '../observability/logger';
 import { normalizeGoogleNotification } from './direct-envelope';
-import { enqueueEnvelope, enqueueUndecodable } from './enqueue-notification';
-import {
-  MalformedNotificationError,
-  NotificationAuthError,
-  NotificationCheckUnavailableError,
-} from './errors';
+import { type EnqueueTarget, enqueueUndecodable } from './enqueue-notification';
+import { MalformedNotificationError } from './errors';
 import type { GoogleNotificationSettings } from './google-notification-settings';
 import {
+  enqueueAndAnswer,
   headerOf,
   internalError,
-  MAX_NOTIFICATION_BODY_BYTES,
   type NotificationResult,
+  type NotificationSource,
+  oversized,
   rawBodyOf,
   received,
-  tooLarge,
-  unauthorized,
-  unavailable,
+  refusal,
 } from './notification-http';
 import { type DecodedPubSubMessage, decodePubSubMessage } from './pubsub-message';
 import { verifyPubSubPush } from './pubsub-push-auth';
 
-export interface ReceiveGoogleDeps {
-  sqs: SQSClient;
-  queueUrl: () => string;
+export interface ReceiveGoogleDeps extends EnqueueTarget {
   settings: () => GoogleNotificationSettings;
   /** Key set override (tests); by default Google's, fetched and cached per cold start. */
   jwks?: JWTVerifyGetKey;
   now?: () => Date;
 }
+
+const PUBSUB: NotificationSource = {
+  label: 'Pub/Sub push',
+  unavailable: "Google's key set could not be fetched; Pub/Sub retries",
+};
 
 /** The messageId of a push we could not decode, for the logs; never trusted for anything else. */
 function messageIdOf(raw: Buffer): string | undefined {
@@ -66,38 +64,19 @@ export async function receiveGoogleNotification(
 ): Promise<NotificationResult> {
   const requestId = event.requestContext?.requestId;
   const raw = rawBodyOf(event);
-  if (raw.length > MAX_NOTIFICATION_BODY_BYTES) {
-    logger.warn('Pub/Sub push body too large', { bytes: raw.length, requestId });
-    return tooLarge();
-  }
+  const tooLarge = oversized(raw, PUBSUB, requestId);
+  if (tooLarge) return tooLarge;
 
   let settings: GoogleNotificationSettings;
   try {
     settings = deps.settings();
-  } catch (error) {
-    logger.error('Google notification settings are invalid', { error: error as Error, requestId });
-    return internalError();
-  }
-  try {
     await verifyPubSubPush(headerOf(event, 'authorization'), {
       ...settings.auth,
       ...(deps.jwks ? { jwks: deps.jwks } : {}),
       ...(deps.now ? { now: deps.now() } : {}),
     });
   } catch (error) {
-    if (error instanceof NotificationAuthError) {
-      logger.warn('Pub/Sub push refused', { rejection: error.rejection, detail: error.detail, requestId });
-      return unauthorized();
-    }
-    if (error instanceof NotificationCheckUnavailableError) {
-      logger.warn('Pub/Sub push not checked: Google keys unavailable; Pub/Sub retries', {
-        detail: error.detail,
-        requestId,
-      });
-      return unavailable(error.retryAfterSeconds ?? 5);
-    }
-    logger.error('Pub/Sub push verification failed', { error: error as Error, requestId });
-    return internalError();
+    return refusal(error, PUBSUB, requestId);
   }
 
   let decoded: DecodedPubSubMessage;
@@ -136,18 +115,5 @@ export async function receiveGoogleNotification(
   }
 
   const envelope = normalizeGoogleNotification(decoded, deps.now?.() ?? new Date());
-  const labels = {
-    eventId: envelope.eventId,
-    event: envelope.event,
-    platformEvent: envelope.platformEvent,
-    requestId,
-  };
-  try {
-    await enqueueEnvelope(deps, envelope);
-  } catch (error) {
-    logger.error('Enqueueing the Google notification failed', { error: error as Error, ...labels });
-    return internalError();
-  }
-  logger.info('Google notification enqueued', labels);
-  return received();
+  return enqueueAndAnswer(deps, envelope, PUBSUB, { requestId });
 }
