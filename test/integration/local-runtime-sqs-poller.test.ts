@@ -1,24 +1,13 @@
-import { createHash, randomUUID } from 'node:crypto';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { createHash } from 'node:crypto';
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/provision';
 import { type BatchOutcome, type SqsPoller, startSqsPoller } from '../../infra/local/sqs-poller';
+import { createQueueWithDlq, localSqsClient } from '../support/queue-with-dlq';
 
 // A queue like the webhook queue but quick: visibility 1 s and 3 receives before the DLQ.
 describe('local SQS poller (Lambda event source mapping) against fauxqs', () => {
-  const sqs = new SQSClient({
-    endpoint: inject('sqsEndpoint'),
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-    useQueueUrlAsEndpoint: false,
-  });
+  const sqs = localSqsClient(inject('sqsEndpoint'));
   let queueUrl: string;
   let queueArn: string;
   let dlqUrl: string;
@@ -28,25 +17,11 @@ describe('local SQS poller (Lambda event source mapping) against fauxqs', () => 
   let throwOnce = true;
 
   beforeAll(async () => {
-    const prefix = `poll${randomUUID().slice(0, 8)}`;
-    dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-dlq` }))).QueueUrl as string;
-    const dlqArn = (
-      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
-    ).Attributes?.QueueArn;
-    queueUrl = (
-      await sqs.send(
-        new CreateQueueCommand({
-          QueueName: prefix,
-          Attributes: {
-            VisibilityTimeout: '1',
-            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 3 }),
-          },
-        }),
-      )
-    ).QueueUrl as string;
-    queueArn = (
-      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))
-    ).Attributes?.QueueArn as string;
+    ({ queueUrl, queueArn, dlqUrl } = await createQueueWithDlq(sqs, {
+      name: 'poll',
+      visibilityTimeoutSeconds: 1,
+      maxReceiveCount: 3,
+    }));
 
     poller = startSqsPoller({
       sqs,

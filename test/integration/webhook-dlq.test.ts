@@ -1,41 +1,18 @@
-import { randomUUID } from 'node:crypto';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runDlqCli } from '../../infra/local/dlq-cli';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/provision';
+import { LOCAL_REGION } from '../../infra/local/provision';
+import { createQueueWithDlq, localSqsClient } from '../support/queue-with-dlq';
 
 // `npm run dlq` against a real (emulated) queue pair, given by flags as for a deployed stack.
 describe('npm run dlq -- list | redrive (fauxqs)', () => {
   const endpoint = inject('sqsEndpoint');
-  const sqs = new SQSClient({
-    endpoint,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-    useQueueUrlAsEndpoint: false,
-  });
+  const sqs = localSqsClient(endpoint);
   let queueUrl: string;
   let dlqUrl: string;
 
   beforeAll(async () => {
-    const prefix = `dlq${randomUUID().slice(0, 8)}`;
-    dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-dlq` }))).QueueUrl as string;
-    const arn = (
-      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
-    ).Attributes?.QueueArn;
-    queueUrl = (
-      await sqs.send(
-        new CreateQueueCommand({
-          QueueName: prefix,
-          Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: 1 }) },
-        }),
-      )
-    ).QueueUrl as string;
+    ({ queueUrl, dlqUrl } = await createQueueWithDlq(sqs, { name: 'dlq', maxReceiveCount: 1 }));
   });
   afterAll(() => sqs.destroy());
 

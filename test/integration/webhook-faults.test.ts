@@ -1,15 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/provision';
 import { type SqsPoller, startSqsPoller } from '../../infra/local/sqs-poller';
 import type { AttestoSandbox } from '../../shared/attesto/sandbox/server';
 import type { SandboxWebhook } from '../../shared/attesto/sandbox/world-types';
@@ -21,6 +15,7 @@ import { getOrMintUuid } from '../../shared/store/user-ids';
 import { listDeadLetters, redriveDeadLetters } from '../../shared/webhooks/dead-letter-queue';
 import { apiEvent, type lambdaContext } from '../support/api-event';
 import { useLocalAws } from '../support/local-aws';
+import { createQueueWithDlq, localSqsClient } from '../support/queue-with-dlq';
 import { readMarker, startSandboxForConsumer } from './webhook-test-kit';
 
 // Faults on the way: DynamoDB throttles and 5xx on a share of calls (some after the write took
@@ -65,28 +60,12 @@ describe('webhook pipeline under faults (DynamoDB errors, Attesto 5xx, redeliver
   beforeAll(async () => {
     await useLocalAws();
     sandbox = await startSandboxForConsumer({ errorRate: 0.3, seed: 7 });
-    sqs = new SQSClient({
-      endpoint: process.env.AWS_ENDPOINT_URL_SQS,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-      useQueueUrlAsEndpoint: false,
-    });
-    const prefix = `faults${randomUUID().slice(0, 8)}`;
-    dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-dlq` }))).QueueUrl as string;
-    const dlqArn = (
-      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
-    ).Attributes?.QueueArn;
-    queueUrl = (
-      await sqs.send(
-        new CreateQueueCommand({
-          QueueName: prefix,
-          Attributes: {
-            VisibilityTimeout: '1',
-            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }),
-          },
-        }),
-      )
-    ).QueueUrl as string;
+    sqs = localSqsClient(process.env.AWS_ENDPOINT_URL_SQS);
+    ({ queueUrl, dlqUrl } = await createQueueWithDlq(sqs, {
+      name: 'faults',
+      visibilityTimeoutSeconds: 1,
+      maxReceiveCount: 5,
+    }));
     process.env.WEBHOOK_QUEUE_URL = queueUrl;
 
     documentClient().middlewareStack.add(
