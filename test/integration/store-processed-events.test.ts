@@ -5,27 +5,12 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LocalResources } from '../../infra/local/provision';
 import { aliasKey, type Purchase, parsePurchaseKey, purchaseKey } from '../../shared/domain/purchase';
-import {
-  applyInOrder,
-  type PurchaseEvent,
-  type PurchaseEventKind,
-  updateFor,
-} from '../../shared/domain/state-machine';
+import { applyInOrder, type PurchaseEvent, updateFor } from '../../shared/domain/state-machine';
 import { applyEvent, markProcessed } from '../../shared/store/processed-events';
 import { getPurchase, resolveAlias } from '../../shared/store/purchases';
 import { useLocalAws } from '../support/local-aws';
+import { ev, MONTH, subscriptionHistoryArb, T } from '../support/purchase-histories';
 
-const T = Date.UTC(2026, 0, 1);
-const MONTH = 30 * 86_400_000;
-const ev = (
-  kind: PurchaseEventKind,
-  occurredAt: number,
-  fields: PurchaseEvent['fields'] = {},
-): PurchaseEvent => ({
-  kind,
-  occurredAt,
-  fields,
-});
 const newPk = () => purchaseKey('apple', String(Math.floor(Math.random() * 1e15)));
 
 let res: LocalResources;
@@ -143,47 +128,7 @@ describe('markProcessed', () => {
 
 // The store must realise exactly the pure merge of the domain (state-machine.ts), whatever the
 // delivery order, with redeliveries, and with deliveries racing each other.
-const historyArb = fc
-  .record({
-    renewals: fc.integer({ min: 1, max: 3 }),
-    gaps: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 12, maxLength: 12 }),
-    tail: fc.subarray([
-      'cancellation_scheduled',
-      'cancellation_revoked',
-      'in_grace_period',
-      'recovered',
-      'expired',
-      'refunded',
-    ] as const),
-  })
-  .map(({ renewals, gaps, tail }) => {
-    let t = T;
-    let step = 0;
-    const next = () => {
-      t += (gaps[step++] ?? 1) * 1000;
-      return t;
-    };
-    const events = [
-      ev('purchased', t, {
-        productId: 'premium_monthly',
-        expiresAt: T + MONTH,
-        willRenew: true,
-        latestTransactionId: 'tx0',
-      }),
-    ];
-    for (let i = 1; i <= renewals; i++) {
-      const at = next();
-      events.push(ev('renewed', at, { expiresAt: at + MONTH, latestTransactionId: `tx${i}` }));
-    }
-    for (const kind of tail) {
-      const at = next();
-      events.push(
-        kind === 'in_grace_period' ? ev(kind, at, { gracePeriodExpiresAt: at + 5000 }) : ev(kind, at),
-      );
-    }
-    // Distinct events never share an order key (same time and kind); ties are documented as arrival-ordered.
-    return [...new Map(events.map((e) => [updateFor(e).order, e])).values()];
-  });
+const historyArb = subscriptionHistoryArb({ maxRenewals: 3, maxGapSeconds: 2, maxSnapshots: 0, minTail: 0 });
 
 const deliveryArb = historyArb.chain((events) =>
   fc.record({

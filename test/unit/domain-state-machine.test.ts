@@ -12,20 +12,9 @@ import {
   staleFill,
   updateFor,
 } from '../../shared/domain/state-machine';
+import { ev, MONTH, subscriptionHistoryArb, T } from '../support/purchase-histories';
 
 const identity = { pk: purchaseKey('apple', '1000'), platform: 'apple' as const, subjectKey: '1000' };
-const T = Date.UTC(2026, 0, 1);
-const MONTH = 30 * 86_400_000;
-const ev = (
-  kind: PurchaseEventKind,
-  occurredAt: number,
-  fields: PurchaseEvent['fields'] = {},
-): PurchaseEvent => ({
-  kind,
-  occurredAt,
-  fields,
-});
-
 describe('updateFor: what each event sets', () => {
   it.each<[PurchaseEventKind, PurchaseEvent['fields'], Record<string, unknown>]>([
     [
@@ -136,80 +125,7 @@ describe('mergeUpdate: the store semantics', () => {
   });
 });
 
-// A realistic subscription history, in upstream time order: purchased, n renewals, a scheduled
-// and a revoked cancellation, a failed renewal with grace, recovery, expiry, refund, plus verify
-// snapshots of some renewal transactions. Steps may share a millisecond.
-const historyArb = fc
-  .record({
-    renewals: fc.integer({ min: 1, max: 4 }),
-    gaps: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 20, maxLength: 20 }),
-    snapshotOf: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 }),
-    environment: fc.constantFrom('production' as const, 'sandbox' as const),
-    tail: fc.subarray(
-      [
-        'cancellation_scheduled',
-        'cancellation_revoked',
-        'in_grace_period',
-        'recovered',
-        'expired',
-        'refunded',
-      ] as const,
-      { minLength: 1 },
-    ),
-  })
-  .map(({ renewals, gaps, snapshotOf, environment, tail }) => {
-    const events: PurchaseEvent[] = [];
-    let t = T;
-    let step = 0;
-    const next = () => {
-      t += (gaps[step++ % gaps.length] ?? 1) * 1000;
-      return t;
-    };
-    let expiresAt = T + MONTH;
-    events.push(
-      ev('purchased', t, {
-        productId: 'premium_monthly',
-        productType: 'subscription',
-        environment,
-        ownership: 'PURCHASED',
-        expiresAt,
-        willRenew: true,
-        latestTransactionId: 'tx0',
-        appUserId: '6f1c2c8e-3c1a-4d5e-9f00-000000000001',
-      }),
-    );
-    const purchaseDates = [t];
-    for (let i = 1; i <= renewals; i++) {
-      const renewedAt = next();
-      purchaseDates.push(renewedAt);
-      expiresAt = renewedAt + MONTH;
-      events.push(ev('renewed', renewedAt, { expiresAt, latestTransactionId: `tx${i}`, willRenew: true }));
-    }
-    for (const kind of tail) {
-      const at = next();
-      if (kind === 'in_grace_period')
-        events.push(ev(kind, at, { gracePeriodExpiresAt: at + 6 * 86_400_000 }));
-      else if (kind === 'recovered')
-        events.push(ev(kind, at, { expiresAt: at + MONTH, latestTransactionId: 'tx-r' }));
-      else events.push(ev(kind, at));
-    }
-    for (const i of snapshotOf) {
-      const at = purchaseDates[Math.min(i, purchaseDates.length - 1)] as number;
-      events.push(
-        ev('snapshot', at, {
-          productId: 'premium_monthly',
-          environment,
-          ownership: 'PURCHASED',
-          expiresAt: at + MONTH,
-          latestTransactionId: `tx${i}`,
-        }),
-      );
-    }
-    // Equal order keys must mean the same event: a second snapshot of one transaction is a duplicate.
-    const byOrder = new Map<number, PurchaseEvent>();
-    for (const e of events) byOrder.set(updateFor(e).order, e);
-    return [...byOrder.values()];
-  });
+const historyArb = subscriptionHistoryArb({ maxRenewals: 4, maxGapSeconds: 3, maxSnapshots: 3, minTail: 1 });
 
 const inUpstreamOrder = (events: readonly PurchaseEvent[]) =>
   [...events].sort((a, b) => updateFor(a).order - updateFor(b).order);
