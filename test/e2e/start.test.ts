@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local/ports';
+import { asFreshShell } from '../support/local-runtime';
 
 const run = promisify(execFile);
 const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
@@ -57,15 +58,7 @@ describe('npm start (infra/local/start.ts --in-memory)', () => {
       ATTESTO_SANDBOX_PORT: String(sandboxPort),
       LOCAL_DATA_DIR: dataDir,
     };
-    for (const name of [
-      'ATTESTO_URL',
-      'ATTESTO_API_KEY',
-      'ATTESTO_WEBHOOK_SECRET',
-      'AUTH_ISSUER',
-      'AUTH_AUDIENCE',
-    ]) {
-      delete env[name];
-    }
+    asFreshShell(env);
     const started = Date.now();
     child = spawn(TSX, ['infra/local/start.ts', '--in-memory'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     await new Promise<void>((resolve, reject) => {

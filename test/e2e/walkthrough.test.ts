@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/local/local-data';
-import { type LocalRuntime, startLocalRuntime } from '../../infra/local/local-runtime';
-import { freePort } from '../../infra/local/ports';
+import type { LocalRuntime } from '../../infra/local/local-runtime';
+import { startRuntimeInMemory } from '../support/local-runtime';
 
 // The README's "A purchase on your laptop" walkthrough, run as written: its bash blocks go, one
 // after another, into one bash shell (they share variables) against the local runtime. Only the
@@ -96,29 +96,12 @@ describe('README walkthrough: a purchase on your laptop', () => {
   let dir: string;
   let shell: Shell;
   let apiPort: number;
+  let sandboxPort: number;
   let token: string;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'iap-walkthrough-'));
-    for (const name of [
-      'ATTESTO_URL',
-      'ATTESTO_API_KEY',
-      'ATTESTO_WEBHOOK_SECRET',
-      'AUTH_ISSUER',
-      'AUTH_AUDIENCE',
-    ])
-      delete process.env[name];
-    apiPort = await freePort();
-    const sandboxPort = await freePort();
-    process.env.PORT = String(apiPort);
-    process.env.ATTESTO_SANDBOX_PORT = String(sandboxPort);
-    runtime = await startLocalRuntime({
-      inMemory: true,
-      env: process.env,
-      dataDir: dir,
-      log: () => {},
-      warn: () => {},
-    });
+    ({ runtime, apiPort, sandboxPort } = await startRuntimeInMemory({ dataDir: dir }));
     // A reader's terminal: no variables of this test run or of the runtime, only the two ports.
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDlqCli } from '../../infra/local/dlq-cli';
-import { type LocalRuntime, startLocalRuntime } from '../../infra/local/local-runtime';
-import { freePort } from '../../infra/local/ports';
+import type { LocalRuntime } from '../../infra/local/local-runtime';
 import { type Purchase, purchaseFactsOf, purchaseKey } from '../../shared/domain/purchase';
 import { getPurchase } from '../../shared/store/purchases';
+import { startRuntimeInMemory } from '../support/local-runtime';
 
 // The whole local backend (npm start's runtime, in memory): the Attesto sandbox delivers a
 // signed webhook over HTTP to /attesto-webhook, the SQS poller feeds the consumer, and the
@@ -33,24 +33,7 @@ describe('webhooks through the local runtime', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'iap-webhook-e2e-'));
-    for (const name of [
-      'ATTESTO_URL',
-      'ATTESTO_API_KEY',
-      'ATTESTO_WEBHOOK_SECRET',
-      'AUTH_ISSUER',
-      'AUTH_AUDIENCE',
-    ]) {
-      delete process.env[name];
-    }
-    process.env.PORT = String(await freePort());
-    process.env.ATTESTO_SANDBOX_PORT = String(await freePort());
-    runtime = await startLocalRuntime({
-      inMemory: true,
-      env: process.env,
-      dataDir,
-      log: () => {},
-      warn: (line) => warnings.push(line),
-    });
+    ({ runtime } = await startRuntimeInMemory({ dataDir, warn: (line) => warnings.push(line) }));
     sandboxUrl = process.env.ATTESTO_URL as string;
     expect(sandboxUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   }, 60_000);
