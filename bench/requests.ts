@@ -2,9 +2,11 @@
 // requests against DynamoDB Local, fauxqs and the Attesto sandbox. Also the handlers' warm
 // durations and DynamoDB capacity units, which the cost model (figure 5) uses.
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEventV2, Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context, SQSEvent } from 'aws-lambda';
 import type { AttestoSandbox } from '../shared/attesto/sandbox/server';
 import type { SandboxWebhook } from '../shared/attesto/sandbox/world-types';
+import { httpApiEvent, lambdaContext as testLambdaContext } from '../test/support/api-event';
+import { sqsRecord } from '../test/support/sqs-event';
 import type { LocalStack } from './local-stack';
 import { recordCalls, type SdkCall, sequentialRoundTrips } from './sdk-calls';
 import { median } from './stats';
@@ -32,20 +34,7 @@ type AnyHandler = (event: any, context: Context) => Promise<any>;
 
 export function lambdaContext(name: string, remainingMs = 10_000): Context {
   const deadline = Date.now() + remainingMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: name,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${name}`,
-    logStreamName: 'bench',
-    getRemainingTimeInMillis: () => deadline - Date.now(),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return { ...testLambdaContext(name, () => deadline - Date.now()), awsRequestId: randomUUID() };
 }
 
 /** An HTTP API payload-2.0 event as API Gateway passes it after the JWT authorizer. */
@@ -55,56 +44,15 @@ export function httpEvent(
   options: { user?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
 ): APIGatewayProxyEventV2 {
   const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
-  return {
-    version: '2.0',
-    routeKey: `${method} ${path}`,
-    rawPath: path,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json', ...options.headers },
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'bench',
-      domainName: 'bench.local',
-      domainPrefix: 'bench',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' },
-      requestId: randomUUID(),
-      routeKey: `${method} ${path}`,
-      stage: '$default',
-      time: new Date().toUTCString(),
-      timeEpoch: Date.now(),
-      ...(options.user
-        ? {
-            authorizer: {
-              principalId: '',
-              integrationLatency: 0,
-              jwt: { claims: { sub: options.user }, scopes: [] },
-            },
-          }
-        : {}),
-    },
+  return httpApiEvent({
+    method,
+    path,
     ...(body === undefined ? {} : { body }),
-    isBase64Encoded: false,
-  } as APIGatewayProxyEventV2;
-}
-
-export function sqsRecord(body: string): SQSRecord {
-  const messageId = randomUUID();
-  return {
-    messageId,
-    receiptHandle: `rh-${messageId}`,
-    body,
-    attributes: {
-      ApproximateReceiveCount: '1',
-      SentTimestamp: String(Date.now()),
-      SenderId: 'bench',
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-    },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:attesto-events',
-    awsRegion: 'us-east-1',
-  };
+    ...(options.headers ? { headers: options.headers } : {}),
+    ...(options.user ? { claims: { sub: options.user } } : {}),
+    requestId: randomUUID(),
+    timeEpoch: Date.now(),
+  });
 }
 
 export function sqsEvent(webhooks: readonly SandboxWebhook[]): SQSEvent {

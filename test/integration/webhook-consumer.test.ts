@@ -9,12 +9,12 @@ import { getPurchase } from '../../shared/store/purchases';
 import { getOrMintUuid } from '../../shared/store/user-ids';
 import { lambdaContext } from '../support/api-event';
 import { useLocalAws } from '../support/local-aws';
+import { sqsRecord } from '../support/sqs-event';
 import {
   asDirectEnvelope,
   readItem,
   readMarker,
   sqsEvent,
-  sqsRecord,
   startSandboxForConsumer,
 } from './webhook-test-kit';
 

@@ -1,33 +1,14 @@
-// Shared by the webhook pipeline tests: SQS records as Lambda receives them, and an Attesto
+// Shared by the webhook pipeline tests: SQS events as Lambda receives them, and an Attesto
 // sandbox whose webhooks and verify answers stand in for the real Attesto.
-import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSEvent } from 'aws-lambda';
 import { type AttestoSandbox, startAttestoSandbox } from '../../shared/attesto/sandbox/server';
 import type { SandboxWebhook } from '../../shared/attesto/sandbox/world-types';
 import { resetConfigCache } from '../../shared/config';
 import { documentClient, tableName } from '../../shared/store/dynamo-client';
+import { sqsRecord } from '../support/sqs-event';
 
 export const APP_ID = 'com.example.app';
-
-export function sqsRecord(body: string, messageId: string = randomUUID(), receiveCount = 1): SQSRecord {
-  return {
-    messageId,
-    receiptHandle: `rh-${messageId}`,
-    body,
-    attributes: {
-      ApproximateReceiveCount: String(receiveCount),
-      SentTimestamp: String(Date.now()),
-      SenderId: 'test',
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-    },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:attesto-events',
-    awsRegion: 'us-east-1',
-  };
-}
 
 export function sqsEvent(bodies: Array<string | SandboxWebhook>): SQSEvent {
   return { Records: bodies.map((b) => sqsRecord(typeof b === 'string' ? b : JSON.stringify(b))) };
