@@ -105,6 +105,16 @@ export function cancellationReasons(error: unknown): CancellationReason[] | unde
   }));
 }
 
+/**
+ * The reasons of a cancelled transaction, for the caller to judge; anything else (another error,
+ * or a cancellation by throttling) is thrown on, for storeError to classify.
+ */
+export function cancellationOrThrow(error: unknown): CancellationReason[] {
+  const reasons = cancellationReasons(error);
+  if (!reasons || isThrottled(reasons)) throw error;
+  return reasons;
+}
+
 /** The old item carried by a ConditionalCheckFailedException asked for with ALL_OLD. */
 export function conditionFailureItem(error: unknown): Record<string, unknown> | undefined | false {
   if (!(error instanceof Error) || error.name !== 'ConditionalCheckFailedException') return false;

@@ -1,17 +1,16 @@
 // The webhook consumer's writes: each event's state change together with its processed-events
 // marker, in one transaction, so an event is applied exactly once or not at all (DESIGN §3, §4).
 import { PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { type PurchaseUpdate, parsePurchaseKey } from '../domain/purchase';
+import type { PurchaseUpdate } from '../domain/purchase';
 import {
-  cancellationReasons,
+  cancellationOrThrow,
   documentClient,
   isContention,
-  isThrottled,
   retryingWrite,
   storeError,
   tableName,
 } from './dynamo-client';
-import { guardedUpdate, type PurchaseWrite, staleFillUpdate } from './purchase-writes';
+import { guardedUpdate, purchaseWrite, staleFillUpdate, transactUpdate } from './purchase-writes';
 import { storedItem } from './purchases';
 
 const DEFAULT_TTL_DAYS = 30;
@@ -45,14 +44,11 @@ export type ApplyEventResult =
  * and network failures are thrown (as ServiceUnavailableError) so the queue delivers again.
  */
 export async function applyEvent(input: ApplyEventInput): Promise<ApplyEventResult> {
-  const { platform, subjectKey } = parsePurchaseKey(input.pk);
-  const write: PurchaseWrite = {
-    pk: input.pk,
-    platform,
-    subjectKey,
-    update: input.update,
-    ...(input.userId ? { owner: { userId: input.userId, mode: 'if-absent' } } : {}),
-  };
+  const write = purchaseWrite(
+    input.pk,
+    input.update,
+    input.userId ? { userId: input.userId, mode: 'if-absent' } : undefined,
+  );
   const purchases = tableName('PURCHASES_TABLE');
   const aliases = [...new Set(input.aliases ?? [])];
   let current: Record<string, unknown> | undefined;
@@ -68,18 +64,7 @@ export async function applyEvent(input: ApplyEventInput): Promise<ApplyEventResu
         new TransactWriteCommand({
           TransactItems: [
             { Put: markerPut(input.eventId, input.outcome, now, input.ttlDays) },
-            ...(operation
-              ? [
-                  {
-                    Update: {
-                      TableName: purchases,
-                      Key: { pk: input.pk },
-                      ...operation,
-                      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-                    },
-                  },
-                ]
-              : []),
+            ...(operation ? [transactUpdate(purchases, input.pk, operation)] : []),
             ...aliases.map((alias) => ({
               Put: { TableName: purchases, Item: { pk: alias, target: input.pk } },
             })),
@@ -88,8 +73,7 @@ export async function applyEvent(input: ApplyEventInput): Promise<ApplyEventResu
       );
       return { done: { result: stale ? 'stale' : 'applied' } };
     } catch (error) {
-      const reasons = cancellationReasons(error);
-      if (!reasons || isThrottled(reasons)) throw error;
+      const reasons = cancellationOrThrow(error);
       if (reasons[0]?.code === 'ConditionalCheckFailed') return { done: { result: 'duplicate' } };
       const purchaseReason = operation ? reasons[1] : undefined;
       if (purchaseReason?.code === 'ConditionalCheckFailed') {

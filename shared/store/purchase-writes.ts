@@ -4,7 +4,13 @@
 // Stored layout: the Purchase attributes at top level, plus `order_<field>` (the order key of the
 // update that last set <field>, i.e. Purchase.fieldOrder) and `rev` (a write counter that lets
 // the stale path write only over the exact version it merged against).
-import { PURCHASE_FIELDS, type Purchase, type PurchaseField, type PurchaseUpdate } from '../domain/purchase';
+import {
+  PURCHASE_FIELDS,
+  type Purchase,
+  type PurchaseField,
+  type PurchaseUpdate,
+  parsePurchaseKey,
+} from '../domain/purchase';
 import { staleFill } from '../domain/state-machine';
 
 const ORDER_PREFIX = 'order_';
@@ -23,12 +29,30 @@ export interface PurchaseWrite {
   owner?: UserIdAssignment;
 }
 
+/** The write of `update` to the purchase `pk`, and who owns it afterwards when that changes. */
+export function purchaseWrite(pk: string, update: PurchaseUpdate, owner?: UserIdAssignment): PurchaseWrite {
+  const { platform, subjectKey } = parsePurchaseKey(pk);
+  return { pk, platform, subjectKey, update, ...(owner ? { owner } : {}) };
+}
+
 /** The Update operation (without TableName/Key/return options), ready for UpdateItem or a transaction. */
 export interface UpdateOperation {
   UpdateExpression: string;
   ConditionExpression: string;
   ExpressionAttributeNames: Record<string, string>;
   ExpressionAttributeValues: Record<string, unknown>;
+}
+
+/** An operation as one item of a TransactWriteItems, handing back the item when its condition fails. */
+export function transactUpdate(tableName: string, pk: string, operation: UpdateOperation) {
+  return {
+    Update: {
+      TableName: tableName,
+      Key: { pk },
+      ...operation,
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+    },
+  };
 }
 
 class ExpressionBuilder {

@@ -1,19 +1,12 @@
 // The purchases table: purchase items, alias items and consumable credit ledger items.
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BY_USER_INDEX } from '../../infra/resources';
+import { keyReference, type OwnershipPolicy, type Purchase, type PurchaseUpdate } from '../domain/purchase';
 import {
-  keyReference,
-  type OwnershipPolicy,
-  type Purchase,
-  type PurchaseUpdate,
-  parsePurchaseKey,
-} from '../domain/purchase';
-import {
-  cancellationReasons,
+  cancellationOrThrow,
   conditionFailureItem,
   documentClient,
   isContention,
-  isThrottled,
   retryingWrite,
   storeError,
   tableName,
@@ -21,9 +14,10 @@ import {
 import {
   guardedUpdate,
   isPurchaseItem,
-  type PurchaseWrite,
   purchaseFromItem,
+  purchaseWrite,
   staleFillUpdate,
+  transactUpdate,
   type UpdateOperation,
 } from './purchase-writes';
 
@@ -131,16 +125,13 @@ export interface RecordSnapshotResult {
  * (one UpdateItem when there are no aliases and no credit).
  */
 export async function recordSnapshot(input: RecordSnapshotInput): Promise<RecordSnapshotResult> {
-  const { platform, subjectKey } = parsePurchaseKey(input.pk);
-  const write: PurchaseWrite = {
-    pk: input.pk,
-    platform,
-    subjectKey,
-    update: input.update,
-    ...(input.userId
-      ? { owner: { userId: input.userId, mode: input.ownershipPolicy === 'move' ? 'set' : 'if-absent' } }
-      : {}),
-  };
+  const write = purchaseWrite(
+    input.pk,
+    input.update,
+    input.userId
+      ? { userId: input.userId, mode: input.ownershipPolicy === 'move' ? 'set' : 'if-absent' }
+      : undefined,
+  );
   const aliases = [...new Set(input.aliases ?? [])];
   let credit = input.credit;
   let current: Record<string, unknown> | undefined;
@@ -159,18 +150,7 @@ export async function recordSnapshot(input: RecordSnapshotInput): Promise<Record
     }
 
     const transactItems = [
-      ...(operation
-        ? [
-            {
-              Update: {
-                TableName: purchasesTable(),
-                Key: { pk: input.pk },
-                ...operation,
-                ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-              },
-            },
-          ]
-        : []),
+      ...(operation ? [transactUpdate(purchasesTable(), input.pk, operation)] : []),
       ...aliases.map((alias) => ({
         Put: { TableName: purchasesTable(), Item: { pk: alias, target: input.pk } },
       })),
@@ -182,8 +162,7 @@ export async function recordSnapshot(input: RecordSnapshotInput): Promise<Record
       if (!purchase) throw new Error(`Purchase ${keyReference(input.pk)} vanished after its write`);
       return { done: { purchase, credited: credit !== undefined, stale } };
     } catch (error) {
-      const reasons = cancellationReasons(error);
-      if (!reasons || isThrottled(reasons)) throw error;
+      const reasons = cancellationOrThrow(error);
       const purchaseReason = operation ? reasons[0] : undefined;
       const creditReason = credit ? reasons[transactItems.length - 1] : undefined;
       let understood = isContention(reasons);

@@ -2,14 +2,7 @@
 // written in one transaction, each only if absent, so mint-or-lookup is idempotent under races
 // and a UUID can never belong to two users.
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  cancellationReasons,
-  documentClient,
-  isThrottled,
-  retryingWrite,
-  storeError,
-  tableName,
-} from './dynamo-client';
+import { cancellationOrThrow, documentClient, retryingWrite, storeError, tableName } from './dynamo-client';
 
 const userItemKey = (userId: string) => `user#${userId}`;
 const uuidItemKey = (uuid: string) => `uuid#${uuid}`;
@@ -56,8 +49,7 @@ export async function getOrMintUuid(userId: string, mint: () => string): Promise
       );
       return { done: uuid };
     } catch (error) {
-      const reasons = cancellationReasons(error);
-      if (!reasons || isThrottled(reasons)) throw error;
+      const reasons = cancellationOrThrow(error);
       if (reasons.some((r) => !['None', 'ConditionalCheckFailed', 'TransactionConflict'].includes(r.code))) {
         throw error;
       }
