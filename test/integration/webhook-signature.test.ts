@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import {
   DeleteMessageBatchCommand,
   type Message,
@@ -14,17 +13,11 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/provision';
 import { type AttestoSandbox, startAttestoSandbox } from '../../shared/attesto/sandbox/server';
 import { apiEvent } from '../support/api-event';
 import { useLocalAws } from '../support/local-aws';
+import { opensslSignature } from '../support/openssl-signature';
 
 // The webhook function end to end against a real (emulated) queue. Signatures are computed by
 // openssl, outside the code under test: HMAC-SHA256 keyed with the secret's UTF-8 bytes over
 // `${t}.` + the raw body bytes (contract §3.2).
-function opensslHmac(secret: string, t: number, body: Buffer): string {
-  const payload = Buffer.concat([Buffer.from(`${t}.`, 'utf8'), body]);
-  const out = execFileSync('openssl', ['dgst', '-sha256', '-hmac', secret], { input: payload }).toString();
-  const hex = out.trim().split('= ').pop() ?? '';
-  expect(hex).toMatch(/^[0-9a-f]{64}$/);
-  return hex;
-}
 
 const SECRET = 'q0Zk3Vt1c8yR2mO9xWb4Hn7LpJf6Ds5Ae+Gi/Uo1TzA=';
 const PREVIOUS = 'Mv8Yd2Kp4Qs6Rt1Wx3Zb5Nc7Fg9Hj0Lk+Pm/Oe2Ia4U=';
@@ -98,8 +91,7 @@ describe('POST /attesto-webhook (signature, size, enqueue)', () => {
   });
 
   const now = () => Math.floor(Date.now() / 1000);
-  const sign = (t: number, secret = SECRET, raw = body) =>
-    `t=${t},v1=${opensslHmac(secret, t, Buffer.from(raw))}`;
+  const sign = (t: number, secret = SECRET, raw = body) => `t=${t},v1=${opensslSignature(secret, t, raw)}`;
   const post = (
     headers: Record<string, string>,
     options: { raw?: string; base64?: boolean } = {},

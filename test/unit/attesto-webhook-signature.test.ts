@@ -5,16 +5,10 @@ import {
   signAttestoPayload,
   verifyAttestoSignature,
 } from '../../shared/attesto/webhook-signature';
+import { opensslSignature } from '../support/openssl-signature';
 
-// Reference vectors come from openssl, not from the code under test: `${t}.` + body bytes,
-// keyed with the secret's UTF-8 bytes, as Attesto signs (contract §3.2).
-function opensslSignature(secret: string, t: number, body: Uint8Array | string): string {
-  const payload = Buffer.concat([Buffer.from(`${t}.`, 'utf8'), Buffer.from(body)]);
-  const out = execFileSync('openssl', ['dgst', '-sha256', '-hmac', secret], { input: payload }).toString();
-  const hex = out.trim().split('= ').pop() ?? '';
-  expect(hex).toMatch(/^[0-9a-f]{64}$/);
-  return hex;
-}
+// Reference vectors come from openssl (test/support/openssl-signature.ts), not from the code
+// under test.
 
 // Shaped like `openssl rand -base64 32`, which is how Attesto operators create secrets.
 const SECRET = 'q0Zk3Vt1c8yR2mO9xWb4Hn7LpJf6Ds5Ae+Gi/Uo1TzA=';
