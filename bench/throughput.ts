@@ -3,14 +3,12 @@
 // batches in flight, as Lambda's SQS event source would; then every purchase is compared with
 // applying its events once, in upstream order (the pure state machine).
 import { isDeepStrictEqual } from 'node:util';
-import { decodeAppleRenewalInfo, decodeAppleTransaction } from '../shared/attesto/apple-jws';
 import type { AttestoSandbox } from '../shared/attesto/sandbox/server';
 import type { SandboxWebhook } from '../shared/attesto/sandbox/world-types';
-import { appleNotificationDataSchema } from '../shared/attesto/schemas';
-import { appleEventFields } from '../shared/domain/attesto-event';
 import { purchaseFactsOf, purchaseKey } from '../shared/domain/purchase';
-import { actionForAttestoEvent, applyInOrder, type PurchaseEvent } from '../shared/domain/state-machine';
+import { applyInOrder, type PurchaseEvent } from '../shared/domain/state-machine';
 import { getPurchase } from '../shared/store/purchases';
+import { appleReferenceEvent } from '../test/support/reference-events';
 import type { LocalStack } from './local-stack';
 import { lambdaContext, loadHandler, sqsEvent } from './requests';
 
@@ -42,17 +40,6 @@ function seeded(seed: number): () => number {
 
 /** Without undefined fields, as the stored item has none. */
 const plain = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown;
-
-function referenceEvent(webhook: SandboxWebhook): PurchaseEvent | undefined {
-  const action = actionForAttestoEvent(webhook.event, webhook.reason, webhook.platformEvent);
-  if (action.action !== 'apply') return undefined;
-  const data = appleNotificationDataSchema.parse(webhook.data);
-  const tx = decodeAppleTransaction(data.data?.signedTransactionInfo as string);
-  const renewal = data.data?.signedRenewalInfo
-    ? decodeAppleRenewalInfo(data.data.signedRenewalInfo)
-    : undefined;
-  return { kind: action.kind, occurredAt: data.signedDate, fields: appleEventFields(tx, renewal) };
-}
 
 /** One subscription's life: bought, renewed six times, cancelled, expired. */
 async function lifecycle(sandbox: AttestoSandbox) {
@@ -125,7 +112,7 @@ export async function measureThroughput(
   for (const { subjectKey, webhooks } of purchases) {
     const pk = purchaseKey('apple', subjectKey);
     const stored = await getPurchase(pk);
-    const events = webhooks.map(referenceEvent).filter((e): e is PurchaseEvent => e !== undefined);
+    const events = webhooks.map(appleReferenceEvent).filter((e): e is PurchaseEvent => e !== undefined);
     const reference = applyInOrder(events, { pk, platform: 'apple', subjectKey });
     if (
       !stored ||

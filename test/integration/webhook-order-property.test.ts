@@ -2,17 +2,15 @@ import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeAppleRenewalInfo, decodeAppleTransaction } from '../../shared/attesto/apple-jws';
 import type { AttestoSandbox } from '../../shared/attesto/sandbox/server';
 import type { SandboxWebhook } from '../../shared/attesto/sandbox/world-types';
-import { appleNotificationDataSchema } from '../../shared/attesto/schemas';
-import { appleEventFields } from '../../shared/domain/attesto-event';
 import { purchaseFactsOf, purchaseKey } from '../../shared/domain/purchase';
-import { actionForAttestoEvent, applyInOrder, type PurchaseEvent } from '../../shared/domain/state-machine';
+import { applyInOrder, type PurchaseEvent } from '../../shared/domain/state-machine';
 import { documentClient, tableName } from '../../shared/store/dynamo-client';
 import { getPurchase } from '../../shared/store/purchases';
 import { lambdaContext } from '../support/api-event';
 import { useLocalAws } from '../support/local-aws';
+import { appleReferenceEvent } from '../support/reference-events';
 import { asDirectEnvelope, sqsEvent, startSandboxForConsumer } from './webhook-test-kit';
 
 // Whatever order and however often the queue delivers a subscription's webhooks, the purchase
@@ -80,16 +78,11 @@ async function lifecycle(sandbox: AttestoSandbox, plan: Plan) {
   return { webhooks, subjectKey: bought.purchase.subjectKey, expected };
 }
 
-/** The PurchaseEvent a webhook stands for, decoded here from the envelope for the reference. */
+/** The PurchaseEvent each webhook stands for; every one of a lifecycle changes the purchase. */
 function referenceEvent(webhook: SandboxWebhook): PurchaseEvent {
-  const action = actionForAttestoEvent(webhook.event, webhook.reason, webhook.platformEvent);
-  if (action.action !== 'apply') throw new Error(`${webhook.event} should change the purchase`);
-  const data = appleNotificationDataSchema.parse(webhook.data);
-  const tx = decodeAppleTransaction(data.data?.signedTransactionInfo as string);
-  const renewal = data.data?.signedRenewalInfo
-    ? decodeAppleRenewalInfo(data.data.signedRenewalInfo)
-    : undefined;
-  return { kind: action.kind, occurredAt: data.signedDate, fields: appleEventFields(tx, renewal) };
+  const event = appleReferenceEvent(webhook);
+  if (!event) throw new Error(`${webhook.event} should change the purchase`);
+  return event;
 }
 
 describe('webhook consumer: any delivery order with duplicates ends in the in-order state', () => {
