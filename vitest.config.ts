@@ -8,7 +8,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Quiet logs by default; tests that assert on logs raise the level themselves.
-    env: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
+    // Quiet logs and no EMF metric lines by default; tests that assert on them switch them on.
+    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
   },
 });

@@ -4,9 +4,15 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { attestoWebhookSecrets } from '../../shared/attesto/credentials';
 import { ConfigError } from '../../shared/config';
 import { webhookQueueFromEnv } from '../../shared/notifications/enqueue-notification';
+import { metrics } from '../../shared/observability/metrics';
 import { receiveAttestoWebhook } from '../../shared/webhooks/receive-webhook';
 
 const queue = webhookQueueFromEnv(ConfigError);
 
-export const handler = (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> =>
-  receiveAttestoWebhook(event, { ...queue, secrets: attestoWebhookSecrets });
+export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  try {
+    return await receiveAttestoWebhook(event, { ...queue, secrets: attestoWebhookSecrets });
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};

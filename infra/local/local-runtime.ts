@@ -132,6 +132,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       GOOGLE_PACKAGE_NAME: packageName,
       APPLE_BUNDLE_ID: bundleId,
       POWERTOOLS_SERVICE_NAME: env.POWERTOOLS_SERVICE_NAME || 'iap-backend',
+      // EMF metric lines are for CloudWatch; locally they would drown the request log.
+      // POWERTOOLS_METRICS_DISABLED=false in the shell prints them.
+      POWERTOOLS_METRICS_DISABLED: env.POWERTOOLS_METRICS_DISABLED || 'true',
     });
 
     let authorize: Authorizer;

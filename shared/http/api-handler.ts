@@ -1,6 +1,7 @@
 // The one middy stack every HTTP function uses: JSON body → zod validation → caller identity →
-// the handler → the single error mapping. Handlers receive typed input and return a body (sent
+// the handler → the single error mapping, with the invocation's business metrics written at the end. Handlers receive typed input and return a body (sent
 // as 200 JSON) or a full API Gateway result.
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type {
   APIGatewayProxyEventV2WithJWTAuthorizer,
@@ -8,6 +9,7 @@ import type {
   Context,
 } from 'aws-lambda';
 import { logger } from '../observability/logger';
+import { metrics } from '../observability/metrics';
 import type { AnySchema, Output } from '../validation';
 import * as z from '../validation';
 import { HttpError, InvalidRequestError, PayloadTooLargeError, UnauthorizedError } from './errors';
@@ -110,6 +112,7 @@ export function apiHandler<S extends AnySchema | undefined = undefined>(
   handle: (request: ApiRequest<BodyOf<S>>) => Promise<unknown>,
 ) {
   return middy<ApiEvent, ApiResult>({ timeoutEarlyInMillis: 0 })
+    .use(logMetrics(metrics))
     .use(errorMapping)
     .handler(async (event, context) => {
       const body = (

@@ -21,6 +21,7 @@ import { type Entitlement, entitlementsOf } from '../domain/entitlements';
 import { aliasKey, type Purchase } from '../domain/purchase';
 import { HttpError, ServiceUnavailableError } from '../http/errors';
 import { logger } from '../observability/logger';
+import { countRestore } from '../observability/metrics';
 import { withPurchase } from '../store/purchases';
 import { defaultDeps, type PurchaseDeps } from './dependencies';
 import { type RestoreEntry, restoreEntryOf } from './request-schemas';
@@ -298,6 +299,16 @@ export async function restorePurchases(
     });
   }
   logger.info('restore done', { ...counts });
+  countRestore({
+    verified: counts.verified,
+    rejected: counts.rejected,
+    known: counts.known,
+    skipped: counts.invalid + counts.duplicates + counts.unknownProduct + counts.superseded,
+    late: counts.late,
+    capped: counts.capped,
+    failed: counts.failed,
+    attestoCalls: counts.attestoCalls,
+  });
 
   // Every call Attesto was asked failed (or none could be made in time): the set we hold may lack
   // what this batch would have granted, and the SDK would replace its cache with it. Answer 5xx

@@ -1,6 +1,7 @@
 // POST verify/apple: one Attesto call, then at most two sequential DynamoDB round trips
 // (the transactional write with the byUser query beside it, then the consistent re-read).
 
+import { countVerification } from '../observability/metrics';
 import { defaultDeps, type PurchaseDeps } from './dependencies';
 import type { AppleVerifyInput } from './request-schemas';
 import { answerVerify, prepareApple, type VerifyAnswer } from './verification';
@@ -17,5 +18,7 @@ export async function verifyApplePurchase(
       { transactionId: input.transactionId },
       options.deadline === undefined ? {} : { deadline: options.deadline },
     );
-  return answerVerify(prepareApple(result, { productId: input.productId }, deps), userId, deps);
+  const answer = await answerVerify(prepareApple(result, { productId: input.productId }, deps), userId, deps);
+  countVerification('apple', answer);
+  return answer;
 }

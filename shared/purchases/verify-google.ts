@@ -3,6 +3,7 @@
 
 import { ConfigError } from '../config';
 import { aliasKey } from '../domain/purchase';
+import { countVerification } from '../observability/metrics';
 import { defaultDeps, type PurchaseDeps } from './dependencies';
 import type { GoogleVerifyInput } from './request-schemas';
 import {
@@ -38,7 +39,10 @@ export async function verifyGooglePurchase(
   deps: PurchaseDeps = defaultDeps(),
 ): Promise<VerifyAnswer> {
   const pkg = packageNameFor(input.packageName, deps);
-  if ('rejection' in pkg) return pkg.rejection;
+  if ('rejection' in pkg) {
+    countVerification('google', pkg.rejection);
+    return pkg.rejection;
+  }
   const type = googleProductType(input.productId, input.type);
   const ownAlias = deps.store.resolveAlias(aliasKey('google-token', input.purchaseToken));
   // Settled here so a failing lookup never becomes an unhandled rejection while Attesto answers.
@@ -50,5 +54,7 @@ export async function verifyGooglePurchase(
       options.deadline === undefined ? {} : { deadline: options.deadline },
     );
   const prepared = await prepareGoogle(result, { productId: input.productId, type }, ownAlias, deps);
-  return answerVerify(prepared, userId, deps);
+  const answer = await answerVerify(prepared, userId, deps);
+  countVerification('google', answer);
+  return answer;
 }

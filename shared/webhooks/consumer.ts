@@ -10,6 +10,7 @@ import { actionForAttestoEvent, updateFor } from '../domain/state-machine';
 import { ServiceUnavailableError } from '../http/errors';
 import { upstreamEventKey } from '../notifications/direct-envelope';
 import { logger } from '../observability/logger';
+import { countWebhookEvent } from '../observability/metrics';
 import { applyEvent, markProcessed } from '../store/processed-events';
 import { resolveAlias } from '../store/purchases';
 import { userIdOfUuid } from '../store/user-ids';
@@ -163,6 +164,7 @@ export async function processWebhookBatch(
         receiveCount: record.attributes?.ApproximateReceiveCount,
       });
       failures.push(record.messageId);
+      countWebhookEvent('unknown', 'failed');
       continue;
     }
     const { webhook } = parsed;
@@ -174,9 +176,12 @@ export async function processWebhookBatch(
     [...groups.values()].map(async (items) => {
       for (const { record, webhook } of items) {
         try {
-          await processWebhook(webhook, effective);
+          const { outcome } = await processWebhook(webhook, effective);
+          countWebhookEvent(webhook.source, outcome);
         } catch (error) {
           failures.push(record.messageId);
+          // Per delivery: a record SQS retries counts once per failed attempt.
+          countWebhookEvent(webhook.source, 'failed');
           const context = {
             messageId: record.messageId,
             eventId: webhook.eventId,

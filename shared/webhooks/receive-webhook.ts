@@ -5,6 +5,7 @@ import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { checkAttestoSignature } from '../attesto/webhook-signature';
 import { logger } from '../observability/logger';
+import { countWebhookReceipt } from '../observability/metrics';
 import {
   BODY_ENCODING_ATTRIBUTE,
   EVENT_ID_ATTRIBUTE,
@@ -88,6 +89,7 @@ export async function receiveAttestoWebhook(
   if (!check.ok) {
     // The reason is for our logs only: the caller learns nothing about why.
     logger.warn('Webhook signature refused', { reason: check.reason, requestId });
+    countWebhookReceipt('attesto', 'rejected');
     return answer(401, { error: 'UNAUTHORIZED' });
   }
 
@@ -108,5 +110,6 @@ export async function receiveAttestoWebhook(
     return answer(500, { error: 'INTERNAL_ERROR' });
   }
   logger.info('Webhook enqueued', { ...labels, requestId });
+  countWebhookReceipt('attesto', 'queued');
   return answer(200, { received: true });
 }
