@@ -110,11 +110,12 @@ export class ProductFunction extends NodejsFunction {
         esbuildArgs: { '--alias:node-fetch': NODE_FETCH_SHIM },
       },
       // Merge order: defaults → caller → invariants (bound resources are added below and win).
+      // The metrics namespace and service are invariants: the dashboard (monitoring.ts) reads them.
       environment: {
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         ...props.defaultEnvironment,
         ...props.environment,
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         NODE_OPTIONS: '--enable-source-maps',
       },
     };

@@ -1,5 +1,6 @@
 // What should wake someone up, sent to one SNS topic: events stuck in the DLQ, a failing consumer,
-// an API answering 5xx, and throttled functions. The dashboard shows the same signals with context.
+// an API answering 5xx, and throttled functions. The dashboard shows the same signals with context,
+// and the business metrics the functions write as EMF (shared/observability/metrics.ts).
 import { Duration } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
@@ -9,7 +10,7 @@ import {
   Dashboard,
   GraphWidget,
   MathExpression,
-  type Metric,
+  Metric,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -18,6 +19,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, SERVICE_NAME } from './function-factory';
 
 export interface MonitoringProps {
   api: HttpApi;
@@ -30,6 +32,46 @@ export interface MonitoringProps {
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
+
+/** A business metric as the functions write it: our namespace, the `service` dimension, summed. */
+export function businessMetric(metricName: string, dimensions: Record<string, string> = {}, label?: string) {
+  return new Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service: SERVICE_NAME, ...dimensions },
+    statistic: 'Sum',
+    period: FIVE_MINUTES,
+    ...(label ? { label } : {}),
+  });
+}
+
+/** `WebhookEvents` of one result from every store (the metric carries a `source` dimension). */
+function webhookEvents(result: string, sources: string[] = ['apple', 'google']): MathExpression {
+  const usingMetrics: Record<string, Metric> = {};
+  // Ids are unique per graph, and several of these share one.
+  const id = (source: string) => `${source}_${result}`;
+  for (const source of sources)
+    usingMetrics[id(source)] = businessMetric('WebhookEvents', { source, result });
+  return new MathExpression({
+    // A store with no event in a period has no datapoint; FILL keeps the other store's count.
+    expression: sources.map((source) => `FILL(${id(source)}, 0)`).join(' + '),
+    usingMetrics,
+    label: result,
+    period: FIVE_MINUTES,
+  });
+}
+
+/** A CloudWatch dynamic label: the value of one dimension of each series. */
+const dim = (name: string) => `\${PROP('Dim.${name}')}`;
+
+/** Every series of a metric, one per dimension value seen (the label names it). */
+function search(query: string, label: string): MathExpression {
+  return new MathExpression({
+    expression: `SEARCH('{${METRICS_NAMESPACE},${query}', 'Sum', ${FIVE_MINUTES.toSeconds()})`,
+    label,
+    period: FIVE_MINUTES,
+  });
+}
 
 export class Monitoring extends Construct {
   readonly topic: Topic;
@@ -169,6 +211,48 @@ export class Monitoring extends Construct {
         width: 12,
       }),
       new GraphWidget({ title: 'Lambda throttles', left: [throttles], width: 12 }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Webhook events: applied vs duplicate / stale',
+        left: ['applied', 'duplicate', 'stale', 'recorded'].map((result) => webhookEvents(result)),
+        right: [webhookEvents('unmatched'), webhookEvents('failed', ['apple', 'google', 'unknown'])],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Verifications by outcome',
+        left: (['apple', 'google'] as const).flatMap((platform) =>
+          (['valid', 'rejected'] as const).map((outcome) =>
+            businessMetric('Verifications', { platform, outcome }, `${platform} ${outcome}`),
+          ),
+        ),
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Verify rejections by code',
+        left: [
+          search('service,platform,code} MetricName="VerifyRejected"', `${dim('platform')} ${dim('code')}`),
+        ],
+        width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Restore entries',
+        left: ['Verified', 'Rejected', 'Known', 'Skipped', 'Late', 'Capped', 'Failed'].map((what) =>
+          businessMetric(`RestoreEntries${what}`, {}, what.toLowerCase()),
+        ),
+        right: [businessMetric('RestoreAttestoCalls', {}, 'Attesto calls')],
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Webhooks received (queued / rejected)',
+        left: [
+          search('service,endpoint} MetricName="WebhooksQueued"', `${dim('endpoint')} queued`),
+          search('service,endpoint} MetricName="WebhooksRejected"', `${dim('endpoint')} rejected`),
+        ],
+        width: 12,
+      }),
     );
   }
 }
