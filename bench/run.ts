@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 // Before any product module loads: the logger reads its level once, and 10 000 consumed events
 // would otherwise print 10 000 lines.
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+// Business metrics (EMF lines on stdout) would drown the table.
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_SERVICE_NAME ??= 'iap-backend';
 process.env.AWS_REGION = 'us-east-1';
 process.env.AWS_ACCESS_KEY_ID = 'local';

@@ -4,6 +4,7 @@
 import { type MessageAttributeValue, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { AttestoWebhook } from '../attesto/schemas';
 import {
+  attributeText,
   BODY_ENCODING_ATTRIBUTE,
   EVENT_ID_ATTRIBUTE,
   EVENT_TYPE_ATTRIBUTE,
@@ -37,7 +38,7 @@ export function webhookQueueFromEnv(settingsError: new (message: string) => Erro
 
 const label = (value: string): MessageAttributeValue => ({
   DataType: 'String',
-  StringValue: value.slice(0, 256),
+  StringValue: attributeText(value),
 });
 
 /** The normalised envelope, as JSON text. */

@@ -7,6 +7,7 @@ import { checkAttestoSignature } from '../attesto/webhook-signature';
 import { logger } from '../observability/logger';
 import { countWebhookReceipt } from '../observability/metrics';
 import {
+  attributeText,
   BODY_ENCODING_ATTRIBUTE,
   EVENT_ID_ATTRIBUTE,
   EVENT_TYPE_ATTRIBUTE,
@@ -51,8 +52,8 @@ function labelsOf(event: APIGatewayProxyEventV2, raw: Buffer): { eventId?: strin
     }
   }
   return {
-    ...(eventId ? { eventId: eventId.slice(0, 256) } : {}),
-    ...(eventType ? { eventType: eventType.slice(0, 256) } : {}),
+    ...(eventId ? { eventId: attributeText(eventId) } : {}),
+    ...(eventType ? { eventType: attributeText(eventType) } : {}),
   };
 }
 

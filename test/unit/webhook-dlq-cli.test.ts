@@ -91,11 +91,16 @@ describe('npm run dlq: where the queues are', () => {
 
 describe('queued webhook bodies', () => {
   it('travel as text when SQS accepts them, else as base64, and come back byte for byte', () => {
-    const json = Buffer.from(JSON.stringify({ event: 'test', note: 'é ✓ 😀' }));
+    const json = Buffer.from(JSON.stringify({ event: 'test', note: 'é ✓' }));
     expect(messageBodyOf(json)).toEqual({ body: json.toString('utf8'), base64: false });
     expect(rawBodyOf(Buffer.from('{"a":1}').toString('base64'), 'base64')).toBe('{"a":1}');
     expect(rawBodyOf('{"a":1}', undefined)).toBe('{"a":1}');
-    for (const raw of [Buffer.from([0xff, 0xfe, 0x41]), Buffer.from('a\u0000b'), Buffer.from('bell\u0007')]) {
+    for (const raw of [
+      Buffer.from([0xff, 0xfe, 0x41]),
+      Buffer.from('a\u0000b'),
+      Buffer.from('bell\u0007'),
+      Buffer.from('coins 😀'), // above U+FFFF: fine for SQS, refused by the local emulator
+    ]) {
       const { body, base64 } = messageBodyOf(raw);
       expect(base64).toBe(true);
       expect(Buffer.from(body, 'base64').equals(raw)).toBe(true);
