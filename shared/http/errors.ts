@@ -67,9 +67,3 @@ export class BadGatewayError extends HttpError {
     super(502, 'UPSTREAM_ERROR', message, { cause });
   }
 }
-
-export class NotImplementedError extends HttpError {
-  constructor(what: string) {
-    super(501, 'NOT_IMPLEMENTED', `${what} is not implemented yet`);
-  }
-}
