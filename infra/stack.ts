@@ -25,7 +25,7 @@ export interface IapBackendStackProps extends StackProps {
 }
 
 /** Settings every function receives; each one reads only the variables it needs. */
-export function functionEnvironment(config: StageConfig): Record<string, string> {
+function functionEnvironment(config: StageConfig): Record<string, string> {
   return {
     ATTESTO_URL: config.attesto.url,
     GOOGLE_PACKAGE_NAME: config.store.googlePackageName,
@@ -38,7 +38,7 @@ export function functionEnvironment(config: StageConfig): Record<string, string>
   };
 }
 
-export function stackNameOf(stage: string): string {
+function stackNameOf(stage: string): string {
   return `IapBackend-${stage}`;
 }
 

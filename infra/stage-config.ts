@@ -112,7 +112,7 @@ const ATTESTO_STAGING_URL = 'https://api-staging.attesto.nossdev.com';
 const ATTESTO_PRODUCTION_URL = 'https://api.attesto.nossdev.com';
 
 /** Values that only make synth work; deploying with them produces an API that rejects every token. */
-export const PLACEHOLDERS = {
+const PLACEHOLDERS = {
   issuer: 'https://auth.example.com/',
   audience: 'iap-backend',
   googlePackageName: 'com.example.app',
@@ -187,7 +187,7 @@ export class StageConfigError extends Error {
   }
 }
 
-export function isStage(value: unknown): value is Stage {
+function isStage(value: unknown): value is Stage {
   return typeof value === 'string' && (STAGES as readonly string[]).includes(value);
 }
 
@@ -201,7 +201,7 @@ export function parseStage(value: unknown): Stage {
 }
 
 /** Context keys that override one setting of the chosen stage (`-c key=value`). */
-export const CONTEXT_OVERRIDES = [
+const CONTEXT_OVERRIDES = [
   'authIssuer',
   'authAudience',
   'attestoUrl',

@@ -10,7 +10,7 @@ export interface AttestoSecretProps {
   removalPolicy: RemovalPolicy;
 }
 
-export const SECRET_PLACEHOLDER_API_KEY = 'REPLACE_WITH_ATTESTO_API_KEY';
+const SECRET_PLACEHOLDER_API_KEY = 'REPLACE_WITH_ATTESTO_API_KEY';
 
 // A complete ARN ends in the six random characters Secrets Manager appends to the name.
 const COMPLETE_ARN = /:secret:.+-[A-Za-z0-9]{6}$/;

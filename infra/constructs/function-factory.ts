@@ -20,10 +20,10 @@ export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', 
 
 export const SERVICE_NAME = 'iap-backend';
 export const METRICS_NAMESPACE = 'IapBackend';
-export const DEFAULT_TIMEOUT_SECONDS = 10;
+const DEFAULT_TIMEOUT_SECONDS = 10;
 export const DEFAULT_MEMORY_MB = 256;
 /** Name of the variable holding the Attesto secret's ARN (see interfaces: it wins over plain env). */
-export const SECRET_ENV_VAR = 'ATTESTO_SECRET_ARN';
+const SECRET_ENV_VAR = 'ATTESTO_SECRET_ARN';
 
 // The bundle is ESM, but a few bundled CommonJS dependencies call require() for Node built-ins.
 const ESM_REQUIRE_BANNER =
@@ -32,7 +32,7 @@ const ESM_REQUIRE_BANNER =
 // Node 22 has fetch: node-fetch (pulled in by Apple's verifier, with whatwg-url and tr46,
 // ~300 KB) is replaced by a shim over the built-in one. esbuild resolves an alias from its
 // working directory, which is the project root when CDK bundles locally.
-export const NODE_FETCH_SHIM = './infra/bundling/node-fetch-shim.ts';
+const NODE_FETCH_SHIM = './infra/bundling/node-fetch-shim.ts';
 
 export type TableKey = keyof FunctionDef['tables'];
 
@@ -67,7 +67,7 @@ export function constructIdOf(name: string): string {
     .join('');
 }
 
-export function entryOf(name: string): string {
+function entryOf(name: string): string {
   return join(PROJECT_ROOT, 'functions', name, 'handler.ts');
 }
 

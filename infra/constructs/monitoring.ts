@@ -34,7 +34,7 @@ export interface MonitoringProps {
 const FIVE_MINUTES = Duration.minutes(5);
 
 /** A business metric as the functions write it: our namespace, the `service` dimension, summed. */
-export function businessMetric(metricName: string, dimensions: Record<string, string> = {}, label?: string) {
+function businessMetric(metricName: string, dimensions: Record<string, string> = {}, label?: string) {
   return new Metric({
     namespace: METRICS_NAMESPACE,
     metricName,

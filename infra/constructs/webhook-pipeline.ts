@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { webhookQueue } from '../resources';
 
 /** AWS guidance for SQS event sources: visibility timeout at least six times the function timeout. */
-export const VISIBILITY_TO_TIMEOUT_RATIO = 6;
+const VISIBILITY_TO_TIMEOUT_RATIO = 6;
 
 export class WebhookPipeline extends Construct {
   readonly queue: Queue;

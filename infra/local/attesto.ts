@@ -57,16 +57,16 @@ export function maskSecret(secret: string): string {
 }
 
 /** Attesto's key format: `attesto_test_` + 43 base64url characters. */
-export function generateTestApiKey(): string {
+function generateTestApiKey(): string {
   return `attesto_test_${randomBytes(32).toString('base64url')}`;
 }
 
 /** What `openssl rand -base64 32` gives, the form Attesto's docs use for webhook secrets. */
-export function generateWebhookSecret(): string {
+function generateWebhookSecret(): string {
   return randomBytes(32).toString('base64');
 }
 
-export function loadOrCreateDevSecrets(file: string | undefined): DevSecrets {
+function loadOrCreateDevSecrets(file: string | undefined): DevSecrets {
   const stored = file ? readJsonFile<DevSecrets>(file) : undefined;
   if (stored?.attestoApiKey && stored.webhookSecrets?.[0]) return stored;
   const secrets = { attestoApiKey: generateTestApiKey(), webhookSecrets: [generateWebhookSecret()] };

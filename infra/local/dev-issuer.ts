@@ -9,7 +9,7 @@ import { readJsonFile, writePrivateJsonFile } from './local-data';
 
 export const DEV_AUDIENCE = 'iap-backend';
 export const DEV_ISSUER_PATH = '/_dev/issuer';
-export const DEV_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
+const DEV_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
 
 export interface DevIssuerFile {
   /** Issuer URL of the last start, so `npm run token` can sign without the server. */
@@ -26,7 +26,7 @@ export interface DevIssuer {
   endpoints: ExtraEndpoints;
 }
 
-export function devIssuerUrl(apiUrl: string): string {
+function devIssuerUrl(apiUrl: string): string {
   return `${apiUrl.replace(/\/+$/, '')}${DEV_ISSUER_PATH}`;
 }
 

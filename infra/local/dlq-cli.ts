@@ -11,7 +11,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { listDeadLetters, redriveDeadLetters } from '../../shared/webhooks/dead-letter-queue';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './provision';
 
-export const USAGE = `usage: npm run dlq -- <list|redrive> [options]
+const USAGE = `usage: npm run dlq -- <list|redrive> [options]
 
   list       show the dead-lettered webhooks: id, receive count, event id/type, first bytes
   redrive    move them back to the webhook queue (receive → send → delete) and print the counts
@@ -116,7 +116,7 @@ export async function resolveTarget(
   };
 }
 
-export function sqsClientFor(target: QueueTarget): SQSClient {
+function sqsClientFor(target: QueueTarget): SQSClient {
   return new SQSClient({
     useQueueUrlAsEndpoint: false,
     ...(target.endpoint ? { endpoint: target.endpoint } : {}),

@@ -9,7 +9,7 @@ export type LambdaHandler = (event: unknown, context: Context) => Promise<unknow
 export type HandlerResolver = (fn: FunctionName) => Promise<LambdaHandler>;
 
 /** Used for functions whose definition sets no timeout; API Gateway itself gives up at 30 s. */
-export const DEFAULT_FUNCTION_TIMEOUT_SECONDS = 10;
+const DEFAULT_FUNCTION_TIMEOUT_SECONDS = 10;
 
 export function functionTimeoutSeconds(fn: FunctionName): number {
   const def = functions[fn];

@@ -13,7 +13,7 @@ import { createLambdaContext, invokeWithTimeout } from './lambda-context';
 import { createRouteMatcher } from './route-matcher';
 
 /** API Gateway's request payload quota for HTTP APIs. */
-export const MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024;
+const MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024;
 
 /** Returns the claims for a valid `Authorization` header, or undefined to answer 401. */
 export type Authorizer = (
@@ -81,7 +81,7 @@ function corsHeaders(cors: CorsSettings | undefined, origin: string | undefined)
   return allowed ? { 'access-control-allow-origin': cors.allowOrigins.includes('*') ? '*' : origin } : {};
 }
 
-export function createHttpApiListener(options: HttpApiOptions) {
+function createHttpApiListener(options: HttpApiOptions) {
   const match = createRouteMatcher(options.routes);
   const limit = options.maxBodyBytes ?? MAX_REQUEST_BODY_BYTES;
   if (!options.authorize && options.routes.some((r) => r.auth === 'user')) {

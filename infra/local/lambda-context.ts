@@ -35,7 +35,7 @@ export function createLambdaContext(options: InvocationOptions): Context {
   };
 }
 
-export class FunctionTimeoutError extends Error {
+class FunctionTimeoutError extends Error {
   constructor(functionName: string, timeoutSeconds: number) {
     super(`${functionName}: Task timed out after ${timeoutSeconds.toFixed(2)} seconds`);
     this.name = 'FunctionTimeoutError';

@@ -19,13 +19,13 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, provisionLocal } from './provision';
 import { startSqsLocal } from './sqs-local';
 import { startSqsPoller } from './sqs-poller';
 
-export const DEFAULT_APP_ID = 'com.example.app';
+const DEFAULT_APP_ID = 'com.example.app';
 
 /**
  * `GET /_dev/runtime`: where the emulators and queues of this run are, for local tools such as
  * `npm run dlq` (the SQS emulator lives inside this process, on a port chosen at start).
  */
-export const RUNTIME_INFO_PATH = '/_dev/runtime';
+const RUNTIME_INFO_PATH = '/_dev/runtime';
 
 function runtimeInfo(req: IncomingMessage, info: Record<string, unknown>): HttpResponse | undefined {
   if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== RUNTIME_INFO_PATH) return undefined;

@@ -22,7 +22,7 @@ export interface LocalResources {
   env: Record<string, string>;
 }
 
-export function createTableInput(def: TableDef, tableName: string): CreateTableCommandInput {
+function createTableInput(def: TableDef, tableName: string): CreateTableCommandInput {
   const keyNames = new Map<string, 'S' | 'N'>();
   const add = (k?: { name: string; type: 'S' | 'N' }) => {
     if (k) keyNames.set(k.name, k.type);

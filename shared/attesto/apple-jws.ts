@@ -19,7 +19,7 @@ const epochMs = z.number().check(z.int(), z.nonnegative());
 const appleEnvironment = z.enum(['Production', 'Sandbox', 'Xcode', 'LocalTesting']);
 
 /** Apple's JWSTransactionDecodedPayload. Dates are epoch milliseconds. */
-export const appleTransactionPayloadSchema = z.looseObject({
+const appleTransactionPayloadSchema = z.looseObject({
   transactionId: z.string().check(z.minLength(1)),
   originalTransactionId: z.string().check(z.minLength(1)),
   webOrderLineItemId: z.optional(z.string()),
@@ -55,7 +55,7 @@ export const appleTransactionPayloadSchema = z.looseObject({
 export type AppleTransactionPayload = z.infer<typeof appleTransactionPayloadSchema>;
 
 /** Apple's JWSRenewalInfoDecodedPayload. Dates are epoch milliseconds. */
-export const appleRenewalInfoSchema = z.looseObject({
+const appleRenewalInfoSchema = z.looseObject({
   originalTransactionId: z.string().check(z.minLength(1)),
   // The product that renews next (differs from productId after a downgrade or crossgrade).
   autoRenewProductId: z.string().check(z.minLength(1)),

@@ -31,8 +31,8 @@ import {
 // possible cold start, so the whole Attesto exchange (both attempts and the wait between them)
 // must end within ~7 s. One attempt may use at most 4.5 s so a slow first try leaves room for a
 // second; a retry is only started when at least 1 s of budget would remain for it.
-export const DEFAULT_TIME_BUDGET_MS = 7_000;
-export const DEFAULT_ATTEMPT_TIMEOUT_MS = 4_500;
+const DEFAULT_TIME_BUDGET_MS = 7_000;
+const DEFAULT_ATTEMPT_TIMEOUT_MS = 4_500;
 const MIN_ATTEMPT_MS = 1_000;
 // Pause before retrying a 5xx, network error or timeout that named no Retry-After.
 const DEFAULT_RETRY_DELAY_MS = 250;

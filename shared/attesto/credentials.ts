@@ -12,14 +12,13 @@ export interface AttestoCredentials {
   webhookSecrets: string[];
 }
 
-export const attestoSecretSchema = z.object({
+const attestoSecretSchema = z.object({
   attestoApiKey: z.string().check(z.trim(), z.minLength(1)),
   // Current secret first, then the previous one while a rotation is under way.
   webhookSecrets: z.array(z.string().check(z.trim(), z.minLength(1))).check(z.minLength(1), z.maxLength(5)),
 });
-export type AttestoSecret = z.infer<typeof attestoSecretSchema>;
 
-export const CREDENTIALS_TTL_MS = 5 * 60_000;
+const CREDENTIALS_TTL_MS = 5 * 60_000;
 // After a failed refresh the last good value is served for this long before asking again, so
 // a Secrets Manager blip neither breaks verification nor turns every request into a lookup.
 const STALE_RETRY_MS = 30_000;

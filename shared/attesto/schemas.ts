@@ -47,9 +47,8 @@ export const attestoErrorSchema = z.looseObject({
   message: z.string(),
   details: z.optional(jsonRecord),
 });
-export type AttestoError = z.infer<typeof attestoErrorSchema>;
 
-export const appleTransactionSchema = z.looseObject({
+const appleTransactionSchema = z.looseObject({
   transactionId: nonBlank(),
   // The stable key across renewals (= webhook subject.key).
   originalTransactionId: nonBlank(),
@@ -76,7 +75,6 @@ export const appleTransactionSchema = z.looseObject({
   signedTransactionInfo: nonBlank(),
   rawDecodedPayload: jsonRecord,
 });
-export type AppleTransaction = z.infer<typeof appleTransactionSchema>;
 
 export const appleVerifyOkSchema = z.looseObject({
   valid: z.literal(true),
@@ -90,9 +88,8 @@ export const appleVerifyOkSchema = z.looseObject({
 export type AppleVerifyOk = z.infer<typeof appleVerifyOkSchema>;
 
 export const appleVerifyResponseSchema = z.union([appleVerifyOkSchema, verifyRejectedSchema]);
-export type AppleVerifyResponse = z.infer<typeof appleVerifyResponseSchema>;
 
-export const googleSubscriptionPurchaseSchema = z.looseObject({
+const googleSubscriptionPurchaseSchema = z.looseObject({
   kind: z.literal('androidpublisher#subscriptionPurchaseV2'),
   packageName: nonBlank(),
   // An echo of our request, not checked against Google: compare rawResponse.lineItems[].productId.
@@ -121,7 +118,7 @@ export const googleSubscriptionOkSchema = z.looseObject({
 });
 export type GoogleSubscriptionOk = z.infer<typeof googleSubscriptionOkSchema>;
 
-export const googleProductPurchaseSchema = z.looseObject({
+const googleProductPurchaseSchema = z.looseObject({
   kind: z.literal('androidpublisher#productPurchase'),
   packageName: nonBlank(),
   productId: nonBlank(),
@@ -150,7 +147,6 @@ export const googleVerifyResponseSchema = z.union([
   googleProductOkSchema,
   verifyRejectedSchema,
 ]);
-export type GoogleVerifyResponse = z.infer<typeof googleVerifyResponseSchema>;
 
 // ─── Webhooks ────────────────────────────────────────────────────────────────
 
@@ -204,7 +200,7 @@ export function isAttestoEvent(value: string): value is AttestoEvent {
   return knownEvents.has(value);
 }
 
-export const attestoWebhookSubjectSchema = z.looseObject({
+const attestoWebhookSubjectSchema = z.looseObject({
   // Apple originalTransactionId, or Google's ROOT purchaseToken of an upgrade chain.
   key: nonBlank(),
   productId: nullableDefault(z.string()),
@@ -260,7 +256,6 @@ export const appleNotificationDataSchema = z.looseObject({
   ),
   summary: z.optional(jsonRecord),
 });
-export type AppleNotificationData = z.infer<typeof appleNotificationDataSchema>;
 
 /** Google Play's decoded RTDN `DeveloperNotification`, as Attesto puts it in `data`. */
 export const googleNotificationDataSchema = z.looseObject({

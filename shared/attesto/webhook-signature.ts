@@ -5,9 +5,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 // the secret string as configured (never base64-decoded). Each delivery attempt is signed afresh,
 // so a 300 s window never breaks Attesto's retries.
 
-export const ATTESTO_SIGNATURE_HEADER = 'x-attesto-signature';
-export const ATTESTO_EVENT_ID_HEADER = 'x-attesto-event-id';
-export const DEFAULT_SIGNATURE_TOLERANCE_SECONDS = 300;
+const DEFAULT_SIGNATURE_TOLERANCE_SECONDS = 300;
 
 const V1_PATTERN = /^[0-9a-f]{64}$/;
 const T_PATTERN = /^\d{1,15}$/;

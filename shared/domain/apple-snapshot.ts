@@ -35,11 +35,7 @@ export interface PurchaseSnapshot {
 }
 
 /** Apple's `type` names the kind authoritatively; the catalog only fills in when it is unusual. */
-export function appleProductType(
-  appleType: string,
-  productId: string,
-  from: Catalog = defaultCatalog,
-): ProductType {
+function appleProductType(appleType: string, productId: string, from: Catalog = defaultCatalog): ProductType {
   switch (appleType) {
     case 'Auto-Renewable Subscription':
       return 'subscription';

@@ -20,7 +20,7 @@ const productSchema = z.strictObject({
   credits: z.optional(z.record(nonEmpty, z.number().check(z.int(), z.positive()))),
 });
 
-export const catalogSchema = z
+const catalogSchema = z
   .strictObject({
     products: z.array(productSchema).check(z.minLength(1, 'the catalog needs at least one product')),
   })

@@ -10,7 +10,7 @@ export interface EntitlementPolicy {
   billingRetryMaxDays: number;
 }
 
-export const defaultEntitlementPolicy: EntitlementPolicy = {
+const defaultEntitlementPolicy: EntitlementPolicy = {
   billingRetryEntitled: true,
   billingRetryMaxDays: 16,
 };

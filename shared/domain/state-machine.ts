@@ -194,7 +194,7 @@ export function staleFill(current: Purchase | undefined, update: PurchaseUpdate)
 }
 
 /** True when the purchase already reflects a newer update, so the guarded write would fail. */
-export function isStale(current: Purchase | undefined, update: PurchaseUpdate): boolean {
+function isStale(current: Purchase | undefined, update: PurchaseUpdate): boolean {
   return current !== undefined && current.appliedOrder > update.order;
 }
 

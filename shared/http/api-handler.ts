@@ -49,12 +49,12 @@ class UnsupportedMediaTypeError extends HttpError {
   }
 }
 
-export function readRawBody(event: Pick<ApiEvent, 'body' | 'isBase64Encoded'>): string {
+function readRawBody(event: Pick<ApiEvent, 'body' | 'isBase64Encoded'>): string {
   if (!event.body) return '';
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
 }
 
-export function parseJsonBody<S extends AnySchema>(
+function parseJsonBody<S extends AnySchema>(
   event: ApiEvent,
   schema: S,
   maxBodyBytes = DEFAULT_MAX_BODY_BYTES,

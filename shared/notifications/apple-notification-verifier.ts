@@ -112,7 +112,7 @@ export async function verifyAppleNotification(
 }
 
 /** Turns the library's VerificationException into our 401 / 503 classes. */
-export function classifyAppleVerificationFailure(
+function classifyAppleVerificationFailure(
   error: unknown,
 ): NotificationAuthError | NotificationCheckUnavailableError | null {
   if (!(error instanceof VerificationException)) return null;

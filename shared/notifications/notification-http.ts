@@ -37,12 +37,12 @@ export function headerOf(event: Pick<APIGatewayProxyEventV2, 'headers'>, name: s
   return value === undefined || value === '' ? undefined : value;
 }
 
-export const tooLarge = (): NotificationResult => answer(413, { error: 'PAYLOAD_TOO_LARGE' });
+const tooLarge = (): NotificationResult => answer(413, { error: 'PAYLOAD_TOO_LARGE' });
 /** Deliberately says nothing about which check failed: the reason is logged, not returned. */
-export const unauthorized = (): NotificationResult => answer(401, { error: 'UNAUTHORIZED' });
+const unauthorized = (): NotificationResult => answer(401, { error: 'UNAUTHORIZED' });
 export const internalError = (): NotificationResult => answer(500, { error: 'INTERNAL_ERROR' });
 export const received = (): NotificationResult => answer(200, { received: true });
-export const unavailable = (retryAfterSeconds: number): NotificationResult =>
+const unavailable = (retryAfterSeconds: number): NotificationResult =>
   answer(503, { error: 'SERVICE_UNAVAILABLE' }, { 'retry-after': String(retryAfterSeconds) });
 
 /** How one store endpoint names, in its log lines, what it receives. */

@@ -7,8 +7,8 @@ import { NotificationAuthError, NotificationCheckUnavailableError } from './erro
 // internet can POST to the endpoint, so every one of these checks is what keeps forged Play
 // notifications out.
 
-export const GOOGLE_JWKS_URL = 'https://www.googleapis.com/oauth2/v3/certs';
-export const GOOGLE_ISSUERS = ['https://accounts.google.com', 'accounts.google.com'] as const;
+const GOOGLE_JWKS_URL = 'https://www.googleapis.com/oauth2/v3/certs';
+const GOOGLE_ISSUERS = ['https://accounts.google.com', 'accounts.google.com'] as const;
 
 export interface PubSubPushAuthConfig {
   /** The audience set on the push subscription (by default Google uses the push endpoint URL). */
@@ -40,7 +40,7 @@ const DEFAULT_SKEW_SECONDS = 30;
 const remoteKeySets = new Map<string, JWTVerifyGetKey>();
 
 /** A cached remote key set per URL: keys are fetched once per cold start and refreshed by jose. */
-export function remoteJwks(url: string = GOOGLE_JWKS_URL): JWTVerifyGetKey {
+function remoteJwks(url: string = GOOGLE_JWKS_URL): JWTVerifyGetKey {
   let keySet = remoteKeySets.get(url);
   if (!keySet) {
     keySet = createRemoteJWKSet(new URL(url), { timeoutDuration: 3_000 });
@@ -89,7 +89,7 @@ export async function verifyPubSubPush(
 }
 
 /** jose's failures → 401 (the token) or 503 (Google's key set could not be fetched). */
-export function classifyPubSubAuthFailure(error: unknown): Error {
+function classifyPubSubAuthFailure(error: unknown): Error {
   if (error instanceof errors.JWTExpired) {
     return new NotificationAuthError('EXPIRED', `${error.claim}: ${error.reason}`, error);
   }

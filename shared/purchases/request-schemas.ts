@@ -31,7 +31,7 @@ function idText(maxLength: number) {
  * recorded, and its lookup would fail as a server error: refuse it up front. Real Play tokens
  * are a few hundred ASCII characters.
  */
-export const MAX_PURCHASE_TOKEN_BYTES = 2000;
+const MAX_PURCHASE_TOKEN_BYTES = 2000;
 
 const productIdSchema = idText(200);
 // Attesto's own limits (contract §2.2, §2.3), so an over-long id is a 400 naming our field.
@@ -112,7 +112,7 @@ export const googleVerifyBodySchema = z.pipe(
 );
 
 /** The most entries one restore may carry; an iOS history of a long-time subscriber stays far below. */
-export const MAX_RESTORE_ENTRIES = 500;
+const MAX_RESTORE_ENTRIES = 500;
 
 /**
  * The restore body. Only the envelope is strict (a malformed envelope is the caller's bug and

@@ -34,9 +34,9 @@ import {
 } from './verification';
 import { packageNameFor } from './verify-google';
 
-export const RESTORE_CONCURRENCY = 8;
+const RESTORE_CONCURRENCY = 8;
 /** From the request's start; leaves the SDK's 10 s attempt room for a cold start and the network. */
-export const RESTORE_BUDGET_MS = 6_000;
+const RESTORE_BUDGET_MS = 6_000;
 /** Past the deadline, calls already under way get this long to land before the answer goes out. */
 const LANDING_MS = 750;
 /**

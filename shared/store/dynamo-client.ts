@@ -57,7 +57,7 @@ const TRANSIENT_CODES = new Set([
 ]);
 
 /** Throttling, DynamoDB 5xx and network failures: worth retrying a moment later. */
-export function isTransientDynamoError(error: unknown): boolean {
+function isTransientDynamoError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const e = error as Error & { code?: string; $metadata?: { httpStatusCode?: number } };
   return (
@@ -95,7 +95,7 @@ export interface CancellationReason {
  * The per-operation reasons of a cancelled TransactWriteItems, in operation order, or undefined
  * when `error` is not a cancellation.
  */
-export function cancellationReasons(error: unknown): CancellationReason[] | undefined {
+function cancellationReasons(error: unknown): CancellationReason[] | undefined {
   if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
   const reasons = (error as { CancellationReasons?: { Code?: string; Item?: Record<string, unknown> }[] })
     .CancellationReasons;
@@ -130,19 +130,19 @@ export function isContention(reasons: CancellationReason[]): boolean {
   return reasons.some((r) => r.code === 'TransactionConflict');
 }
 
-export function isThrottled(reasons: CancellationReason[]): boolean {
+function isThrottled(reasons: CancellationReason[]): boolean {
   return reasons.some((r) => r.code === 'ThrottlingError' || r.code === 'ProvisionedThroughputExceeded');
 }
 
-export const MAX_CONTENTION_ATTEMPTS = 8;
+const MAX_CONTENTION_ATTEMPTS = 8;
 
 /** Jittered exponential backoff for contention retries: up to ~10·2^attempt ms. */
-export function contentionPause(attempt: number): Promise<void> {
+function contentionPause(attempt: number): Promise<void> {
   const ms = Math.random() * 10 * 2 ** Math.min(attempt, 6);
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export function contentionError(what: string): ServiceUnavailableError {
+function contentionError(what: string): ServiceUnavailableError {
   return new ServiceUnavailableError(`${what}: too much contention, retry shortly`, 1);
 }
 

@@ -48,14 +48,11 @@ export interface ProcessedWebhook {
 }
 
 /** The processed-events key: the upstream event's identity, so both delivery paths apply it once. */
-export function markerIdOf(webhook: Pick<AttestoWebhook, 'source' | 'externalId' | 'eventId'>): string {
+function markerIdOf(webhook: Pick<AttestoWebhook, 'source' | 'externalId' | 'eventId'>): string {
   return upstreamEventKey(webhook) ?? webhook.eventId;
 }
 
-export async function processWebhook(
-  webhook: AttestoWebhook,
-  deps: ConsumerDeps = {},
-): Promise<ProcessedWebhook> {
+async function processWebhook(webhook: AttestoWebhook, deps: ConsumerDeps = {}): Promise<ProcessedWebhook> {
   const markerId = markerIdOf(webhook);
   const about = { eventId: webhook.eventId, event: webhook.event, platformEvent: webhook.platformEvent };
   const mark = async (outcome: WebhookOutcome): Promise<ProcessedWebhook> => {
@@ -112,7 +109,7 @@ export async function processWebhook(
 
 type ParsedRecord = { ok: true; webhook: AttestoWebhook } | { ok: false; problem: string };
 
-export function parseRecord(record: Pick<SQSRecord, 'body' | 'messageAttributes'>): ParsedRecord {
+function parseRecord(record: Pick<SQSRecord, 'body' | 'messageAttributes'>): ParsedRecord {
   const encoding = record.messageAttributes?.[BODY_ENCODING_ATTRIBUTE]?.stringValue;
   let json: unknown;
   try {

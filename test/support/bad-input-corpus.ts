@@ -524,11 +524,6 @@ export function bodyCorpus(endpoint: BodyEndpoint): CorpusCase[] {
   ];
 }
 
-/** Entries that would cost Attesto nothing to refuse, so the fast check needs no rate budget. */
-export function rejectedWithoutAttesto(expect: Expectation): boolean {
-  return expect.kind !== 'domain';
-}
-
 // ─── Arbitrary bodies ───────────────────────────────────────────────────────────────────────
 
 const oddPiece = fc.constantFrom(

@@ -5,14 +5,14 @@ import type { ApplePurchaseRecord, AppleTransactionRecord } from './world-types'
 // ResponseBodyV2DecodedPayload) with Apple's field names and millisecond numbers. Apple leaves
 // absent fields out rather than sending null, and so do these.
 
-export const APPLE_PRODUCT_TYPE_NAMES: Record<SandboxProductType, string> = {
+const APPLE_PRODUCT_TYPE_NAMES: Record<SandboxProductType, string> = {
   subscription: 'Auto-Renewable Subscription',
   product: 'Non-Consumable',
   consumable: 'Consumable',
 };
 
 /** A numeric App Store app id, as Apple puts in notification `data.appAppleId`. */
-export const SANDBOX_APP_APPLE_ID = 1_234_567_890;
+const SANDBOX_APP_APPLE_ID = 1_234_567_890;
 const SUBSCRIPTION_GROUP_ID = '21000000';
 const STOREFRONT = 'USA';
 const STOREFRONT_ID = '143441';

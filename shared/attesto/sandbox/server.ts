@@ -26,7 +26,7 @@ import type { SandboxWebhook } from './world-types';
 // developers run a whole purchase lifecycle with no store accounts; tests talk real HTTP to it.
 
 /** Build tag in `version` and `X-Attesto-Version`; informational, as Attesto's is. */
-export const SANDBOX_VERSION = 'v0.0.24-sandbox';
+const SANDBOX_VERSION = 'v0.0.24-sandbox';
 
 export interface AttestoSandboxOptions {
   /** 0 or absent: a free port (read it from `url`). */

@@ -9,7 +9,7 @@ import type { SandboxWorld } from './world';
 // checks, then the store. Domain "no" answers are HTTP 200 `valid:false`; everything thrown uses
 // the error envelope `{valid:false, error, message, details?}` (contract §2.4).
 
-export const VERIFY_MAX_BODY_BYTES = 16 * 1024;
+const VERIFY_MAX_BODY_BYTES = 16 * 1024;
 
 export interface VerifyRouteDeps {
   apiKey: string;
