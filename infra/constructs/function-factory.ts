@@ -22,7 +22,7 @@ export const SERVICE_NAME = 'iap-backend';
 export const METRICS_NAMESPACE = 'IapBackend';
 const DEFAULT_TIMEOUT_SECONDS = 10;
 export const DEFAULT_MEMORY_MB = 256;
-/** Name of the variable holding the Attesto secret's ARN (see interfaces: it wins over plain env). */
+/** Name of the variable holding the Attesto secret's ARN; when set it wins over the plain ATTESTO_* variables. */
 const SECRET_ENV_VAR = 'ATTESTO_SECRET_ARN';
 
 // The bundle is ESM, but a few bundled CommonJS dependencies call require() for Node built-ins.

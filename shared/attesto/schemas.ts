@@ -301,5 +301,5 @@ export const googleNotificationDataSchema = z.looseObject({
 });
 export type GoogleDeveloperNotification = z.infer<typeof googleNotificationDataSchema>;
 
-/** The name the agreed interfaces give the DeveloperNotification schema (zod/mini: `.parse`/`.safeParse` work as before). */
+/** The DeveloperNotification schema under the name the tests use. */
 export const googleDeveloperNotificationSchema = googleNotificationDataSchema;

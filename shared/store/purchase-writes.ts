@@ -1,5 +1,5 @@
 // How a PurchaseUpdate becomes a DynamoDB update of a purchase item, and how a stored item
-// becomes a Purchase. Shared by verify (purchases.ts) and the webhook consumer (purchase-events.ts).
+// becomes a Purchase. Shared by verify (purchases.ts) and the webhook consumer (processed-events.ts).
 //
 // Stored layout: the Purchase attributes at top level, plus `order_<field>` (the order key of the
 // update that last set <field>, i.e. Purchase.fieldOrder) and `rev` (a write counter that lets
