@@ -1,6 +1,6 @@
 import type { AttestoWebhook, AttestoWebhookSubject } from '../attesto/schemas';
 import type { VerifiedAppleNotification } from './apple-notification-verifier';
-import { unifiedAppleEvent, unifiedGoogleEvent } from './event-mapping';
+import { type UnifiedEvent, unifiedAppleEvent, unifiedGoogleEvent } from './event-mapping';
 import type { DecodedPubSubMessage } from './pubsub-message';
 
 // Wraps a verified store notification in the envelope Attesto would have sent for it (contract
@@ -19,6 +19,20 @@ export const DIRECT_TENANT_ID = 'direct';
 
 const APPLE_SUBSCRIPTION_TYPES = new Set(['Auto-Renewable Subscription', 'Non-Renewing Subscription']);
 
+/** The envelope fields both stores derive alike from the upstream id (see above). */
+function envelopeHead(source: 'apple' | 'google', upstreamId: string, unified: UnifiedEvent, now: Date) {
+  return {
+    event: unified.event,
+    reason: unified.reason,
+    platformEvent: unified.platformEvent,
+    eventId: `${source}_${upstreamId}`,
+    externalId: upstreamId,
+    timestamp: now.toISOString(),
+    tenantId: DIRECT_TENANT_ID,
+    source,
+  };
+}
+
 export function normalizeAppleNotification(
   decoded: VerifiedAppleNotification,
   signedPayload: string,
@@ -36,14 +50,7 @@ export function normalizeAppleNotification(
   }
   const appAccountToken = transaction?.appAccountToken;
   return {
-    event: unified.event,
-    reason: unified.reason,
-    platformEvent: unified.platformEvent,
-    eventId: `apple_${notification.notificationUUID}`,
-    externalId: notification.notificationUUID,
-    timestamp: now.toISOString(),
-    tenantId: DIRECT_TENANT_ID,
-    source: 'apple',
+    ...envelopeHead('apple', notification.notificationUUID, unified, now),
     subject,
     appUserId: typeof appAccountToken === 'string' && appAccountToken !== '' ? appAccountToken : null,
     // The notification as Apple signed it: signedTransactionInfo / signedRenewalInfo stay JWS strings.
@@ -73,14 +80,7 @@ export function normalizeGoogleNotification(decoded: DecodedPubSubMessage, now: 
   }
   // voidedPurchaseNotification and testNotification have no subject, as with Attesto.
   return {
-    event: unified.event,
-    reason: unified.reason,
-    platformEvent: unified.platformEvent,
-    eventId: `google_${decoded.messageId}`,
-    externalId: decoded.messageId,
-    timestamp: now.toISOString(),
-    tenantId: DIRECT_TENANT_ID,
-    source: 'google',
+    ...envelopeHead('google', decoded.messageId, unified, now),
     subject,
     appUserId: null,
     data: notification as Record<string, unknown>,

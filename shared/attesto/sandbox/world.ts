@@ -477,6 +477,31 @@ export class SandboxWorld {
     return this.finish(p, member, [webhook]);
   }
 
+  /** The fields every new purchase starts with, and its billing period (null: not a subscription). */
+  private newPurchaseBase<P extends Platform>(
+    platform: P,
+    product: SandboxProduct,
+    appUserId: string | null,
+    t: number,
+    input: BuyInput,
+  ) {
+    const period =
+      product.type === 'subscription'
+        ? (input.periodMs ?? periodMs(periodOf(product), this.config.timeScale))
+        : null;
+    const base = {
+      id: this.nextId(),
+      platform,
+      productId: product.productId,
+      productType: product.type,
+      appUserId,
+      priceMilli: product.priceMilli ?? defaultPriceMilli(product.type),
+      currency: product.currency ?? 'USD',
+      createdAt: t,
+    };
+    return { base, period };
+  }
+
   private newApplePurchase(
     product: SandboxProduct,
     appUserId: string | null,
@@ -485,18 +510,9 @@ export class SandboxWorld {
   ): ApplePurchaseRecord {
     const isSubscription = product.type === 'subscription';
     const originalTransactionId = this.nextAppleId();
-    const period = isSubscription
-      ? (input.periodMs ?? periodMs(periodOf(product), this.config.timeScale))
-      : null;
+    const { base, period } = this.newPurchaseBase('apple', product, appUserId, t, input);
     return {
-      id: this.nextId(),
-      platform: 'apple',
-      productId: product.productId,
-      productType: product.type,
-      appUserId,
-      priceMilli: product.priceMilli ?? defaultPriceMilli(product.type),
-      currency: product.currency ?? 'USD',
-      createdAt: t,
+      ...base,
       bundleId: input.bundleId ?? this.config.bundleId,
       inAppOwnershipType: 'PURCHASED',
       originalTransactionId,
@@ -742,19 +758,10 @@ export class SandboxWorld {
     linkedPurchaseToken: string | null,
   ): GooglePurchaseRecord {
     const isSubscription = product.type === 'subscription';
-    const period = isSubscription
-      ? (input.periodMs ?? periodMs(periodOf(product), this.config.timeScale))
-      : null;
+    const { base, period } = this.newPurchaseBase('google', product, appUserId, t, input);
     const orderId = googleOrderId(this.random);
     return {
-      id: this.nextId(),
-      platform: 'google',
-      productId: product.productId,
-      productType: product.type,
-      appUserId,
-      priceMilli: product.priceMilli ?? defaultPriceMilli(product.type),
-      currency: product.currency ?? 'USD',
-      createdAt: t,
+      ...base,
       packageName: input.packageName ?? this.config.packageName,
       purchaseToken: googlePurchaseToken(this.random),
       linkedPurchaseToken,
