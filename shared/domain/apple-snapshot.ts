@@ -6,8 +6,9 @@
 // or at its revocationDate when it was refunded or revoked, so an old renewal verified late never
 // moves the expiry back, and a refund seen at verify is not older than the purchase it overrides.
 import type { AppleVerifyOk } from '../attesto/schemas';
+import { appleProductType } from './apple-product-type';
 import { type Catalog, catalog as defaultCatalog, productById } from './catalog';
-import { aliasKey, creditKey, type ProductType, purchaseKey } from './purchase';
+import { aliasKey, creditKey, purchaseKey } from './purchase';
 import type { PurchaseEvent } from './state-machine';
 
 export interface SnapshotCredit {
@@ -32,21 +33,6 @@ export interface PurchaseSnapshot {
   credit?: SnapshotCredit;
   transaction: VerifiedTransaction;
   environment: 'production' | 'sandbox';
-}
-
-/** Apple's `type` names the kind authoritatively; the catalog only fills in when it is unusual. */
-function appleProductType(appleType: string, productId: string, from: Catalog = defaultCatalog): ProductType {
-  switch (appleType) {
-    case 'Auto-Renewable Subscription':
-      return 'subscription';
-    case 'Consumable':
-      return 'consumable';
-    case 'Non-Consumable':
-    case 'Non-Renewing Subscription':
-      return 'product';
-    default:
-      return productById(productId, from)?.type ?? 'product';
-  }
 }
 
 const ms = (iso: string) => Date.parse(iso);

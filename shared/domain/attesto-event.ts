@@ -3,19 +3,10 @@
 // notification carries none, so its fields come from a re-read through Attesto's Google verify.
 import type { AppleRenewalInfo, AppleTransactionPayload } from '../attesto/apple-jws';
 import type { GoogleProductOk, GoogleSubscriptionOk } from '../attesto/schemas';
+import { appleProductType } from './apple-product-type';
 import { type Catalog, catalog, productById } from './catalog';
-import type { Environment, Ownership, ProductType } from './purchase';
+import type { Environment, Ownership } from './purchase';
 import type { PurchaseEventFields } from './state-machine';
-
-const APPLE_SUBSCRIPTION_TYPES = new Set(['Auto-Renewable Subscription', 'Non-Renewing Subscription']);
-
-/** The catalog decides (it alone knows consumables from other products); else Apple's `type`. */
-export function appleProductType(appleType: string, productId: string, from: Catalog = catalog): ProductType {
-  const known = productById(productId, from);
-  if (known) return known.type;
-  if (APPLE_SUBSCRIPTION_TYPES.has(appleType)) return 'subscription';
-  return appleType === 'Consumable' ? 'consumable' : 'product';
-}
 
 function appleEnvironment(value: string): Environment {
   return value === 'Production' ? 'production' : 'sandbox';

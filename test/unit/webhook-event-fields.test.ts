@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { AppleRenewalInfo, AppleTransactionPayload } from '../../shared/attesto/apple-jws';
 import type { GoogleProductOk, GoogleSubscriptionOk } from '../../shared/attesto/schemas';
+import { appleProductType } from '../../shared/domain/apple-product-type';
 import {
   appleEventFields,
-  appleProductType,
   googleProductFields,
   googleSubscriptionFields,
 } from '../../shared/domain/attesto-event';

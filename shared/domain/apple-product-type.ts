@@ -1,0 +1,16 @@
+import { type Catalog, catalog, productById } from './catalog';
+import type { ProductType } from './purchase';
+
+const APPLE_SUBSCRIPTION_TYPES = new Set(['Auto-Renewable Subscription', 'Non-Renewing Subscription']);
+
+/**
+ * The product type of an Apple transaction, the same for verify and webhooks. The app's catalog
+ * decides (it alone tells the SDK's types apart, e.g. which products are consumables); Apple's
+ * `type` only names products the catalog does not list.
+ */
+export function appleProductType(appleType: string, productId: string, from: Catalog = catalog): ProductType {
+  const known = productById(productId, from);
+  if (known) return known.type;
+  if (APPLE_SUBSCRIPTION_TYPES.has(appleType)) return 'subscription';
+  return appleType === 'Consumable' ? 'consumable' : 'product';
+}
