@@ -86,6 +86,18 @@ describe('appleSnapshot', () => {
     ).toBeUndefined();
   });
 
+  it("takes the product type from the catalog, as webhooks do, and Apple's type only for unlisted products", () => {
+    const listed = appleOk({ productId: 'coins_100', type: 'Non-Consumable', expiresDate: null });
+    expect(appleSnapshot(listed).event.fields.productType).toBe('consumable');
+    expect(appleSnapshot(listed).credit?.productId).toBe('coins_100');
+    const unlisted = appleOk({
+      productId: 'season_pass',
+      type: 'Non-Renewing Subscription',
+      expiresDate: null,
+    });
+    expect(appleSnapshot(unlisted).event.fields.productType).toBe('subscription');
+  });
+
   it('an old renewal verified after the newest never shortens the expiry', () => {
     const identity = { pk: 'apple#1', platform: 'apple' as const, subjectKey: '1' };
     const newest = appleSnapshot(
