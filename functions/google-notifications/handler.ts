@@ -6,21 +6,16 @@ import { ConfigError } from '../../shared/config';
 import { webhookQueueFromEnv } from '../../shared/notifications/enqueue-notification';
 import { googleNotificationSettings } from '../../shared/notifications/google-notification-settings';
 import { receiveGoogleNotification } from '../../shared/notifications/receive-google-notification';
-import { countWebhookReceipt, metrics } from '../../shared/observability/metrics';
+import { metrics } from '../../shared/observability/metrics';
 
 const queue = webhookQueueFromEnv(ConfigError);
 
 export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
   try {
-    const result = await receiveGoogleNotification(event, {
+    return await receiveGoogleNotification(event, {
       ...queue,
       settings: () => googleNotificationSettings(),
     });
-    // 200 is queued (or a push for another app, acknowledged), 401 failed a check; the rest is
-    // retried by Pub/Sub.
-    if (result.statusCode === 200) countWebhookReceipt('google', 'queued');
-    else if (result.statusCode === 401) countWebhookReceipt('google', 'rejected');
-    return result;
   } finally {
     metrics.publishStoredMetrics();
   }

@@ -4,6 +4,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { AttestoWebhook } from '../attesto/schemas';
 import { logger } from '../observability/logger';
+import { countWebhookReceipt } from '../observability/metrics';
 import { type EnqueueTarget, enqueueEnvelope } from './enqueue-notification';
 import { NotificationAuthError, NotificationCheckUnavailableError } from './errors';
 
@@ -47,6 +48,8 @@ const unavailable = (retryAfterSeconds: number): NotificationResult =>
 
 /** How one store endpoint names, in its log lines, what it receives. */
 export interface NotificationSource {
+  /** The endpoint's name in the WebhooksQueued / WebhooksRejected metrics. */
+  endpoint: 'apple' | 'google';
   /** 'Apple notification', 'Pub/Sub push'. */
   label: string;
   /** Said when a dependency of the check is down: which one, and that the sender retries. */
@@ -76,6 +79,7 @@ export function refusal(
 ): NotificationResult {
   if (error instanceof NotificationAuthError) {
     logger.warn(`${source.label} refused`, { rejection: error.rejection, detail: error.detail, requestId });
+    countWebhookReceipt(source.endpoint, 'rejected');
     return unauthorized();
   }
   if (error instanceof NotificationCheckUnavailableError) {
@@ -106,5 +110,6 @@ export async function enqueueAndAnswer(
     return internalError();
   }
   logger.info(`${source.label} enqueued`, logged);
+  countWebhookReceipt(source.endpoint, 'queued');
   return received();
 }

@@ -29,6 +29,7 @@ export interface ReceiveAppleDeps extends EnqueueTarget {
 }
 
 const APPLE: NotificationSource = {
+  endpoint: 'apple',
   label: 'Apple notification',
   unavailable: "Apple's OCSP responder did not answer; Apple retries",
 };

@@ -17,6 +17,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { JWTVerifyGetKey } from 'jose';
 import { logger } from '../observability/logger';
+import { countWebhookReceipt } from '../observability/metrics';
 import { normalizeGoogleNotification } from './direct-envelope';
 import { type EnqueueTarget, enqueueUndecodable } from './enqueue-notification';
 import { MalformedNotificationError } from './errors';
@@ -43,6 +44,7 @@ export interface ReceiveGoogleDeps extends EnqueueTarget {
 }
 
 const PUBSUB: NotificationSource = {
+  endpoint: 'google',
   label: 'Pub/Sub push',
   unavailable: "Google's key set could not be fetched; Pub/Sub retries",
 };
@@ -101,6 +103,7 @@ export async function receiveGoogleNotification(
       });
       return internalError();
     }
+    countWebhookReceipt('google', 'queued');
     return received();
   }
 

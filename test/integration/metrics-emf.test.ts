@@ -5,6 +5,12 @@ import type { AttestoSandbox } from '../../shared/attesto/sandbox/server';
 import type { SandboxWebhook } from '../../shared/attesto/sandbox/world-types';
 import type { ApiEvent } from '../../shared/http/api-handler';
 import { httpApiEvent, lambdaContext } from '../support/api-event';
+import {
+  pubSubPushBody,
+  startGoogleTestOidc,
+  TEST_AUDIENCE,
+  TEST_PUSH_SERVICE_ACCOUNT,
+} from '../support/google-test-oidc';
 import { useLocalAws } from '../support/local-aws';
 import { opensslSignature } from '../support/openssl-signature';
 import { sqsRecord } from '../support/sqs-event';
@@ -225,6 +231,69 @@ describe('business metrics (EMF from the real handlers)', () => {
     });
     expect(status).toBe(200);
     expect(queued.map((l) => summary(l).counts)).toEqual([{ WebhooksQueued: 1 }]);
+  });
+
+  it('a Pub/Sub push counts as rejected when forged, as queued when queued, and not at all for another app', async () => {
+    const oidc = await startGoogleTestOidc();
+    Object.assign(process.env, {
+      GOOGLE_PUSH_AUDIENCE: TEST_AUDIENCE,
+      GOOGLE_PUSH_SERVICE_ACCOUNT: TEST_PUSH_SERVICE_ACCOUNT,
+      GOOGLE_JWKS_URL: oidc.jwksUrl,
+    });
+    try {
+      const { handler } = (await import('../../functions/google-notifications/handler')) as {
+        handler: WebhookHandler;
+      };
+      const push = async (packageName: string, token: string) =>
+        (
+          await handler(
+            httpApiEvent({
+              method: 'POST',
+              path: '/webhooks/google',
+              body: JSON.stringify(
+                pubSubPushBody({
+                  version: '1.0',
+                  packageName,
+                  eventTimeMillis: String(Date.now()),
+                  testNotification: { version: '1.0' },
+                }),
+              ),
+              headers: { authorization: `Bearer ${token}` },
+              requestId: 'metrics-google',
+              timeEpoch: Date.now(),
+            }),
+          )
+        ).statusCode;
+      const ours = process.env.GOOGLE_PACKAGE_NAME as string;
+      const forged = await oidc.token({}, { key: oidc.foreignKey });
+      const genuine = await oidc.token();
+
+      let status: number | undefined;
+      const rejected = await emfOf(async () => {
+        status = await push(ours, forged);
+      });
+      expect(status).toBe(401);
+      expect(rejected.map(summary)).toEqual([
+        {
+          namespace: METRICS_NAMESPACE,
+          dimensionSets: [['service', 'endpoint']],
+          dimensions: { service: SERVICE_NAME, endpoint: 'google' },
+          counts: { WebhooksRejected: 1 },
+        },
+      ]);
+      const otherApp = await emfOf(async () => {
+        status = await push('com.someone.else', genuine);
+      });
+      expect(status).toBe(200);
+      expect(otherApp).toEqual([]);
+      const queued = await emfOf(async () => {
+        status = await push(ours, genuine);
+      });
+      expect(status).toBe(200);
+      expect(queued.map((l) => summary(l).counts)).toEqual([{ WebhooksQueued: 1 }]);
+    } finally {
+      await oidc.stop();
+    }
   });
 
   it('POWERTOOLS_METRICS_DISABLED=true (the local runtime and test default) writes nothing', async () => {
