@@ -10,3 +10,14 @@ export function attestoDeadline(
 ): number {
   return now + Math.max(0, context.getRemainingTimeInMillis() - AFTER_ATTESTO_MS);
 }
+
+/** A request time further back than this is not a live request's (a replayed or test event). */
+const PLAUSIBLE_QUEUE_MS = 10_000;
+
+/**
+ * When API Gateway received the request (`requestContext.timeEpoch`), so a deadline counted from
+ * it includes a cold start, as the SDK's 10 s timeout does; `now` when that time is implausible.
+ */
+export function requestStartedAt(timeEpoch: number, now = Date.now()): number {
+  return timeEpoch > now - PLAUSIBLE_QUEUE_MS && timeEpoch <= now ? timeEpoch : now;
+}
