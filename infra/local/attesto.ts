@@ -2,6 +2,7 @@
 // are set, otherwise the built-in Attesto sandbox with generated test credentials that are kept
 // in .local/dev-secrets.json (same shape as the deployed Secrets Manager secret).
 import { randomBytes } from 'node:crypto';
+import type { AttestoSandbox, AttestoSandboxOptions } from '../../shared/attesto/sandbox/server';
 import { readJsonFile, writePrivateJsonFile } from './local-data';
 
 export interface DevSecrets {
@@ -34,21 +35,9 @@ export interface AttestoOptions {
   loadSandbox?: () => Promise<SandboxModule>;
 }
 
-interface SandboxServer {
-  url: string;
-  stop(): Promise<void>;
-}
-
+/** The part of the sandbox module the runtime uses; tests pass a fake. */
 export interface SandboxModule {
-  startAttestoSandbox(options: {
-    port?: number;
-    dataFile?: string;
-    apiKey: string;
-    webhookSecret: string;
-    webhookUrl?: string;
-    packageName: string;
-    bundleId: string;
-  }): Promise<SandboxServer>;
+  startAttestoSandbox(options: AttestoSandboxOptions): Promise<Pick<AttestoSandbox, 'url' | 'stop'>>;
 }
 
 /** Shows enough of a secret to tell two apart, never enough to use it. */
@@ -74,9 +63,8 @@ function loadOrCreateDevSecrets(file: string | undefined): DevSecrets {
   return secrets;
 }
 
-const defaultLoadSandbox = async (): Promise<SandboxModule> =>
-  // A computed specifier keeps the runtime free of a static dependency on the sandbox.
-  (await import(['..', '..', 'shared', 'attesto', 'sandbox', 'server'].join('/'))) as SandboxModule;
+// Loaded only when no real Attesto is configured, so a run against the real one never pays for it.
+const defaultLoadSandbox = (): Promise<SandboxModule> => import('../../shared/attesto/sandbox/server');
 
 export async function chooseAttesto(options: AttestoOptions): Promise<AttestoChoice> {
   const { env } = options;
