@@ -123,7 +123,7 @@ const shared = {
   auth: { issuer: PLACEHOLDERS.issuer, audience: [PLACEHOLDERS.audience] },
   store: { googlePackageName: PLACEHOLDERS.googlePackageName, appleBundleId: PLACEHOLDERS.appleBundleId },
   policies: {
-    ownershipPolicy: 'move',
+    ownershipPolicy: 'keep',
     allowSandboxPurchases: true,
     billingRetryEntitled: true,
     billingRetryMaxDays: 16,

@@ -2,7 +2,7 @@
 // start through readConfig. Blank values count as unset so a template can leave them empty.
 import { readConfig, requiredSetting } from './config';
 import type { EntitlementPolicy } from './domain/entitlements';
-import type { OwnershipPolicy } from './domain/purchase';
+import type { OwnershipPolicy } from './domain/ownership';
 import * as z from './validation';
 
 const blankAsUnset = (value: unknown) =>
@@ -24,7 +24,7 @@ const flag = (fallback: boolean) =>
 
 const settingsSchema = z.object({
   OWNERSHIP_POLICY: unlessBlank(
-    z._default(z.enum(['move', 'keep'], { message: 'expected "move" or "keep"' }), 'move'),
+    z._default(z.enum(['move', 'keep'], { message: 'expected "move" or "keep"' }), 'keep'),
   ),
   ALLOW_SANDBOX_PURCHASES: flag(true),
   BILLING_RETRY_ENTITLED: flag(true),
@@ -35,9 +35,10 @@ const settingsSchema = z.object({
 
 export interface Settings {
   /**
-   * A purchase verified by a second user: `move` (default) hands it to that user, the way a
-   * restore on a new account is expected to work; `keep` leaves it with the first user and the
-   * second user's verify answers `valid:false` ALREADY_OWNED.
+   * An unbound purchase (the store names no user) that one user holds, verified by another:
+   * `keep` (default) leaves it with the first user and answers the second `valid:false`
+   * ALREADY_OWNED; `move` hands it to the second user and logs the move. A purchase the store
+   * binds to a user always goes to that user, whatever the policy (domain/ownership.ts).
    */
   ownershipPolicy: OwnershipPolicy;
   /**

@@ -47,6 +47,11 @@ const PENDING = {
   message: 'The purchase is pending payment; verify it again once it completes',
 } as const;
 
+/** Never names the purchase's product: the caller may not own it. */
+function productMismatch(requested: string): GoogleSnapshotOutcome {
+  return { outcome: 'rejected', error: 'PRODUCT_MISMATCH', message: `The purchase is not for ${requested}` };
+}
+
 function record(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
     ? (value as Record<string, unknown>)
@@ -93,14 +98,7 @@ export function googleSnapshot(
       .map(record)
       .filter((l) => l !== undefined);
     const line = lineItems.find((l) => l.productId === request.productId);
-    if (!line) {
-      const sold = lineItems.map((l) => str(l.productId)).filter(Boolean);
-      return {
-        outcome: 'rejected',
-        error: 'PRODUCT_MISMATCH',
-        message: `The purchase is for ${sold.join(', ') || 'another product'}, not ${request.productId}`,
-      };
-    }
+    if (!line) return productMismatch(request.productId);
     for (const l of lineItems) {
       const order = str(l.latestSuccessfulOrderId);
       if (order) orderIds.add(order);
@@ -127,13 +125,7 @@ export function googleSnapshot(
     };
   } else {
     const rawProduct = str(raw.productId);
-    if (rawProduct && rawProduct !== request.productId) {
-      return {
-        outcome: 'rejected',
-        error: 'PRODUCT_MISMATCH',
-        message: `The purchase is for ${rawProduct}, not ${request.productId}`,
-      };
-    }
+    if (rawProduct && rawProduct !== request.productId) return productMismatch(request.productId);
     if (purchase.purchaseState === 2) return PENDING;
     const canceled = purchase.purchaseState === 1;
     expiresAt = null;

@@ -14,8 +14,6 @@ export type PurchaseStatus =
   | 'refunded';
 export type Environment = 'production' | 'sandbox';
 export type Ownership = 'PURCHASED' | 'FAMILY_SHARED';
-/** What happens to a purchase's `userId` when another user verifies or restores it. */
-export type OwnershipPolicy = 'move' | 'keep';
 
 /**
  * The fields an event or a verify snapshot can know about a purchase. Each is an independent
@@ -130,6 +128,14 @@ const KEY_LABELS = [
 export function keyReference(key: string): string {
   const label = KEY_LABELS.find((l) => key.startsWith(`${l}#`)) ?? 'key';
   return `${label}#${createHash('sha256').update(key).digest('hex').slice(0, 8)}`;
+}
+
+/**
+ * A short, non-reversible stand-in for a user id (`user#3fa1b2c4`), for logs: user ids are often
+ * e-mail addresses or other personal data.
+ */
+export function userReference(userId: string): string {
+  return `user#${createHash('sha256').update(userId).digest('hex').slice(0, 8)}`;
 }
 
 /** The consumable ledger item: one per Apple transactionId or Google purchaseToken. */

@@ -3,11 +3,14 @@
 import { type AttestoClient, attestoClientFromEnv } from '../attesto/client';
 import { type Settings, settings } from '../settings';
 import { purchasesOfUser, recordSnapshot, resolveAlias } from '../store/purchases';
+import { userIdOfUuid, uuidOfUser } from '../store/user-ids';
 
 export interface PurchaseStore {
   recordSnapshot: typeof recordSnapshot;
   purchasesOfUser: typeof purchasesOfUser;
   resolveAlias: typeof resolveAlias;
+  uuidOfUser: typeof uuidOfUser;
+  userIdOfUuid: typeof userIdOfUuid;
 }
 
 export interface PurchaseDeps {
@@ -22,7 +25,7 @@ export function defaultDeps(overrides: Partial<PurchaseDeps> = {}): PurchaseDeps
     attesto: attestoClientFromEnv,
     settings: () => settings(),
     now: Date.now,
-    store: { recordSnapshot, purchasesOfUser, resolveAlias },
+    store: { recordSnapshot, purchasesOfUser, resolveAlias, uuidOfUser, userIdOfUuid },
     ...overrides,
   };
 }

@@ -27,6 +27,8 @@ import { defaultDeps, type PurchaseDeps } from './dependencies';
 import { type RestoreEntry, restoreEntryOf } from './request-schemas';
 import {
   attestoGoogleRequest,
+  type BindingResolver,
+  bindingResolver,
   type Prepared,
   prepareApple,
   prepareGoogle,
@@ -154,6 +156,7 @@ async function restoreOne(
   userId: string,
   limits: { deadline: number; maxAttestoCalls: number },
   owned: Promise<Purchase[]>,
+  binding: BindingResolver,
   counts: RestoreCounts,
   deps: PurchaseDeps,
 ): Promise<Outcome> {
@@ -183,7 +186,8 @@ async function restoreOne(
     } else {
       const pkg = packageNameFor(entry.packageName, deps);
       if ('rejection' in pkg) return { kind: 'rejected' };
-      const type = entry.type ?? productById(entry.productId)?.type;
+      // The catalog's type wins, as at verify; entries for unlisted products never get here.
+      const type = productById(entry.productId)?.type ?? entry.type;
       if (!type) return { kind: 'invalid' };
       if (!takeCall()) return { kind: 'capped' };
       attesto = true;
@@ -196,7 +200,7 @@ async function restoreOne(
       logger.info('restore entry rejected', { platform: entry.platform, error: prepared.rejection.error });
       return { kind: 'rejected' };
     }
-    const recorded = await recordForUser(prepared.snapshot, userId, deps);
+    const recorded = await recordForUser(prepared.snapshot, userId, await binding(prepared.snapshot), deps);
     if ('rejection' in recorded) {
       logger.info('restore entry rejected', { platform: entry.platform, error: recorded.rejection.error });
       return { kind: 'rejected' };
@@ -227,6 +231,7 @@ export async function restorePurchases(
   // Read while the batch is verified; what the batch writes is merged in afterwards.
   const owned = deps.store.purchasesOfUser(userId);
   owned.catch(() => undefined);
+  const binding = bindingResolver(userId, deps);
 
   const entries: RestoreEntry[] = [];
   rawEntries.forEach((value, index) => {
@@ -252,7 +257,7 @@ export async function restorePurchases(
         outcomes.push({ kind: 'late' });
         continue;
       }
-      outcomes.push(await restoreOne(entry, userId, limits, owned, counts, deps));
+      outcomes.push(await restoreOne(entry, userId, limits, owned, binding, counts, deps));
     }
   };
   const workers = Array.from(

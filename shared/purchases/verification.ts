@@ -5,9 +5,18 @@ import { appleSnapshot, type PurchaseSnapshot } from '../domain/apple-snapshot';
 import { attestoGoogleType, productById } from '../domain/catalog';
 import { type Entitlement, entitlementsOf } from '../domain/entitlements';
 import { googleSnapshot } from '../domain/google-snapshot';
-import { aliasKey, type ProductType, type Purchase, purchaseKey } from '../domain/purchase';
+import { type Binding, bindingOf, onHeldByAnother } from '../domain/ownership';
+import {
+  aliasKey,
+  keyReference,
+  type ProductType,
+  type Purchase,
+  purchaseKey,
+  userReference,
+} from '../domain/purchase';
 import { updateFor } from '../domain/state-machine';
 import { InvalidRequestError } from '../http/errors';
+import { logger } from '../observability/logger';
 import { withPurchase } from '../store/purchases';
 import type { PurchaseDeps } from './dependencies';
 
@@ -62,18 +71,20 @@ export function prepareApple(
     );
   }
   if (result.transaction.productId !== request.productId) {
-    return rejection(
-      'PRODUCT_MISMATCH',
-      `The transaction is for ${result.transaction.productId}, not ${request.productId}`,
-    );
+    // Never names the transaction's product: the caller may not own it.
+    return rejection('PRODUCT_MISMATCH', `The transaction is not for ${request.productId}`);
   }
   const snapshot = appleSnapshot(result);
   return sandboxRefused(snapshot, deps) ?? { snapshot };
 }
 
-/** The product type Attesto's Google verify needs: the request's, else the catalog's. */
+/**
+ * The product type Attesto's Google verify needs: the catalog's for every product it lists (a
+ * request calling a non-consumable `consumable` must not turn the owner's unlock into a credit);
+ * the request's only for a product the catalog does not list.
+ */
 export function googleProductType(productId: string, requested: ProductType | undefined): ProductType {
-  const type = requested ?? productById(productId)?.type;
+  const type = productById(productId)?.type ?? requested;
   if (!type) {
     throw new InvalidRequestError(`Unknown product ${productId}: send its type`, [
       { path: 'type', message: 'Required for a product the catalog does not list' },
@@ -138,43 +149,89 @@ export async function prepareGoogle(
   return { snapshot: { ...rest, aliases, pk: pk ?? purchaseKey('google', purchaseToken) } };
 }
 
+/** Finds who the store binds a verified transaction to (domain/ownership.ts). */
+export type BindingResolver = (snapshot: PurchaseSnapshot) => Promise<Binding>;
+
 /**
- * Writes the snapshot for the user under the ownership policy. With `keep`, a purchase that
- * another user already owns stays theirs and this user gets ALREADY_OWNED — a code the SDK does
- * not treat as permanent, so the purchase is neither acknowledged nor dropped on the device.
+ * A resolver for one request. The caller's own UUID is read once, alongside the Attesto call,
+ * so the common case (the caller's own purchase) adds no round trip; only a UUID that is not the
+ * caller's is looked up.
+ */
+export function bindingResolver(callerId: string, deps: PurchaseDeps): BindingResolver {
+  const own = deps.store.uuidOfUser(callerId);
+  // Settled here so a failing read never becomes an unhandled rejection while Attesto answers.
+  own.catch(() => undefined);
+  return async (snapshot) => {
+    const { ownership } = snapshot.event.fields;
+    const appUserId = snapshot.event.fields.appUserId?.toLowerCase();
+    if (!appUserId || ownership === 'FAMILY_SHARED')
+      return bindingOf({ appUserId, ownership }, undefined, callerId);
+    const bound =
+      appUserId === (await own)?.toLowerCase() ? callerId : await deps.store.userIdOfUuid(appUserId);
+    return bindingOf({ appUserId, ownership }, bound, callerId);
+  };
+}
+
+const ALREADY_OWNED = () => rejection('ALREADY_OWNED', 'This purchase belongs to another account');
+
+/**
+ * Writes the snapshot for the user, who claims the purchase. A purchase the store binds to
+ * another user is refused without a write. A claim on a purchase another user holds writes
+ * nothing; the caller then takes it only when the store binds it to them or the stage opted in
+ * to `move` for unbound purchases, and every such move is logged. The refusal is ALREADY_OWNED,
+ * a code the SDK does not treat as permanent: the purchase stays unacknowledged on the device,
+ * so if its real owner never verifies it Google refunds it rather than the payer losing out.
  */
 export async function recordForUser(
   snapshot: PurchaseSnapshot,
   userId: string,
+  binding: Binding,
   deps: PurchaseDeps,
 ): Promise<Recorded> {
-  const { purchase } = await deps.store.recordSnapshot({
-    pk: snapshot.pk,
-    update: updateFor(snapshot.event),
-    userId,
-    ownershipPolicy: deps.settings().ownershipPolicy,
-    aliases: snapshot.aliases,
-    ...(snapshot.credit ? { credit: snapshot.credit } : {}),
-  });
-  if (purchase.userId !== userId) {
-    return rejection('ALREADY_OWNED', 'This purchase belongs to another account');
+  if (binding.kind === 'other') {
+    logger.info('Verify refused: the store binds the purchase to another user', {
+      purchase: keyReference(snapshot.pk),
+    });
+    return ALREADY_OWNED();
   }
-  return { purchase, snapshot };
+  const record = (mode: 'claim' | 'set') =>
+    deps.store.recordSnapshot({
+      pk: snapshot.pk,
+      update: updateFor(snapshot.event),
+      owner: { userId, mode },
+      aliases: snapshot.aliases,
+      ...(snapshot.credit ? { credit: snapshot.credit } : {}),
+    });
+  let outcome = await record('claim');
+  if (outcome.heldBy !== undefined) {
+    if (onHeldByAnother(binding, deps.settings().ownershipPolicy) === 'refuse') return ALREADY_OWNED();
+    logger.warn('Purchase moved to another user', {
+      purchase: keyReference(snapshot.pk),
+      from: userReference(outcome.heldBy),
+      to: userReference(userId),
+      because: binding.kind === 'caller' ? 'the store binds it to the new user' : 'OWNERSHIP_POLICY=move',
+    });
+    outcome = await record('set');
+  }
+  return { purchase: outcome.purchase, snapshot };
 }
 
 /**
- * Records and answers one verify. The user's purchases are read while the write runs (two
- * sequential DynamoDB round trips in all) and the written item is merged in, so the answer holds
- * what was just granted however far the byUser index lags.
+ * Records and answers one verify. The user's purchases are read while the binding is checked
+ * and the write runs (two sequential DynamoDB round trips in all; one more when the purchase
+ * carries a UUID that is not the caller's) and the written item is merged in, so the answer
+ * holds what was just granted however far the byUser index lags.
  */
 export async function answerVerify(
   prepared: Prepared,
   userId: string,
+  binding: BindingResolver,
   deps: PurchaseDeps,
 ): Promise<VerifyAnswer> {
   if ('rejection' in prepared) return prepared.rejection;
+  const { snapshot } = prepared;
   const [recorded, owned] = await Promise.all([
-    recordForUser(prepared.snapshot, userId, deps),
+    binding(snapshot).then((bound) => recordForUser(snapshot, userId, bound, deps)),
     deps.store.purchasesOfUser(userId),
   ]);
   if ('rejection' in recorded) return recorded.rejection;

@@ -4,7 +4,7 @@
 import { countVerification } from '../observability/metrics';
 import { defaultDeps, type PurchaseDeps } from './dependencies';
 import type { AppleVerifyInput } from './request-schemas';
-import { answerVerify, prepareApple, type VerifyAnswer } from './verification';
+import { answerVerify, bindingResolver, prepareApple, type VerifyAnswer } from './verification';
 
 export async function verifyApplePurchase(
   userId: string,
@@ -12,13 +12,15 @@ export async function verifyApplePurchase(
   options: { deadline?: number } = {},
   deps: PurchaseDeps = defaultDeps(),
 ): Promise<VerifyAnswer> {
+  const binding = bindingResolver(userId, deps);
   const result = await deps
     .attesto()
     .verifyApple(
       { transactionId: input.transactionId },
       options.deadline === undefined ? {} : { deadline: options.deadline },
     );
-  const answer = await answerVerify(prepareApple(result, { productId: input.productId }, deps), userId, deps);
+  const prepared = prepareApple(result, { productId: input.productId }, deps);
+  const answer = await answerVerify(prepared, userId, binding, deps);
   countVerification('apple', answer);
   return answer;
 }

@@ -9,6 +9,7 @@ import type { GoogleVerifyInput } from './request-schemas';
 import {
   answerVerify,
   attestoGoogleRequest,
+  bindingResolver,
   googleProductType,
   prepareGoogle,
   rejection,
@@ -44,6 +45,7 @@ export async function verifyGooglePurchase(
     return pkg.rejection;
   }
   const type = googleProductType(input.productId, input.type);
+  const binding = bindingResolver(userId, deps);
   const ownAlias = deps.store.resolveAlias(aliasKey('google-token', input.purchaseToken));
   // Settled here so a failing lookup never becomes an unhandled rejection while Attesto answers.
   ownAlias.catch(() => undefined);
@@ -54,7 +56,7 @@ export async function verifyGooglePurchase(
       options.deadline === undefined ? {} : { deadline: options.deadline },
     );
   const prepared = await prepareGoogle(result, { productId: input.productId, type }, ownAlias, deps);
-  const answer = await answerVerify(prepared, userId, deps);
+  const answer = await answerVerify(prepared, userId, binding, deps);
   countVerification('google', answer);
   return answer;
 }

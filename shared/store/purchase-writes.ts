@@ -15,10 +15,24 @@ import { staleFill } from '../domain/state-machine';
 
 const ORDER_PREFIX = 'order_';
 
-/** Who owns the purchase after the write: set (move) or only claim when unowned (keep). */
+/**
+ * Who owns the purchase after the write. `set`: this user, whoever held it. `if-absent`: this
+ * user only when nobody holds it, and the write goes ahead either way (an event's appUserId).
+ * `claim`: this user when nobody else holds it, and otherwise NOTHING is written (a verify by
+ * someone who may not own the purchase must not change it).
+ */
 export interface UserIdAssignment {
   userId: string;
-  mode: 'set' | 'if-absent';
+  mode: 'set' | 'if-absent' | 'claim';
+}
+
+/** The user holding `item` when that blocks a `claim` by `owner` (nothing written then). */
+export function claimBlockedBy(
+  item: Record<string, unknown> | undefined,
+  owner: UserIdAssignment | undefined,
+): string | undefined {
+  if (owner?.mode !== 'claim' || typeof item?.userId !== 'string') return undefined;
+  return item.userId === owner.userId ? undefined : item.userId;
 }
 
 export interface PurchaseWrite {
@@ -112,8 +126,15 @@ function setFields(
 
 function setOwner(b: ExpressionBuilder, owner: UserIdAssignment | undefined): void {
   if (!owner) return;
-  if (owner.mode === 'set') b.set('userId', owner.userId);
-  else b.setIfAbsent('userId', owner.userId);
+  if (owner.mode === 'if-absent') b.setIfAbsent('userId', owner.userId);
+  else b.set('userId', owner.userId);
+}
+
+/** For a claim: the item is unowned or already this user's. */
+function claimGuard(b: ExpressionBuilder, owner: UserIdAssignment | undefined): string | undefined {
+  if (owner?.mode !== 'claim') return undefined;
+  const userId = b.name('userId');
+  return `(attribute_not_exists(${userId}) OR ${userId} = ${b.value(owner.userId)})`;
 }
 
 /**
@@ -133,7 +154,9 @@ export function guardedUpdate(write: PurchaseWrite, nowIso: string): UpdateOpera
   const pk = b.name('pk');
   const appliedOrder = b.name('appliedOrder');
   const order = b.value(write.update.order);
-  return b.operation(`attribute_not_exists(${pk}) OR ${appliedOrder} <= ${order}`);
+  const orderGuard = `attribute_not_exists(${pk}) OR ${appliedOrder} <= ${order}`;
+  const ownerGuard = claimGuard(b, write.owner);
+  return b.operation(ownerGuard ? `(${orderGuard}) AND ${ownerGuard}` : orderGuard);
 }
 
 /**
@@ -150,9 +173,10 @@ export function staleFillUpdate(
   const purchase = purchaseFromItem(current);
   const fill = staleFill(purchase, write.update);
   const owner = write.owner;
+  // A blocked claim never gets here (the store refuses first); a claim on an unowned item sets it.
   const ownerChanges =
     owner !== undefined &&
-    (owner.mode === 'set' ? purchase.userId !== owner.userId : purchase.userId === undefined);
+    (owner.mode === 'if-absent' ? purchase.userId === undefined : purchase.userId !== owner.userId);
   if (Object.keys(fill).length === 0 && !ownerChanges) return undefined;
   const b = new ExpressionBuilder();
   b.set('updatedAt', nowIso);

@@ -1,7 +1,7 @@
 // The purchases table: purchase items, alias items and consumable credit ledger items.
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BY_USER_INDEX } from '../../infra/resources';
-import { keyReference, type OwnershipPolicy, type Purchase, type PurchaseUpdate } from '../domain/purchase';
+import { keyReference, type Purchase, type PurchaseUpdate } from '../domain/purchase';
 import {
   cancellationOrThrow,
   conditionFailureItem,
@@ -12,6 +12,7 @@ import {
   tableName,
 } from './dynamo-client';
 import {
+  claimBlockedBy,
   guardedUpdate,
   isPurchaseItem,
   purchaseFromItem,
@@ -19,6 +20,7 @@ import {
   staleFillUpdate,
   transactUpdate,
   type UpdateOperation,
+  type UserIdAssignment,
 } from './purchase-writes';
 
 const purchasesTable = () => tableName('PURCHASES_TABLE');
@@ -102,9 +104,11 @@ export interface RecordSnapshotInput {
   pk: string;
   /** updateFor({ kind: 'snapshot', ... }) */
   update: PurchaseUpdate;
-  /** The verifying user; omitted, ownership is left as it is. */
-  userId?: string;
-  ownershipPolicy: OwnershipPolicy;
+  /**
+   * The verifying user and how they hold the purchase (see UserIdAssignment); omitted,
+   * ownership is left as it is.
+   */
+  owner?: UserIdAssignment;
   /** aliasKey(...)s that should lead to this purchase. */
   aliases?: readonly string[];
   credit?: CreditEntry;
@@ -117,26 +121,26 @@ export interface RecordSnapshotResult {
   credited: boolean;
   /** The purchase had already applied something newer: only blank fields (and the owner) were written. */
   stale: boolean;
+  /** A `claim` found the purchase held by this other user: nothing was written, `purchase` is as stored. */
+  heldBy?: string;
 }
 
 /**
  * Records a verify result: upserts the purchase under the ordering guard, sets or claims its
- * owner per policy, writes its aliases and, for a consumable, its credit — in one transaction
- * (one UpdateItem when there are no aliases and no credit).
+ * owner, writes its aliases and, for a consumable, its credit — in one transaction (one
+ * UpdateItem when there are no aliases and no credit). A claim on a purchase another user holds
+ * writes nothing at all and answers who holds it.
  */
 export async function recordSnapshot(input: RecordSnapshotInput): Promise<RecordSnapshotResult> {
-  const write = purchaseWrite(
-    input.pk,
-    input.update,
-    input.userId
-      ? { userId: input.userId, mode: input.ownershipPolicy === 'move' ? 'set' : 'if-absent' }
-      : undefined,
-  );
+  const write = purchaseWrite(input.pk, input.update, input.owner);
   const aliases = [...new Set(input.aliases ?? [])];
   let credit = input.credit;
   let current: Record<string, unknown> | undefined;
   let stale = false;
   return retryingWrite<RecordSnapshotResult>('Recording the purchase', async () => {
+    const heldBy = claimBlockedBy(current, input.owner);
+    if (heldBy)
+      return { done: { purchase: purchaseFromItem(current ?? {}), credited: false, stale, heldBy } };
     const now = new Date().toISOString();
     const operation = stale && current ? staleFillUpdate(write, current, now) : guardedUpdate(write, now);
 
@@ -154,7 +158,7 @@ export async function recordSnapshot(input: RecordSnapshotInput): Promise<Record
       ...aliases.map((alias) => ({
         Put: { TableName: purchasesTable(), Item: { pk: alias, target: input.pk } },
       })),
-      ...(credit ? [{ Put: creditPut(credit, input.pk, input.userId, now) }] : []),
+      ...(credit ? [{ Put: creditPut(credit, input.pk, input.owner?.userId, now) }] : []),
     ];
     try {
       await documentClient().send(new TransactWriteCommand({ TransactItems: transactItems }));

@@ -68,3 +68,12 @@ export async function userIdOfUuid(uuid: string): Promise<string | undefined> {
     throw storeError(error);
   }
 }
+
+/** The UUID minted for a user, if any. */
+export async function uuidOfUser(userId: string): Promise<string | undefined> {
+  try {
+    return await readAttribute(userItemKey(userId), 'uuid');
+  } catch (error) {
+    throw storeError(error);
+  }
+}

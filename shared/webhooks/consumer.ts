@@ -88,8 +88,11 @@ async function processWebhook(webhook: AttestoWebhook, deps: ConsumerDeps = {}):
     return mark('no-subject');
   }
 
-  // The user the store named through appUserId; otherwise the purchase keeps (or waits for) its owner.
-  const userId = resolved.appUserId ? await userIdOfUuid(resolved.appUserId) : undefined;
+  // The user the store named through appUserId; otherwise the purchase keeps (or waits for) its
+  // owner. A family member's copy may carry the purchaser's appAccountToken, so it names nobody
+  // (domain/ownership.ts): the member who verifies it claims it.
+  const familyShared = resolved.event.fields.ownership === 'FAMILY_SHARED';
+  const userId = resolved.appUserId && !familyShared ? await userIdOfUuid(resolved.appUserId) : undefined;
   const { result } = await applyEvent({
     eventId: markerId,
     outcome: action.kind,

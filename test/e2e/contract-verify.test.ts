@@ -247,7 +247,8 @@ describe('verify/apple', () => {
 });
 
 describe('ownership', () => {
-  it('moves a purchase to the second user by default', async () => {
+  it('with OWNERSHIP_POLICY=move, moves an unbound purchase to the second user', async () => {
+    api.setEnv({ OWNERSHIP_POLICY: 'move' });
     const [a, b] = [newUser('owner-a'), newUser('owner-b')];
     const sub = await buyApple('premium_yearly');
     const body = { productId: 'premium_yearly', transactionId: sub.token, type: 'subscription' };
@@ -267,8 +268,7 @@ describe('ownership', () => {
     expect(second.entitlements.map((e) => e.productId)).toEqual(['premium_yearly']);
   });
 
-  it('with OWNERSHIP_POLICY=keep, leaves it with the first user and answers ALREADY_OWNED', async () => {
-    api.setEnv({ OWNERSHIP_POLICY: 'keep' });
+  it('by default leaves it with the first user and answers ALREADY_OWNED', async () => {
     const [a, b] = [newUser('keep-a'), newUser('keep-b')];
     const sub = await buyApple('premium_monthly');
     const body = { productId: 'premium_monthly', transactionId: sub.token, type: 'subscription' };

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttestoClient } from '../../shared/attesto/client';
 import { attestoClientFromEnv } from '../../shared/attesto/client';
@@ -8,6 +9,7 @@ import { MAX_ATTESTO_CALLS_PER_RESTORE, restorePurchases } from '../../shared/pu
 import { verifyApplePurchase } from '../../shared/purchases/verify-apple';
 import { documentClient } from '../../shared/store/dynamo-client';
 import { purchasesOfUser } from '../../shared/store/purchases';
+import { getOrMintUuid } from '../../shared/store/user-ids';
 import { useLocalAws } from '../support/local-aws';
 
 // The services against DynamoDB Local and the Attesto sandbox, with one part swapped where the
@@ -81,9 +83,9 @@ function recordRoundTrips() {
     { step: 'initialize', name },
   );
   return {
-    /** The longest chain of calls each starting after the previous one ended. */
-    sequential(): number {
-      const sorted = [...spans].sort((a, b) => a.end - b.end);
+    /** The longest chain of calls each starting after the previous one ended (those starting at or after `from`). */
+    sequential(from = 0): number {
+      const sorted = spans.filter((s) => s.start >= from).sort((a, b) => a.end - b.end);
       const depth = sorted.map(() => 1);
       sorted.forEach((span, i) => {
         for (let j = 0; j < i; j++) {
@@ -125,28 +127,69 @@ describe('verify', () => {
     expect(after.valid && after.entitlements).toEqual([]);
   });
 
-  it('makes one Attesto call and at most two sequential DynamoDB round trips', async () => {
-    const user = newUser();
-    const sub = (await sandbox.buy({ platform: 'apple', productId: 'premium_yearly' })).purchase;
+  /** Verifies with a client that notes when Attesto answered, and the round trips made. */
+  async function measuredVerify(user: string, transactionId: string) {
+    const real = attestoClientFromEnv();
+    let answeredAt = 0;
+    const attesto: AttestoClient = {
+      async verifyApple(request, options) {
+        try {
+          return await real.verifyApple(request, options);
+        } finally {
+          answeredAt = performance.now();
+        }
+      },
+      verifyGoogle: (request, options) => real.verifyGoogle(request, options),
+    };
     sandbox.resetStats();
     const trips = recordRoundTrips();
     try {
-      const answer = await verifyApplePurchase(user, {
-        productId: 'premium_yearly',
-        transactionId: sub.token,
-        type: 'subscription',
-      });
-      expect(answer.valid).toBe(true);
+      const answer = await verifyApplePurchase(
+        user,
+        { productId: 'premium_yearly', transactionId, type: 'subscription' },
+        {},
+        defaultDeps({ attesto: () => attesto }),
+      );
+      return {
+        answer,
+        names: trips.spans.map((s) => s.name).sort(),
+        afterAttesto: trips.sequential(answeredAt),
+      };
     } finally {
       trips.stop();
     }
+  }
+
+  it('makes one Attesto call and at most two sequential DynamoDB round trips after it', async () => {
+    const user = newUser();
+    const sub = (await sandbox.buy({ platform: 'apple', productId: 'premium_yearly' })).purchase;
+    const { answer, names, afterAttesto } = await measuredVerify(user, sub.token);
+    expect(answer.valid).toBe(true);
     expect(sandbox.stats().verify.total).toBe(1);
-    expect(trips.spans.map((s) => s.name).sort()).toEqual([
-      'GetItemCommand',
-      'QueryCommand',
-      'TransactWriteItemsCommand',
-    ]);
-    expect(trips.sequential()).toBeLessThanOrEqual(2);
+    // The caller's UUID is read while Attesto answers.
+    expect(names).toEqual(['GetItemCommand', 'GetItemCommand', 'QueryCommand', 'TransactWriteItemsCommand']);
+    expect(afterAttesto).toBeLessThanOrEqual(2);
+  });
+
+  it('costs no extra round trip for a purchase the store binds to the caller', async () => {
+    const user = newUser();
+    const uuid = await getOrMintUuid(user, randomUUID);
+    const sub = (await sandbox.buy({ platform: 'apple', productId: 'premium_yearly', appUserId: uuid }))
+      .purchase;
+    const { answer, names, afterAttesto } = await measuredVerify(user, sub.token);
+    expect(answer.valid).toBe(true);
+    expect(names).toEqual(['GetItemCommand', 'GetItemCommand', 'QueryCommand', 'TransactWriteItemsCommand']);
+    expect(afterAttesto).toBeLessThanOrEqual(2);
+  });
+
+  it("refuses a purchase bound to another user's UUID with one lookup and no write", async () => {
+    const owner = newUser();
+    const uuid = await getOrMintUuid(owner, randomUUID);
+    const sub = (await sandbox.buy({ platform: 'apple', productId: 'premium_yearly', appUserId: uuid }))
+      .purchase;
+    const { answer, names } = await measuredVerify(newUser(), sub.token);
+    expect(answer).toMatchObject({ valid: false, error: 'ALREADY_OWNED' });
+    expect(names).toEqual(['GetItemCommand', 'GetItemCommand', 'QueryCommand']);
   });
 });
 

@@ -48,7 +48,7 @@ describe('DynamoDB failures', () => {
   it('turns throttling into ServiceUnavailableError (503) and keeps the cause', async () => {
     const throttled = new ProvisionedThroughputExceededException({ message: 'slow down', ...metadata });
     ddb.on(UpdateCommand).rejects(throttled);
-    const error = await recordSnapshot({ pk, update, ownershipPolicy: 'move' }).catch((e) => e);
+    const error = await recordSnapshot({ pk, update }).catch((e) => e);
     expect(error).toBeInstanceOf(ServiceUnavailableError);
     expect(error.statusCode).toBe(503);
     expect(error.cause).toBe(throttled);
@@ -109,7 +109,7 @@ describe('DynamoDB failures', () => {
       .rejectsOnce(new ConditionalCheckFailedException({ message: 'stale', ...metadata }))
       .resolves({ Attributes: { ...stored, rev: 8, expiresAt: 1_800_000_000_000 } });
     ddb.on(GetCommand).resolves({ Item: stored });
-    const result = await recordSnapshot({ pk, update, ownershipPolicy: 'move' });
+    const result = await recordSnapshot({ pk, update });
     expect(result).toMatchObject({
       stale: true,
       purchase: { expiresAt: 1_800_000_000_000, appliedOrder: 64e12 },

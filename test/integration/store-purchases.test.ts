@@ -46,8 +46,7 @@ describe('recordSnapshot: ordering guard', () => {
     const first = await recordSnapshot({
       pk,
       update: snapshot(T, subscription(T, 'tx1')),
-      userId: 'u1',
-      ownershipPolicy: 'move',
+      owner: { userId: 'u1', mode: 'set' },
     });
     expect(first).toMatchObject({ stale: false, credited: false });
     expect(first.purchase).toMatchObject({
@@ -61,8 +60,7 @@ describe('recordSnapshot: ordering guard', () => {
     const second = await recordSnapshot({
       pk,
       update: snapshot(T + MONTH, subscription(T + MONTH, 'tx2')),
-      userId: 'u1',
-      ownershipPolicy: 'move',
+      owner: { userId: 'u1', mode: 'set' },
     });
     expect(second.purchase).toMatchObject({
       expiresAt: T + 2 * MONTH,
@@ -78,14 +76,12 @@ describe('recordSnapshot: ordering guard', () => {
     await recordSnapshot({
       pk,
       update: snapshot(T + MONTH, newerFields),
-      userId: 'u1',
-      ownershipPolicy: 'move',
+      owner: { userId: 'u1', mode: 'set' },
     });
     const older = await recordSnapshot({
       pk,
       update: snapshot(T, { ...subscription(T, 'tx1'), appUserId: '0b7d7c55-8a53-4d8e-8d3c-4d1b7f3f0a11' }),
-      userId: 'u1',
-      ownershipPolicy: 'move',
+      owner: { userId: 'u1', mode: 'set' },
     });
     expect(older.stale).toBe(true);
     expect(older.purchase).toMatchObject({
@@ -102,14 +98,12 @@ describe('recordSnapshot: ordering guard', () => {
     const newer = await recordSnapshot({
       pk,
       update: snapshot(T + MONTH, subscription(T + MONTH, 'tx2')),
-      userId: 'u1',
-      ownershipPolicy: 'move',
+      owner: { userId: 'u1', mode: 'set' },
     });
     const older = await recordSnapshot({
       pk,
       update: snapshot(T, subscription(T, 'tx1')),
-      userId: 'u1',
-      ownershipPolicy: 'move',
+      owner: { userId: 'u1', mode: 'set' },
     });
     expect(older.stale).toBe(true);
     expect(older.purchase).toEqual(newer.purchase);
@@ -117,42 +111,62 @@ describe('recordSnapshot: ordering guard', () => {
 });
 
 describe('recordSnapshot: ownership', () => {
-  it('move: the latest verifying user takes the purchase, even through a stale snapshot', async () => {
+  it('set: the user takes the purchase, even through a stale snapshot', async () => {
     const pk = newPk();
     await recordSnapshot({
       pk,
       update: snapshot(T + MONTH, subscription(T + MONTH, 'tx2')),
-      userId: 'alice',
-      ownershipPolicy: 'move',
+      owner: { userId: 'alice', mode: 'set' },
     });
     const moved = await recordSnapshot({
       pk,
       update: snapshot(T, subscription(T, 'tx1')),
-      userId: 'bob',
-      ownershipPolicy: 'move',
+      owner: { userId: 'bob', mode: 'set' },
     });
     expect(moved.purchase.userId).toBe('bob');
     expect((await purchasesOfUser('alice')).map((p) => p.pk)).not.toContain(pk);
   });
 
-  it('keep: the first owner keeps it; an unowned purchase is claimed', async () => {
+  it('claim: an unowned purchase is claimed; one another user holds is refused and left untouched', async () => {
     const pk = newPk();
-    await recordSnapshot({ pk, update: snapshot(T, subscription(T, 'tx1')), ownershipPolicy: 'keep' });
+    await recordSnapshot({ pk, update: snapshot(T, subscription(T, 'tx1')) });
     expect((await getPurchase(pk))?.userId).toBeUndefined();
     const claimed = await recordSnapshot({
       pk,
       update: snapshot(T, subscription(T, 'tx1')),
-      userId: 'carol',
-      ownershipPolicy: 'keep',
+      owner: { userId: 'carol', mode: 'claim' },
     });
     expect(claimed.purchase.userId).toBe('carol');
     const kept = await recordSnapshot({
       pk,
       update: snapshot(T + MONTH, subscription(T + MONTH, 'tx2')),
-      userId: 'dave',
-      ownershipPolicy: 'keep',
+      owner: { userId: 'dave', mode: 'claim' },
     });
-    expect(kept.purchase).toMatchObject({ userId: 'carol', expiresAt: T + 2 * MONTH });
+    // A refused claim writes nothing, not even the newer state it carried.
+    expect(kept.heldBy).toBe('carol');
+    expect(kept.purchase).toMatchObject({ userId: 'carol', expiresAt: T + MONTH });
+    expect(await getPurchase(pk)).toEqual(claimed.purchase);
+  });
+  it('a refused claim writes no alias and no credit either', async () => {
+    const pk = newPk();
+    await recordSnapshot({
+      pk,
+      update: snapshot(T, subscription(T, 'tx1')),
+      owner: { userId: 'gina', mode: 'claim' },
+    });
+    const alias = aliasKey('apple-tx', `refused-${randomUUID()}`);
+    const credit = { key: `credit#apple#refused-${randomUUID()}`, productId: 'coins_100' };
+    const refused = await recordSnapshot({
+      pk,
+      update: snapshot(T + MONTH, subscription(T + MONTH, 'tx2')),
+      owner: { userId: 'hank', mode: 'claim' },
+      aliases: [alias],
+      credit,
+    });
+    expect(refused).toMatchObject({ heldBy: 'gina', credited: false });
+    expect(await resolveAlias(alias)).toBeUndefined();
+    expect(await itemsOf((k) => k === credit.key)).toEqual([]);
+    expect(await getPurchase(pk)).toMatchObject({ userId: 'gina', latestTransactionId: 'tx1' });
   });
 });
 
@@ -168,8 +182,7 @@ describe('aliases and the byUser index', () => {
     const written = await recordSnapshot({
       pk,
       update: snapshot(T, subscription(T, 'tx-a1')),
-      userId,
-      ownershipPolicy: 'move',
+      owner: { userId, mode: 'set' },
       aliases: [...aliases, aliases[0] as string],
     });
     expect(written.purchase).toMatchObject({ pk, userId, status: 'active' });
@@ -188,15 +201,13 @@ describe('aliases and the byUser index', () => {
       await recordSnapshot({
         pk,
         update: snapshot(T + i, subscription(T + i, `tx${i}`)),
-        userId,
-        ownershipPolicy: 'move',
+        owner: { userId, mode: 'set' },
       });
     }
     await recordSnapshot({
       pk: newPk(),
       update: snapshot(T, subscription(T, 'other')),
-      userId: `${userId}-x`,
-      ownershipPolicy: 'move',
+      owner: { userId: `${userId}-x`, mode: 'set' },
     });
     const listed = await purchasesOfUser(userId);
     expect(listed.map((p) => p.pk).sort()).toEqual([...pks].sort());
@@ -212,8 +223,7 @@ describe('aliases and the byUser index', () => {
     const { purchase } = await recordSnapshot({
       pk,
       update: snapshot(T, subscription(T, 'tx')),
-      userId: 'eve',
-      ownershipPolicy: 'move',
+      owner: { userId: 'eve', mode: 'set' },
     });
     const older = { ...purchase, status: 'expired' as const };
     expect(withPurchase([older], purchase, 'eve')).toEqual([purchase]);
@@ -241,8 +251,7 @@ describe('consumables', () => {
         recordSnapshot({
           pk,
           update: snapshot(T, fields),
-          userId: 'frank',
-          ownershipPolicy: 'move',
+          owner: { userId: 'frank', mode: 'set' },
           aliases: [aliasKey('google-order', `GPA.${pk}`)],
           credit,
         }),
@@ -266,8 +275,7 @@ describe('consumables', () => {
     const again = await recordSnapshot({
       pk,
       update: snapshot(T, fields),
-      userId: 'frank',
-      ownershipPolicy: 'move',
+      owner: { userId: 'frank', mode: 'set' },
       credit,
     });
     expect(again.credited).toBe(false);

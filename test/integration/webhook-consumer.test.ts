@@ -46,6 +46,25 @@ describe('webhook consumer (real handler, DynamoDB Local, Attesto sandbox)', () 
     await sandbox?.stop();
   });
 
+  it("leaves a family member's copy unclaimed even when it carries the purchaser's appUserId", async () => {
+    const uuid = await getOrMintUuid(`organiser-${randomUUID()}`, randomUUID);
+    const { purchase } = await sandbox.buy({
+      platform: 'apple',
+      productId: 'premium_yearly',
+      appUserId: uuid,
+      deliver: false,
+    });
+    const shared = await sandbox.act(purchase.id, 'family-share', { appUserId: uuid, deliver: false });
+    const copy = shared.created;
+    if (!copy) throw new Error('family-share created no copy');
+    const copyWebhooks = shared.webhooks.filter((w) => w.subject?.key === copy.subjectKey);
+    expect(copyWebhooks.length).toBeGreaterThan(0);
+    expect(await consume(copyWebhooks)).toEqual({ batchItemFailures: [] });
+    const stored = await getPurchase(purchaseKey('apple', copy.subjectKey));
+    expect(stored).toMatchObject({ ownership: 'FAMILY_SHARED', status: 'active' });
+    expect(stored?.userId).toBeUndefined();
+  });
+
   it('applies an Apple purchase for the user its appUserId names, in one read and one transaction', async () => {
     const uuid = await getOrMintUuid('alice', randomUUID);
     const { webhooks, purchase } = await sandbox.buy({

@@ -131,21 +131,21 @@ describe('restore entries', () => {
 });
 
 describe('settings', () => {
-  it('default to move, sandbox allowed, billing retry entitled for 16 days', () => {
+  it('default to keep, sandbox allowed, billing retry entitled for 16 days', () => {
     expect(settings({})).toEqual({
-      ownershipPolicy: 'move',
+      ownershipPolicy: 'keep',
       allowSandboxPurchases: true,
       entitlementPolicy: { billingRetryEntitled: true, billingRetryMaxDays: 16 },
       googlePackageName: undefined,
       appleBundleId: undefined,
     });
-    expect(settings({ OWNERSHIP_POLICY: '', ALLOW_SANDBOX_PURCHASES: ' ' }).ownershipPolicy).toBe('move');
+    expect(settings({ OWNERSHIP_POLICY: '', ALLOW_SANDBOX_PURCHASES: ' ' }).ownershipPolicy).toBe('keep');
   });
 
   it('read every policy and name a bad value', () => {
     expect(
       settings({
-        OWNERSHIP_POLICY: 'keep',
+        OWNERSHIP_POLICY: 'move',
         ALLOW_SANDBOX_PURCHASES: 'false',
         BILLING_RETRY_ENTITLED: 'false',
         BILLING_RETRY_MAX_DAYS: '3',
@@ -153,7 +153,7 @@ describe('settings', () => {
         APPLE_BUNDLE_ID: 'com.b',
       }),
     ).toEqual({
-      ownershipPolicy: 'keep',
+      ownershipPolicy: 'move',
       allowSandboxPurchases: false,
       entitlementPolicy: { billingRetryEntitled: false, billingRetryMaxDays: 3 },
       googlePackageName: 'com.a',
