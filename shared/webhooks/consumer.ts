@@ -11,6 +11,7 @@ import { ServiceUnavailableError } from '../http/errors';
 import { upstreamEventKey } from '../notifications/direct-envelope';
 import { logger } from '../observability/logger';
 import { countWebhookEvent } from '../observability/metrics';
+import { settings } from '../settings';
 import { applyEvent, markProcessed } from '../store/processed-events';
 import { resolveAlias } from '../store/purchases';
 import { userIdOfUuid } from '../store/user-ids';
@@ -104,6 +105,13 @@ async function processWebhook(webhook: AttestoWebhook, deps: ConsumerDeps = {}):
     outcome: result,
     purchase: keyReference(resolved.pk),
   });
+  if (resolved.event.fields.environment === 'sandbox' && !settings().allowSandboxPurchases) {
+    // Recorded all the same: the purchase keeps the store's state, entitlements leave it out.
+    logger.info('Sandbox purchase recorded without granting access (ALLOW_SANDBOX_PURCHASES=false)', {
+      ...about,
+      purchase: keyReference(resolved.pk),
+    });
+  }
   return { outcome: result, markerId, pk: resolved.pk };
 }
 
