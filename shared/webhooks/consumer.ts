@@ -16,6 +16,7 @@ import { applyEvent, markProcessed } from '../store/processed-events';
 import { resolveAlias } from '../store/purchases';
 import { userIdOfUuid } from '../store/user-ids';
 import { ZodErrorBase } from '../validation';
+import { withCurrentEventName } from './legacy-event-names';
 import { BODY_ENCODING_ATTRIBUTE, rawBodyOf } from './queue-message';
 import { resolveWebhookEvent, UnmatchedEventError } from './webhook-events';
 
@@ -53,9 +54,16 @@ function markerIdOf(webhook: Pick<AttestoWebhook, 'source' | 'externalId' | 'eve
   return upstreamEventKey(webhook) ?? webhook.eventId;
 }
 
-async function processWebhook(webhook: AttestoWebhook, deps: ConsumerDeps = {}): Promise<ProcessedWebhook> {
+async function processWebhook(received: AttestoWebhook, deps: ConsumerDeps = {}): Promise<ProcessedWebhook> {
+  const webhook = withCurrentEventName(received);
   const markerId = markerIdOf(webhook);
-  const about = { eventId: webhook.eventId, event: webhook.event, platformEvent: webhook.platformEvent };
+  const about = {
+    eventId: webhook.eventId,
+    event: webhook.event,
+    platformEvent: webhook.platformEvent,
+    // A name from before Attesto's renaming, read as the event its data says (legacy-event-names.ts).
+    ...(webhook !== received ? { legacyEvent: received.event } : {}),
+  };
   const mark = async (outcome: WebhookOutcome): Promise<ProcessedWebhook> => {
     const done = await markProcessed(markerId, outcome);
     return { outcome: done === 'duplicate' ? 'duplicate' : outcome, markerId };
