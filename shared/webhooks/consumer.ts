@@ -113,7 +113,8 @@ async function processWebhook(received: AttestoWebhook, deps: ConsumerDeps = {})
     outcome: result,
     purchase: keyReference(resolved.pk),
   });
-  if (resolved.event.fields.environment === 'sandbox' && !settings().allowSandboxPurchases) {
+  const sandbox = resolved.event.fields.environment === 'sandbox';
+  if (sandbox && result !== 'duplicate' && !settings().allowSandboxPurchases) {
     // Recorded all the same: the purchase keeps the store's state, entitlements leave it out.
     logger.info('Sandbox purchase recorded without granting access (ALLOW_SANDBOX_PURCHASES=false)', {
       ...about,
