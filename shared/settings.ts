@@ -43,7 +43,9 @@ export interface Settings {
   ownershipPolicy: OwnershipPolicy;
   /**
    * Sandbox purchases are accepted by default: App Review buys with sandbox accounts against
-   * the production build. A stage may refuse them (valid:false SANDBOX_NOT_ALLOWED).
+   * the production build. A stage may refuse them: verify and restore answer valid:false
+   * SANDBOX_NOT_ALLOWED, and a sandbox purchase that arrives by webhook is recorded but grants
+   * nothing (entitlementPolicy.allowSandboxPurchases, the same setting).
    */
   allowSandboxPurchases: boolean;
   entitlementPolicy: EntitlementPolicy;
@@ -61,6 +63,7 @@ export function settings(env: NodeJS.ProcessEnv = process.env): Settings {
     entitlementPolicy: {
       billingRetryEntitled: config.BILLING_RETRY_ENTITLED,
       billingRetryMaxDays: config.BILLING_RETRY_MAX_DAYS,
+      allowSandboxPurchases: config.ALLOW_SANDBOX_PURCHASES,
     },
     googlePackageName: config.GOOGLE_PACKAGE_NAME,
     appleBundleId: config.APPLE_BUNDLE_ID,

@@ -48,25 +48,35 @@ export interface VerifyAttestoSignatureInput {
   toleranceSeconds?: number;
 }
 
+/** More v1 values than any rotation needs are refused rather than each compared. */
+const MAX_V1_VALUES = 8;
+
 /**
  * Splits on `,` then on the first `=`. Whitespace around the separators is tolerated (Attesto's
- * own reference verifier trims), anything else odd — a part without `=`, a repeated key, a
+ * own reference verifier trims), anything else odd — a part without `=`, a second `t`, a
  * non-integer `t`, a `v1` that is not 64 hex characters — makes the whole header malformed.
- * Unknown keys are ignored so a future `v2` alongside `v1` does not break us.
+ * `v1` may repeat, as in Stripe-style schemes: a sender rotating its own secret signs with both
+ * for a while, and either signature is enough. Unknown keys are ignored so a future `v2`
+ * alongside `v1` does not break us.
  */
-function parseHeader(header: string): { t: number; v1: string } | null {
-  const fields = new Map<string, string>();
+function parseHeader(header: string): { t: number; v1: string[] } | null {
+  let t: string | undefined;
+  const v1: string[] = [];
   for (const part of header.split(',')) {
     const eq = part.indexOf('=');
     if (eq === -1) return null;
     const key = part.slice(0, eq).trim();
     const value = part.slice(eq + 1).trim();
-    if (fields.has(key)) return null;
-    fields.set(key, value);
+    if (key === 't') {
+      if (t !== undefined) return null;
+      t = value;
+    } else if (key === 'v1') {
+      const hex = value.toLowerCase();
+      if (!V1_PATTERN.test(hex)) return null;
+      v1.push(hex);
+    }
   }
-  const t = fields.get('t');
-  const v1 = fields.get('v1')?.toLowerCase();
-  if (t === undefined || v1 === undefined || !T_PATTERN.test(t) || !V1_PATTERN.test(v1)) return null;
+  if (t === undefined || !T_PATTERN.test(t) || v1.length === 0 || v1.length > MAX_V1_VALUES) return null;
   return { t: Number(t), v1 };
 }
 
@@ -80,13 +90,15 @@ export function checkAttestoSignature(input: VerifyAttestoSignatureInput): Signa
   if (Math.abs(Math.floor(input.nowSeconds) - parsed.t) > tolerance) {
     return { ok: false, reason: 'stale_timestamp' };
   }
-  const given = Buffer.from(parsed.v1, 'hex');
+  const given = parsed.v1.map((hex) => Buffer.from(hex, 'hex'));
   let matched = false;
   for (const secret of input.secrets) {
     if (!secret) continue;
     const expected = Buffer.from(hmacHex(input.rawBody, secret, parsed.t), 'hex');
-    // No early exit: every configured secret is tried, so timing does not reveal which one matched.
-    if (expected.length === given.length && timingSafeEqual(expected, given)) matched = true;
+    // No early exit: every secret is tried against every v1, so timing does not reveal which matched.
+    for (const candidate of given) {
+      if (expected.length === candidate.length && timingSafeEqual(expected, candidate)) matched = true;
+    }
   }
   return matched ? { ok: true, t: parsed.t } : { ok: false, reason: 'signature_mismatch' };
 }

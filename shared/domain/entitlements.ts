@@ -8,12 +8,24 @@ export interface EntitlementPolicy {
   billingRetryEntitled: boolean;
   /** …but for at most this many days after the subscription's expiry (BILLING_RETRY_MAX_DAYS). */
   billingRetryMaxDays: number;
+  /**
+   * Whether a sandbox purchase grants access (ALLOW_SANDBOX_PURCHASES). Applied here, where every
+   * answer's entitlements come from, so it holds however the purchase arrived: verify, restore,
+   * an Attesto webhook or a store notification sent directly.
+   */
+  allowSandboxPurchases: boolean;
 }
 
 const defaultEntitlementPolicy: EntitlementPolicy = {
   billingRetryEntitled: true,
   billingRetryMaxDays: 16,
+  allowSandboxPurchases: true,
 };
+
+/** True when the purchase may grant under the policy at all, whatever its status. */
+function mayGrant(p: Purchase, policy: EntitlementPolicy): boolean {
+  return policy.allowSandboxPurchases || p.environment !== 'sandbox';
+}
 
 /** The SDK's entitlement object (contract §1.11); fields beyond key/productId/expiresAt pass through. */
 export interface Entitlement {
@@ -63,7 +75,8 @@ function outlasts(a: number | null, b: number | null): boolean {
 /**
  * The user's active entitlements at `now` (epoch ms): at most one per key, the longest-lasting,
  * sorted by key. A purchase grants while active, in grace, or in billing retry (by policy), and
- * only while its access end is after `now`. Consumables and unknown products grant nothing.
+ * only while its access end is after `now`. Consumables and unknown products grant nothing, nor
+ * do sandbox purchases when the policy refuses them (their state is still recorded).
  */
 export function entitlementsOf(
   purchases: readonly Purchase[],
@@ -75,7 +88,7 @@ export function entitlementsOf(
   for (const purchase of purchases) {
     if (!purchase.productId || !purchase.status || purchase.productType === 'consumable') continue;
     const product = productById(purchase.productId, catalog);
-    if (!product || product.type === 'consumable') continue;
+    if (!product || product.type === 'consumable' || !mayGrant(purchase, policy)) continue;
     const end = accessEnd(purchase, policy);
     if (end === undefined || (end !== null && end <= now)) continue;
     for (const key of product.entitlements) {

@@ -3,7 +3,8 @@ import type { AttestoEvent } from '../attesto/schemas';
 // Apple notification types and Google RTDN codes → Attesto's unified event names, the same tables
 // Attesto's webhooks/normalize.ts uses (contract §3.6), so a notification received directly drives
 // the consumer exactly as the same notification relayed by Attesto does. Keep them identical:
-// a difference here is a difference in state between the two paths.
+// a difference here is a difference in state between the two paths. The consumer also names
+// webhooks Attesto stored before its event renaming through these tables (legacy-event-names.ts).
 
 export interface UnifiedEvent {
   event: AttestoEvent;

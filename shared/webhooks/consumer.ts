@@ -11,10 +11,12 @@ import { ServiceUnavailableError } from '../http/errors';
 import { upstreamEventKey } from '../notifications/direct-envelope';
 import { logger } from '../observability/logger';
 import { countWebhookEvent } from '../observability/metrics';
+import { settings } from '../settings';
 import { applyEvent, markProcessed } from '../store/processed-events';
 import { resolveAlias } from '../store/purchases';
 import { userIdOfUuid } from '../store/user-ids';
 import { ZodErrorBase } from '../validation';
+import { withCurrentEventName } from './legacy-event-names';
 import { BODY_ENCODING_ATTRIBUTE, rawBodyOf } from './queue-message';
 import { resolveWebhookEvent, UnmatchedEventError } from './webhook-events';
 
@@ -52,9 +54,16 @@ function markerIdOf(webhook: Pick<AttestoWebhook, 'source' | 'externalId' | 'eve
   return upstreamEventKey(webhook) ?? webhook.eventId;
 }
 
-async function processWebhook(webhook: AttestoWebhook, deps: ConsumerDeps = {}): Promise<ProcessedWebhook> {
+async function processWebhook(received: AttestoWebhook, deps: ConsumerDeps = {}): Promise<ProcessedWebhook> {
+  const webhook = withCurrentEventName(received);
   const markerId = markerIdOf(webhook);
-  const about = { eventId: webhook.eventId, event: webhook.event, platformEvent: webhook.platformEvent };
+  const about = {
+    eventId: webhook.eventId,
+    event: webhook.event,
+    platformEvent: webhook.platformEvent,
+    // A name from before Attesto's renaming, read as the event its data says (legacy-event-names.ts).
+    ...(webhook !== received ? { legacyEvent: received.event } : {}),
+  };
   const mark = async (outcome: WebhookOutcome): Promise<ProcessedWebhook> => {
     const done = await markProcessed(markerId, outcome);
     return { outcome: done === 'duplicate' ? 'duplicate' : outcome, markerId };
@@ -107,6 +116,14 @@ async function processWebhook(webhook: AttestoWebhook, deps: ConsumerDeps = {}):
     outcome: result,
     purchase: keyReference(resolved.pk),
   });
+  const sandbox = resolved.event.fields.environment === 'sandbox';
+  if (sandbox && result !== 'duplicate' && !settings().allowSandboxPurchases) {
+    // Recorded all the same: the purchase keeps the store's state, entitlements leave it out.
+    logger.info('Sandbox purchase recorded without granting access (ALLOW_SANDBOX_PURCHASES=false)', {
+      ...about,
+      purchase: keyReference(resolved.pk),
+    });
+  }
   return { outcome: result, markerId, pk: resolved.pk };
 }
 

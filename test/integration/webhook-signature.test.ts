@@ -136,6 +136,15 @@ describe('POST /attesto-webhook (signature, size, enqueue)', () => {
     expect(await drain()).toHaveLength(1);
   });
 
+  it('accepts a header with two v1 values when either matches the current or previous secret', async () => {
+    const t = now();
+    const theirs = opensslSignature('a-secret-this-backend-never-had-0123', t, body);
+    for (const ours of [opensslSignature(SECRET, t, body), opensslSignature(PREVIOUS, t, body)]) {
+      expect((await post({ 'x-attesto-signature': `t=${t},v1=${theirs},v1=${ours}` })).statusCode).toBe(200);
+    }
+    expect(await drain()).toHaveLength(2);
+  });
+
   it('verifies the decoded bytes of a base64-encoded body and queues the decoded body', async () => {
     const res = await post({ 'x-attesto-signature': sign(now()) }, { base64: true });
     expect(res.statusCode).toBe(200);
@@ -169,6 +178,17 @@ describe('POST /attesto-webhook (signature, size, enqueue)', () => {
     ['a garbled header', () => ({ 'x-attesto-signature': 'garbage' })],
     ['a header without v1', () => ({ 'x-attesto-signature': `t=${now()}` })],
     ['a truncated v1', () => ({ 'x-attesto-signature': sign(now()).slice(0, -2) })],
+    [
+      'two v1 values, neither ours',
+      () => {
+        const t = now();
+        const v1 = (secret: string) => opensslSignature(secret, t, body);
+        return {
+          'x-attesto-signature': `t=${t},v1=${v1('not-ours-0123456789')},v1=${v1('nor-this-9876543210')}`,
+        };
+      },
+    ],
+    ['a valid v1 next to a malformed one', () => ({ 'x-attesto-signature': `${sign(now())},v1=abc` })],
   ];
 
   it.each(refused)(

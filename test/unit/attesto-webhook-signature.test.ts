@@ -153,6 +153,52 @@ describe('verifyAttestoSignature', () => {
     expect(verify(signedWithPrevious, BODY, [SECRET])).toBe(false);
   });
 
+  it('accepts two v1 values (a sender signing with two secrets) when either matches a secret of ours', () => {
+    const theirs = opensslSignature('a-secret-we-never-had-0123456789', NOW, BODY);
+    const ours = opensslSignature(SECRET, NOW, BODY);
+    const previous = opensslSignature(PREVIOUS, NOW, BODY);
+    expect(verify(`t=${NOW},v1=${ours},v1=${theirs}`)).toBe(true);
+    expect(verify(`t=${NOW},v1=${theirs},v1=${ours}`)).toBe(true);
+    expect(verify(`v1=${theirs}, t=${NOW}, v1=${previous.toUpperCase()}`, BODY, [SECRET, PREVIOUS])).toBe(
+      true,
+    );
+    expect(
+      checkAttestoSignature({
+        rawBody: BODY,
+        header: `t=${NOW},v1=${ours},v1=${ours}`,
+        secrets: [SECRET],
+        nowSeconds: NOW,
+      }),
+    ).toEqual({ ok: true, t: NOW });
+  });
+
+  it('refuses two v1 values when neither matches, and a header whose second v1 is malformed', () => {
+    const theirs = opensslSignature('a-secret-we-never-had-0123456789', NOW, BODY);
+    const ours = opensslSignature(SECRET, NOW, BODY);
+    expect(
+      checkAttestoSignature({
+        rawBody: BODY,
+        header: `t=${NOW},v1=${theirs},v1=${opensslSignature(PREVIOUS, NOW, BODY)}`,
+        secrets: [SECRET],
+        nowSeconds: NOW,
+      }),
+    ).toEqual({ ok: false, reason: 'signature_mismatch' });
+    for (const h of [
+      `t=${NOW},v1=${ours},v1=${ours.slice(0, 63)}`,
+      `t=${NOW},v1=${ours},v1=`,
+      `t=${NOW},v1=${ours},v1=${theirs},t=${NOW}`,
+      `t=${NOW},${Array(9).fill(`v1=${ours}`).join(',')}`,
+    ]) {
+      expect(
+        checkAttestoSignature({ rawBody: BODY, header: h, secrets: [SECRET], nowSeconds: NOW }),
+        h,
+      ).toEqual({
+        ok: false,
+        reason: 'malformed_header',
+      });
+    }
+  });
+
   it('refuses everything when no secret is configured', () => {
     expect(verify(header(NOW), BODY, [])).toBe(false);
     expect(verify(header(NOW, ''), BODY, [''])).toBe(false);

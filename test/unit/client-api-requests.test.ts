@@ -135,7 +135,7 @@ describe('settings', () => {
     expect(settings({})).toEqual({
       ownershipPolicy: 'keep',
       allowSandboxPurchases: true,
-      entitlementPolicy: { billingRetryEntitled: true, billingRetryMaxDays: 16 },
+      entitlementPolicy: { billingRetryEntitled: true, billingRetryMaxDays: 16, allowSandboxPurchases: true },
       googlePackageName: undefined,
       appleBundleId: undefined,
     });
@@ -155,7 +155,11 @@ describe('settings', () => {
     ).toEqual({
       ownershipPolicy: 'move',
       allowSandboxPurchases: false,
-      entitlementPolicy: { billingRetryEntitled: false, billingRetryMaxDays: 3 },
+      entitlementPolicy: {
+        billingRetryEntitled: false,
+        billingRetryMaxDays: 3,
+        allowSandboxPurchases: false,
+      },
       googlePackageName: 'com.a',
       appleBundleId: 'com.b',
     });

@@ -6,7 +6,11 @@ import type { Purchase } from '../../shared/domain/purchase';
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
 const DAY = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString();
-const policy: EntitlementPolicy = { billingRetryEntitled: true, billingRetryMaxDays: 16 };
+const policy: EntitlementPolicy = {
+  billingRetryEntitled: true,
+  billingRetryMaxDays: 16,
+  allowSandboxPurchases: true,
+};
 
 let seq = 0;
 function purchase(overrides: Partial<Purchase>): Purchase {
@@ -99,6 +103,30 @@ describe('entitlementsOf: one purchase', () => {
     ],
     ['a consumable', { productId: 'coins_100', productType: 'consumable', expiresAt: null }, {}, 'none'],
     ['an unknown product', { productId: 'legacy_sku' }, {}, 'none'],
+    [
+      'a sandbox purchase when sandbox purchases are accepted',
+      { environment: 'sandbox' },
+      {},
+      iso(NOW + DAY),
+    ],
+    [
+      'a sandbox purchase when sandbox purchases are refused',
+      { environment: 'sandbox' },
+      { allowSandboxPurchases: false },
+      'none',
+    ],
+    [
+      'a sandbox lifetime product when sandbox purchases are refused',
+      { environment: 'sandbox', productId: 'remove_ads', productType: 'product', expiresAt: null },
+      { allowSandboxPurchases: false },
+      'none',
+    ],
+    [
+      'a production purchase when sandbox purchases are refused',
+      { environment: 'production' },
+      { allowSandboxPurchases: false },
+      iso(NOW + DAY),
+    ],
   ])('%s', (_name, overrides, policyOverrides, expected) => {
     const result = entitlementsOf([purchase(overrides)], NOW, { ...policy, ...policyOverrides });
     if (expected === 'none') expect(result).toEqual([]);
