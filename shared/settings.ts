@@ -42,12 +42,11 @@ export interface Settings {
    */
   ownershipPolicy: OwnershipPolicy;
   /**
-   * Sandbox purchases are accepted by default: App Review buys with sandbox accounts against
-   * the production build. A stage may refuse them: verify and restore answer valid:false
-   * SANDBOX_NOT_ALLOWED, and a sandbox purchase that arrives by webhook is recorded but grants
-   * nothing (entitlementPolicy.allowSandboxPurchases, the same setting).
+   * Includes whether sandbox purchases count. They do by default: App Review buys with sandbox
+   * accounts against the production build. A stage may refuse them: verify and restore answer
+   * valid:false SANDBOX_NOT_ALLOWED, and a sandbox purchase that arrives by webhook is recorded
+   * but grants nothing.
    */
-  allowSandboxPurchases: boolean;
   entitlementPolicy: EntitlementPolicy;
   /** The app's Play package; a verify naming another package is refused without asking Attesto. */
   googlePackageName: string | undefined;
@@ -59,7 +58,6 @@ export function settings(env: NodeJS.ProcessEnv = process.env): Settings {
   const config = readConfig(settingsSchema, env);
   return {
     ownershipPolicy: config.OWNERSHIP_POLICY,
-    allowSandboxPurchases: config.ALLOW_SANDBOX_PURCHASES,
     entitlementPolicy: {
       billingRetryEntitled: config.BILLING_RETRY_ENTITLED,
       billingRetryMaxDays: config.BILLING_RETRY_MAX_DAYS,

@@ -46,7 +46,7 @@ function sandboxRefused(
   snapshot: PurchaseSnapshot,
   deps: PurchaseDeps,
 ): { rejection: Rejection } | undefined {
-  if (snapshot.environment === 'sandbox' && !deps.settings().allowSandboxPurchases) {
+  if (snapshot.environment === 'sandbox' && !deps.settings().entitlementPolicy.allowSandboxPurchases) {
     return rejection('SANDBOX_NOT_ALLOWED', 'Sandbox purchases are not accepted by this backend');
   }
   return undefined;

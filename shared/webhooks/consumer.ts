@@ -117,7 +117,7 @@ async function processWebhook(received: AttestoWebhook, deps: ConsumerDeps = {})
     purchase: keyReference(resolved.pk),
   });
   const sandbox = resolved.event.fields.environment === 'sandbox';
-  if (sandbox && result !== 'duplicate' && !settings().allowSandboxPurchases) {
+  if (sandbox && result !== 'duplicate' && !settings().entitlementPolicy.allowSandboxPurchases) {
     // Recorded all the same: the purchase keeps the store's state, entitlements leave it out.
     logger.info('Sandbox purchase recorded without granting access (ALLOW_SANDBOX_PURCHASES=false)', {
       ...about,

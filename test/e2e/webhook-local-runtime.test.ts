@@ -82,7 +82,7 @@ describe('webhooks through the local runtime', () => {
     }
   }
 
-  it('a signed webhook gets 200 and the user sees the entitlement'), async () => {
+  it('a signed webhook gets 200 and the user sees the entitlement', async () => {
     const token = await tokenFor('alice');
     const uuid = (await api('/api/iap/uuid', token, {})).body.uuid as string;
     expect((await api('/api/iap/entitlements', token)).body.entitlements).toEqual([]);

@@ -134,7 +134,6 @@ describe('settings', () => {
   it('default to keep, sandbox allowed, billing retry entitled for 16 days', () => {
     expect(settings({})).toEqual({
       ownershipPolicy: 'keep',
-      allowSandboxPurchases: true,
       entitlementPolicy: { billingRetryEntitled: true, billingRetryMaxDays: 16, allowSandboxPurchases: true },
       googlePackageName: undefined,
       appleBundleId: undefined,
@@ -154,7 +153,6 @@ describe('settings', () => {
       }),
     ).toEqual({
       ownershipPolicy: 'move',
-      allowSandboxPurchases: false,
       entitlementPolicy: {
         billingRetryEntitled: false,
         billingRetryMaxDays: 3,
