@@ -12,7 +12,7 @@ import { upstreamEventKey } from '../notifications/direct-envelope';
 import { logger } from '../observability/logger';
 import { countWebhookEvent } from '../observability/metrics';
 import { applyEvent, markProcessed } from '../store/processed-events';
-import { resolveAlias } from '../store/purchases';
+import { getPurchase, resolveAlias } from '../store/purchases';
 import { userIdOfUuid } from '../store/user-ids';
 import { ZodErrorBase } from '../validation';
 import { BODY_ENCODING_ATTRIBUTE, rawBodyOf } from './queue-message';
@@ -75,6 +75,7 @@ async function processWebhook(webhook: AttestoWebhook, deps: ConsumerDeps = {}):
     resolved = await resolveWebhookEvent(webhook, action.kind, {
       attesto: deps.attesto ?? attestoClientFromEnv,
       resolveAlias,
+      purchase: getPurchase,
       ...(deps.deadline ? { callOptions: { deadline: deps.deadline } } : {}),
     });
   } catch (error) {
@@ -87,12 +88,20 @@ async function processWebhook(webhook: AttestoWebhook, deps: ConsumerDeps = {}):
     logger.info('Webhook names no purchase', about);
     return mark('no-subject');
   }
+  if ('record' in resolved) {
+    logger.info('Webhook recorded; it changes no access', {
+      ...about,
+      rule: resolved.record,
+      purchase: keyReference(resolved.pk),
+    });
+    return { ...(await mark('recorded')), pk: resolved.pk };
+  }
 
   // The user the store named through appUserId; otherwise the purchase keeps (or waits for) its owner.
   const userId = resolved.appUserId ? await userIdOfUuid(resolved.appUserId) : undefined;
   const { result } = await applyEvent({
     eventId: markerId,
-    outcome: action.kind,
+    outcome: resolved.event.kind,
     pk: resolved.pk,
     update: updateFor(resolved.event),
     ...(userId ? { userId } : {}),
@@ -100,7 +109,7 @@ async function processWebhook(webhook: AttestoWebhook, deps: ConsumerDeps = {}):
   });
   logger.info('Webhook processed', {
     ...about,
-    kind: action.kind,
+    kind: resolved.event.kind,
     outcome: result,
     purchase: keyReference(resolved.pk),
   });

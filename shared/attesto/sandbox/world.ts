@@ -743,7 +743,13 @@ export class SandboxWorld {
         this.endGoogleSubscription(p, t);
         p.canceledAt = t;
         p.replacedBy = created.id;
-        return this.finish(p, created, [this.googleSubscriptionWebhook(created, RTDN.PURCHASED, t)]);
+        // Google also tells of the replaced token, after the new one's purchase, and Attesto
+        // delivers it under the same root subject.key: a backend must not let it end the plan.
+        const replacedAt = this.tick(now);
+        return this.finish(p, created, [
+          this.googleSubscriptionWebhook(created, RTDN.PURCHASED, t),
+          this.googleSubscriptionWebhook(p, RTDN.EXPIRED, replacedAt),
+        ]);
       }
       default:
         throw new SandboxError('UNSUPPORTED', `Unknown action "${action}"`);
