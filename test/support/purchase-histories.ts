@@ -156,8 +156,10 @@ export function upgradeChainHistoryArb(): fc.Arbitrary<{ events: PurchaseEvent[]
           events.push(g(ev('cancellation_scheduled', next + replacedLag + 1, ended)));
           if (snapshots[i]) events.push(g(ev('snapshot', start, { ...ended, status: 'expired' })));
         } else {
-          let at = start + ((renewals[i] ?? 0) + 1) * MONTH - 1000;
-          for (const kind of tail) events.push(g(ev(kind, (at += 1000), { ...base, expiresAt })));
+          const endAt = start + ((renewals[i] ?? 0) + 1) * MONTH;
+          tail.forEach((kind, k) => {
+            events.push(g(ev(kind, endAt + k * 1000, { ...base, expiresAt })));
+          });
           if (snapshots[i]) events.push(g(ev('snapshot', start, { ...base, expiresAt, status: 'active' })));
         }
       }
