@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttestoSandbox } from '../../shared/attesto/sandbox/server';
 import type { SandboxWebhook } from '../../shared/attesto/sandbox/world-types';
 import { purchaseKey } from '../../shared/domain/purchase';
+import { restorePurchases } from '../../shared/purchases/restore';
 import { verifyGooglePurchase } from '../../shared/purchases/verify-google';
 import { getPurchase } from '../../shared/store/purchases';
 import { lambdaContext } from '../support/api-event';
@@ -12,9 +13,10 @@ import { APP_ID, asDirectEnvelope, sqsEvent, startSandboxForConsumer } from './w
 
 // A Google upgrade chain (2–3 tokens): whatever order and however often the notifications of
 // every token arrive — including the replaced tokens' SUBSCRIPTION_EXPIRED and CANCELED, which
-// Attesto delivers under the chain's root — and whichever tokens are verified in between, the
-// purchase ends with the live token's product, expiry and status. The sandbox stands in for
-// Google and Attesto; the real consumer and verify write to DynamoDB Local.
+// Attesto delivers under the chain's root — and whichever tokens are verified or restored in
+// between, the purchase ends with the live token's product, expiry and status, and verify and
+// restore grant the live plan. The sandbox stands in for Google and Attesto; the real consumer,
+// verify and restore write to DynamoDB Local.
 
 type Handler = (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>;
 
@@ -96,6 +98,8 @@ async function chain(sandbox: AttestoSandbox, plan: Plan) {
   return { webhooks, tokens, root: bought.purchase.subjectKey, expected };
 }
 
+const restoreEntry = (t: Token) => ({ platform: 'google', productId: t.productId, purchaseToken: t.token });
+
 describe('Google upgrade chains: superseded tokens never change the live plan', () => {
   let sandbox: AttestoSandbox;
   let handler: Handler;
@@ -109,7 +113,7 @@ describe('Google upgrade chains: superseded tokens never change the live plan', 
     await sandbox?.stop();
   });
 
-  it('holds for random chains, delivery orders, duplicates and verifies of old and new tokens', async () => {
+  it('holds for random chains, delivery orders, duplicates, verifies and restores of old and new tokens', async () => {
     let runs = 0;
     const scenario = planArb.chain((plan) =>
       fc.record({
@@ -129,10 +133,11 @@ describe('Google upgrade chains: superseded tokens never change the live plan', 
         runs += 1;
         const userId = `upgrade-user-${runs}`;
         const { webhooks, tokens, root, expected } = await chain(sandbox, plan);
-        type Step = { webhook: SandboxWebhook } | { verify: Token };
+        type Step = { webhook: SandboxWebhook } | { verify: Token } | { restore: Token[] };
         const steps: Step[] = [
           ...webhooks.map((webhook) => ({ webhook })),
           ...tokens.map((verify) => ({ verify })),
+          { restore: tokens },
         ];
         expect(steps.length).toBeLessThanOrEqual(order.length);
         const keyed = steps.map((s, i) => ({ s, k: order[i] as number }));
@@ -156,6 +161,10 @@ describe('Google upgrade chains: superseded tokens never change the live plan', 
             continue;
           }
           await flush();
+          if ('restore' in step) {
+            await restorePurchases(userId, step.restore.map(restoreEntry));
+            continue;
+          }
           const answer = await verifyGooglePurchase(userId, {
             productId: step.verify.productId,
             purchaseToken: step.verify.token,
@@ -185,6 +194,9 @@ describe('Google upgrade chains: superseded tokens never change the live plan', 
         if (!answer.valid) throw new Error(answer.message);
         const granted = answer.entitlements.map((e) => e.productId);
         expect(granted).toEqual(expected.status === 'active' ? [expected.productId] : []);
+        // …and whichever tokens a restore sends, old ones first.
+        const restored = await restorePurchases(userId, tokens.map(restoreEntry));
+        expect(restored.entitlements.map((e) => e.productId)).toEqual(granted);
       }),
       { numRuns: 40 },
     );
