@@ -26,7 +26,7 @@
 // token's start time as its generation; each token of a chain starts later than the one it
 // replaced, so whatever is said about a superseded token can never overwrite what the live
 // token said, whichever arrives first. Apple, one-time products and notifications whose token
-// Google no longer knows have generation 0 (absent): they order by time alone, as before, and
+// Google no longer knows have generation 0 (absent): they order by time alone and
 // never override a field a known token set. Stored purchases without generations are all 0.
 import type {
   Environment,
