@@ -17,7 +17,8 @@ Purchases
   hold <id>                                   Google account hold (on_hold)
   pause <id>                                  Google pause
   expire <id>                                 the subscription ends now
-  refund <id> [--transaction <transactionId>] refund (Apple REFUND / Google voided purchase)
+  refund <id> [--transaction <transactionId>] refund (Apple REFUND / Google voided purchase; a Google
+                                              order id refunds that order only, access kept)
   revoke <id>                                 Apple family-sharing REVOKE / Google revoke
   upgrade <id> <newProductId>                 change plan (Google: new token linked to the old one)
   family-share <id> [--user <appUserId>]      Apple: share with a family member (FAMILY_SHARED copy)

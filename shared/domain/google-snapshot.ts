@@ -2,11 +2,12 @@
 //
 // Unlike Apple's, Google's answer is the CURRENT state of a purchase token, not a historical
 // transaction. Ordering:
-//   - a subscription is ordered at its startTime. Each token of an upgrade chain starts later than
-//     the one it replaced, so verifying an old, replaced token never overrides the newer token's
-//     state; and any webhook event of the token (always after its start) wins over a verify, so a
-//     Google read that lags an event cannot move the expiry back. With no webhooks at all, repeated
-//     verifies share the same order key and the newest arrival wins (the store's guard is ≤).
+//   - a subscription's generation (state-machine.ts "Generations") is its token's startTime, and
+//     it is ordered at that startTime too. Each token of an upgrade chain starts later than the
+//     one it replaced, so verifying an old, replaced token never overrides anything the newer
+//     token said; within one token, any webhook event (always after its start) wins over a
+//     verify, so a Google read that lags an event cannot move the expiry back. With no webhooks at
+//     all, repeated verifies share the same key and the newest arrival wins (the store's guard is ≤).
 //   - a one-time product is ordered at purchaseTimeMillis; once canceled (refunded or voided,
 //     which Google never undoes) at `now`, the time we saw it, since Google gives no cancel time.
 import type { GoogleProductOk, GoogleSubscriptionOk } from '../attesto/schemas';
@@ -74,6 +75,20 @@ function environmentOf(raw: Record<string, unknown>, kind: 'subscription' | 'pro
   return raw.purchaseType === 0 ? 'sandbox' : 'production';
 }
 
+/** Access as Google's subscriptionState describes it; undefined for a state we do not know. */
+export function googleSubscriptionStatus(
+  state: unknown,
+): { status: PurchaseStatus; willRenew?: boolean } | 'pending' | undefined {
+  return typeof state === 'string' && Object.hasOwn(SUBSCRIPTION_STATUS, state)
+    ? SUBSCRIPTION_STATUS[state]
+    : undefined;
+}
+
+/** When Google granted this subscription token (epoch ms): its generation in an upgrade chain. */
+export function googleTokenStart(ok: GoogleSubscriptionOk): number | undefined {
+  return msOf(ok.purchase.startTime) ?? msOf(str(ok.purchase.rawResponse.startTime));
+}
+
 export function googleSnapshot(
   ok: GoogleVerifyOk,
   request: { productId: string; productType: ProductType },
@@ -91,6 +106,7 @@ export function googleSnapshot(
   let expiresAt: number | null;
   let environment: 'production' | 'sandbox';
   let creditable = false;
+  let generation: number | undefined;
 
   if (purchase.kind === 'androidpublisher#subscriptionPurchaseV2') {
     // Attesto echoes the requested productId; Google's own answer names the products it sold.
@@ -115,7 +131,8 @@ export function googleSnapshot(
     const status = mapped?.status ?? 'active';
     const willRenew = mapped?.willRenew ?? autoRenew;
     environment = environmentOf(raw, 'subscription');
-    occurredAt = msOf(purchase.startTime) ?? msOf(str(raw.startTime)) ?? now;
+    generation = googleTokenStart(ok as GoogleSubscriptionOk);
+    occurredAt = generation ?? now;
     fields = {
       status,
       expiresAt,
@@ -147,6 +164,7 @@ export function googleSnapshot(
   const event: PurchaseEvent = {
     kind: 'snapshot',
     occurredAt,
+    ...(generation !== undefined ? { generation } : {}),
     fields: {
       ...fields,
       productId: request.productId,

@@ -67,20 +67,29 @@ export interface Purchase extends Partial<PurchaseFields> {
   appliedAt: number;
   /** Order key (state-machine.ts `orderKeyOf`) of the newest update applied; the store's guard. */
   appliedOrder: number;
+  /**
+   * Generation (state-machine.ts, "Generations") of the newest update applied, compared before
+   * appliedOrder. Absent = 0, as on every purchase that never saw a Google subscription token.
+   */
+  appliedGen?: number;
   /** Order key of the update that last set each field. */
   fieldOrder: Partial<Record<PurchaseField, number>>;
+  /** Generation of the update that last set each field; absent = 0. */
+  fieldGen?: Partial<Record<PurchaseField, number>>;
   /** ISO-8601 wall-clock times of the first and latest write. */
   createdAt: string;
   updatedAt: string;
 }
 
 /**
- * A state change for one purchase: the fields it knows, its upstream time `t` and its order key
- * (t plus a per-kind precedence). Built by state-machine.ts, written by the store.
+ * A state change for one purchase: the fields it knows, its upstream time `t`, its order key
+ * (t plus a per-kind precedence) and its generation (compared first; absent = 0). Built by
+ * state-machine.ts, written by the store.
  */
 export interface PurchaseUpdate {
   t: number;
   order: number;
+  gen?: number;
   set: Partial<PurchaseFields>;
 }
 
@@ -147,7 +156,9 @@ export function creditKey(platform: Platform, transactionIdOrToken: string): str
  * The part of a purchase that states facts, without write bookkeeping (order keys, times).
  * Two purchases that applied the same events in any order compare equal through this.
  */
-export function purchaseFactsOf(p: Purchase): Omit<Purchase, 'fieldOrder' | 'createdAt' | 'updatedAt'> {
-  const { fieldOrder: _fo, createdAt: _c, updatedAt: _u, ...facts } = p;
+export function purchaseFactsOf(
+  p: Purchase,
+): Omit<Purchase, 'fieldOrder' | 'fieldGen' | 'createdAt' | 'updatedAt'> {
+  const { fieldOrder: _fo, fieldGen: _fg, createdAt: _c, updatedAt: _u, ...facts } = p;
   return facts;
 }

@@ -1,20 +1,33 @@
 // The purchase state machine (DESIGN §4, §5). Pure: an event in, the field assignments out.
 //
 // Ordering. Attesto delivers in any order and more than once, so the result must not depend on
-// arrival. Every update carries an order key: the upstream time t (ms) and, for updates with the
-// same t, a per-kind precedence (KIND_PRECEDENCE below; later stages of a lifecycle win). Each
-// purchase field is a last-writer-wins register: an update sets a field when the field is absent
-// or was last set by an update with an order key ≤ its own. Because that merge is commutative,
-// associative and idempotent, any permutation of an event history with duplicates ends in the
-// state in-order application gives. Two consequences for the code below:
+// arrival. Every update carries a register key (generation, order), compared lexicographically:
+//   - order: the upstream time t (ms) and, for updates with the same t, a per-kind precedence
+//     (KIND_PRECEDENCE below; later stages of a lifecycle win);
+//   - generation: which token of a Google upgrade chain the update's data came from (see
+//     "Generations" below); 0 for everything else.
+// Each purchase field is a last-writer-wins register: an update sets a field when the field is
+// absent or was last set by an update with a key ≤ its own. Keys are totally ordered, so that
+// merge is commutative, associative and idempotent, and any permutation of an event history with
+// duplicates ends in the state in-order application gives. Two consequences for the code below:
 //   - an update sets exactly the fields its event knows, never values derived from the current
 //     state, and omits (never nulls) the fields it does not know, so an older event that arrives
 //     later can still fill them;
-//   - the store realises the merge without a read on the common path: a guarded write
-//     (`attribute_not_exists(pk) OR appliedOrder <= :order`) sets every field at once, and only
+//   - the store realises the merge without a read on the common path: a guarded write (the
+//     purchase is new, or its applied key ≤ the update's) sets every field at once, and only
 //     when that guard fails (a stale update) does it fill the fields `staleFill` picks.
-// Updates with equal order keys (the same event twice, or two snapshots of one transaction) are
+// Updates with equal keys (the same event twice, or two snapshots of one transaction) are
 // applied in arrival order; for the same event that is idempotent.
+//
+// Generations. Time alone cannot order the tokens of a Google upgrade chain: the replaced token's
+// SUBSCRIPTION_EXPIRED or CANCELED may be timed after the new token's PURCHASED, and Attesto
+// delivers it under the same root purchase. So an update whose data came from a Google
+// subscription token (a verify of it, or a notification re-read through it) carries that
+// token's start time as its generation; each token of a chain starts later than the one it
+// replaced, so whatever is said about a superseded token can never overwrite what the live
+// token said, whichever arrives first. Apple, one-time products and notifications whose token
+// Google no longer knows have generation 0 (absent): they order by time alone and
+// never override a field a known token set. Stored purchases without generations are all 0.
 import type {
   Environment,
   Ownership,
@@ -49,7 +62,12 @@ export type PurchaseEventKind =
   | 'refund_reversed'
   | 'product_purchased'
   | 'product_charged'
-  | 'product_canceled';
+  | 'product_canceled'
+  /**
+   * A store refund that may or may not end access (a Google voided subscription order): the
+   * purchase as the store reports it after the refund, with the status it reports.
+   */
+  | 'voided';
 
 /**
  * Precedence among updates with the same upstream time, lowest first. A snapshot is ordered at
@@ -79,6 +97,8 @@ export const KIND_PRECEDENCE: readonly PurchaseEventKind[] = [
   'product_canceled',
   'refund_reversed',
   'refunded',
+  // Appended, never inserted: an index is part of every stored order key.
+  'voided',
 ];
 
 const PRECEDENCE_SLOTS = 32;
@@ -110,6 +130,11 @@ export interface PurchaseEventFields {
 
 export interface PurchaseEvent {
   kind: PurchaseEventKind;
+  /**
+   * The start time (epoch ms) of the Google subscription token the fields came from; omitted
+   * (0) for Apple, one-time products and an unknown token. See "Generations" above.
+   */
+  generation?: number;
   /**
    * Upstream time, epoch ms: Apple notification signedDate, Google eventTimeMillis; for a
    * snapshot the transaction's purchaseDate (its revocationDate when it is revoked, so a refund
@@ -157,6 +182,9 @@ function impliedBy(kind: PurchaseEventKind, fields: PurchaseEventFields): Partia
       return { status: 'revoked' };
     case 'refunded':
       return { status: 'refunded' };
+    case 'voided':
+      // The store's own state after the refund decides; without one, nothing about access.
+      return fields.status ? { status: fields.status } : {};
     case 'downgraded':
     case 'renewal_extended':
     case 'deferred':
@@ -175,12 +203,24 @@ export function updateFor(event: PurchaseEvent): PurchaseUpdate {
     if (value !== undefined) (set as Record<string, unknown>)[field] = value;
   }
   Object.assign(set, impliedBy(event.kind, event.fields));
-  return { t: event.occurredAt, order: orderKeyOf(event.occurredAt, event.kind), set };
+  const order = orderKeyOf(event.occurredAt, event.kind);
+  const gen = event.generation ?? 0;
+  return { t: event.occurredAt, order, ...(gen > 0 ? { gen } : {}), set };
+}
+
+/** Compares two register keys (generation first, then order): negative, 0 or positive. */
+export function compareKeys(aGen: number, aOrder: number, bGen: number, bOrder: number): number {
+  return aGen !== bGen ? aGen - bGen : aOrder - bOrder;
+}
+
+/** Compares the newest updates two copies of a purchase applied. */
+export function compareApplied(a: Purchase, b: Purchase): number {
+  return compareKeys(a.appliedGen ?? 0, a.appliedOrder, b.appliedGen ?? 0, b.appliedOrder);
 }
 
 /**
  * The fields an update sets on `current` under the merge rule: those absent, or last set by an
- * update ordered no later than this one. The store calls this for stale updates.
+ * update keyed no later than this one. The store calls this for stale updates.
  */
 export function staleFill(current: Purchase | undefined, update: PurchaseUpdate): Partial<PurchaseFields> {
   const fill: Partial<PurchaseFields> = {};
@@ -188,14 +228,20 @@ export function staleFill(current: Purchase | undefined, update: PurchaseUpdate)
     const value = update.set[field];
     if (value === undefined) continue;
     const setBy = current?.fieldOrder[field];
-    if (setBy === undefined || setBy <= update.order) (fill as Record<string, unknown>)[field] = value;
+    const setByGen = current?.fieldGen?.[field] ?? 0;
+    if (setBy === undefined || compareKeys(setByGen, setBy, update.gen ?? 0, update.order) <= 0) {
+      (fill as Record<string, unknown>)[field] = value;
+    }
   }
   return fill;
 }
 
 /** True when the purchase already reflects a newer update, so the guarded write would fail. */
 function isStale(current: Purchase | undefined, update: PurchaseUpdate): boolean {
-  return current !== undefined && current.appliedOrder > update.order;
+  return (
+    current !== undefined &&
+    compareKeys(current.appliedGen ?? 0, current.appliedOrder, update.gen ?? 0, update.order) > 0
+  );
 }
 
 /**
@@ -219,14 +265,22 @@ export function mergeUpdate(
   };
   const stale = isStale(current, update);
   const fields = stale ? staleFill(current, update) : update.set;
+  const gen = update.gen ?? 0;
+  const fieldGen = { ...base.fieldGen };
   const next: Purchase = { ...base, fieldOrder: { ...base.fieldOrder }, updatedAt: now };
   for (const [field, value] of Object.entries(fields)) {
     (next as unknown as Record<string, unknown>)[field] = value;
     next.fieldOrder[field as keyof PurchaseFields] = update.order;
+    // Generation 0 is stored as absence, as the store does.
+    if (gen > 0) fieldGen[field as keyof PurchaseFields] = gen;
+    else delete fieldGen[field as keyof PurchaseFields];
   }
+  next.fieldGen = fieldGen;
   if (!stale) {
     next.appliedAt = update.t;
     next.appliedOrder = update.order;
+    if (gen > 0) next.appliedGen = gen;
+    else delete next.appliedGen;
   }
   return next;
 }

@@ -19,6 +19,7 @@ import { AttestoAuthError } from '../attesto/errors';
 import { productById } from '../domain/catalog';
 import { type Entitlement, entitlementsOf } from '../domain/entitlements';
 import { aliasKey, type Purchase } from '../domain/purchase';
+import { compareApplied } from '../domain/state-machine';
 import { HttpError, ServiceUnavailableError } from '../http/errors';
 import { logger } from '../observability/logger';
 import { countRestore } from '../observability/metrics';
@@ -216,7 +217,8 @@ async function restoreOne(
 
 /** The newer of two copies of one purchase (entries of one subscription may land in any order). */
 function newer(a: Purchase, b: Purchase): Purchase {
-  if (a.appliedOrder !== b.appliedOrder) return a.appliedOrder > b.appliedOrder ? a : b;
+  const order = compareApplied(a, b);
+  if (order !== 0) return order > 0 ? a : b;
   return a.updatedAt >= b.updatedAt ? a : b;
 }
 

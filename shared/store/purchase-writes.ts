@@ -2,8 +2,10 @@
 // becomes a Purchase. Shared by verify (purchases.ts) and the webhook consumer (processed-events.ts).
 //
 // Stored layout: the Purchase attributes at top level, plus `order_<field>` (the order key of the
-// update that last set <field>, i.e. Purchase.fieldOrder) and `rev` (a write counter that lets
-// the stale path write only over the exact version it merged against).
+// update that last set <field>, i.e. Purchase.fieldOrder), `gen_<field>` (its generation,
+// Purchase.fieldGen; absent = 0, so items written before generations need no migration) and
+// `rev` (a write counter that lets the stale path write only over the exact version it merged
+// against). `appliedGen` is likewise absent for 0.
 import {
   PURCHASE_FIELDS,
   type Purchase,
@@ -14,6 +16,7 @@ import {
 import { staleFill } from '../domain/state-machine';
 
 const ORDER_PREFIX = 'order_';
+const GEN_PREFIX = 'gen_';
 
 /**
  * Who owns the purchase after the write. `set`: this user, whoever held it. `if-absent`: this
@@ -115,12 +118,15 @@ class ExpressionBuilder {
 function setFields(
   b: ExpressionBuilder,
   fields: Partial<Record<PurchaseField, unknown>>,
-  order: number,
+  update: PurchaseUpdate,
 ): void {
+  const gen = update.gen ?? 0;
   for (const field of PURCHASE_FIELDS) {
     if (fields[field] === undefined) continue;
     b.set(field, fields[field]);
-    b.set(`${ORDER_PREFIX}${field}`, order);
+    b.set(`${ORDER_PREFIX}${field}`, update.order);
+    // A generation-0 update only ever sets fields whose generation is already 0 (absent).
+    if (gen > 0) b.set(`${GEN_PREFIX}${field}`, gen);
   }
 }
 
@@ -139,7 +145,8 @@ function claimGuard(b: ExpressionBuilder, owner: UserIdAssignment | undefined): 
 
 /**
  * The common path: apply the whole update when the purchase is new or has applied nothing newer
- * (`attribute_not_exists(pk) OR appliedOrder <= :order`). No read needed.
+ * under the lexicographic key (appliedGen, appliedOrder) ≤ (gen, order), appliedGen absent = 0.
+ * No read needed.
  */
 export function guardedUpdate(write: PurchaseWrite, nowIso: string): UpdateOperation {
   const b = new ExpressionBuilder();
@@ -149,12 +156,19 @@ export function guardedUpdate(write: PurchaseWrite, nowIso: string): UpdateOpera
   b.set('updatedAt', nowIso);
   b.set('appliedAt', write.update.t);
   b.set('appliedOrder', write.update.order);
-  setFields(b, write.update.set, write.update.order);
+  const gen = write.update.gen ?? 0;
+  if (gen > 0) b.set('appliedGen', gen);
+  setFields(b, write.update.set, write.update);
   setOwner(b, write.owner);
   const pk = b.name('pk');
   const appliedOrder = b.name('appliedOrder');
+  const appliedGen = b.name('appliedGen');
   const order = b.value(write.update.order);
-  const orderGuard = `attribute_not_exists(${pk}) OR ${appliedOrder} <= ${order}`;
+  const orderGuard =
+    gen === 0
+      ? `attribute_not_exists(${pk}) OR (attribute_not_exists(${appliedGen}) AND ${appliedOrder} <= ${order})`
+      : `attribute_not_exists(${pk}) OR attribute_not_exists(${appliedGen}) OR ${appliedGen} < ${b.value(gen)}` +
+        ` OR (${appliedGen} = ${b.value(gen)} AND ${appliedOrder} <= ${order})`;
   const ownerGuard = claimGuard(b, write.owner);
   return b.operation(ownerGuard ? `(${orderGuard}) AND ${ownerGuard}` : orderGuard);
 }
@@ -180,7 +194,7 @@ export function staleFillUpdate(
   if (Object.keys(fill).length === 0 && !ownerChanges) return undefined;
   const b = new ExpressionBuilder();
   b.set('updatedAt', nowIso);
-  setFields(b, fill, write.update.order);
+  setFields(b, fill, write.update);
   if (ownerChanges) setOwner(b, owner);
   const pk = b.name('pk');
   const rev = b.name('rev');
@@ -191,18 +205,24 @@ export function staleFillUpdate(
   );
 }
 
-/** A stored purchase item as a Purchase (order attributes folded into fieldOrder, `rev` dropped). */
+/**
+ * A stored purchase item as a Purchase (order and generation attributes folded into fieldOrder
+ * and fieldGen, `rev` dropped).
+ */
 export function purchaseFromItem(item: Record<string, unknown>): Purchase {
   const fieldOrder: Purchase['fieldOrder'] = {};
+  const fieldGen: NonNullable<Purchase['fieldGen']> = {};
   const purchase: Record<string, unknown> = {};
   for (const [attribute, value] of Object.entries(item)) {
     if (attribute.startsWith(ORDER_PREFIX)) {
       fieldOrder[attribute.slice(ORDER_PREFIX.length) as PurchaseField] = value as number;
+    } else if (attribute.startsWith(GEN_PREFIX)) {
+      fieldGen[attribute.slice(GEN_PREFIX.length) as PurchaseField] = value as number;
     } else if (attribute !== 'rev') {
       purchase[attribute] = value;
     }
   }
-  return { ...(purchase as unknown as Purchase), fieldOrder };
+  return { ...(purchase as unknown as Purchase), fieldOrder, fieldGen };
 }
 
 export function isPurchaseItem(item: Record<string, unknown>): boolean {

@@ -13,7 +13,7 @@ import { logger } from '../observability/logger';
 import { countWebhookEvent } from '../observability/metrics';
 import { settings } from '../settings';
 import { applyEvent, markProcessed } from '../store/processed-events';
-import { resolveAlias } from '../store/purchases';
+import { getPurchase, resolveAlias } from '../store/purchases';
 import { userIdOfUuid } from '../store/user-ids';
 import { ZodErrorBase } from '../validation';
 import { withCurrentEventName } from './legacy-event-names';
@@ -84,6 +84,7 @@ async function processWebhook(received: AttestoWebhook, deps: ConsumerDeps = {})
     resolved = await resolveWebhookEvent(webhook, action.kind, {
       attesto: deps.attesto ?? attestoClientFromEnv,
       resolveAlias,
+      purchase: getPurchase,
       ...(deps.deadline ? { callOptions: { deadline: deps.deadline } } : {}),
     });
   } catch (error) {
@@ -96,6 +97,14 @@ async function processWebhook(received: AttestoWebhook, deps: ConsumerDeps = {})
     logger.info('Webhook names no purchase', about);
     return mark('no-subject');
   }
+  if ('record' in resolved) {
+    logger.info('Webhook recorded; it changes no access', {
+      ...about,
+      rule: resolved.record,
+      purchase: keyReference(resolved.pk),
+    });
+    return { ...(await mark('recorded')), pk: resolved.pk };
+  }
 
   // The user the store named through appUserId; otherwise the purchase keeps (or waits for) its
   // owner. A family member's copy may carry the purchaser's appAccountToken, so it names nobody
@@ -104,7 +113,7 @@ async function processWebhook(received: AttestoWebhook, deps: ConsumerDeps = {})
   const userId = resolved.appUserId && !familyShared ? await userIdOfUuid(resolved.appUserId) : undefined;
   const { result } = await applyEvent({
     eventId: markerId,
-    outcome: action.kind,
+    outcome: resolved.event.kind,
     pk: resolved.pk,
     update: updateFor(resolved.event),
     ...(userId ? { userId } : {}),
@@ -112,7 +121,7 @@ async function processWebhook(received: AttestoWebhook, deps: ConsumerDeps = {})
   });
   logger.info('Webhook processed', {
     ...about,
-    kind: action.kind,
+    kind: resolved.event.kind,
     outcome: result,
     purchase: keyReference(resolved.pk),
   });

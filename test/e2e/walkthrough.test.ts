@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/local/local-data';
 import type { LocalRuntime } from '../../infra/local/local-runtime';
+import type { SandboxWebhook } from '../../shared/attesto/sandbox/world-types';
+import { readMarker } from '../integration/webhook-test-kit';
 import { startRuntimeInMemory } from '../support/local-runtime';
 
 // The README's "A purchase on your laptop" walkthrough, run as written: its bash blocks go, one
@@ -139,6 +141,31 @@ describe('README walkthrough: a purchase on your laptop', () => {
     return list[0] as Entitlement;
   }
 
+  /** The sandbox's SUBSCRIPTION_EXPIRED for the token the walkthrough's upgrade replaced. */
+  async function replacedTokenNotification(): Promise<SandboxWebhook> {
+    const gtoken = await shell.variable('GTOKEN');
+    const res = await fetch(
+      `http://127.0.0.1:${sandboxPort}/_sandbox/webhooks?purchase=${encodeURIComponent(gtoken)}`,
+    );
+    const { webhooks } = (await res.json()) as { webhooks: SandboxWebhook[] };
+    const found = webhooks.find(
+      (w) =>
+        w.platformEvent === 'google.subscription.13' &&
+        (w.data.subscriptionNotification as { purchaseToken?: string }).purchaseToken === gtoken,
+    );
+    if (!found) throw new Error('the sandbox told nothing about the replaced token');
+    return found;
+  }
+
+  /** Waits (generously) until the backend's consumer has processed the webhook. */
+  async function processed(webhook: SandboxWebhook): Promise<void> {
+    for (let i = 0; i < 300; i++) {
+      if (await readMarker(`${webhook.source}:${webhook.externalId}`)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`the backend never processed ${webhook.eventId}`);
+  }
+
   it('runs every step as written and the entitlements follow the README', async () => {
     const blocks = walkthroughBlocks();
     const started = performance.now();
@@ -250,6 +277,31 @@ describe('README walkthrough: a purchase on your laptop', () => {
           const upgradedToken = await shell.variable('GTOKEN2');
           expect(upgradedToken).not.toBe(answer.transaction.id);
           expect(upgradedToken.length).toBeGreaterThan(100);
+          expect(await premium()).toMatchObject({
+            productId: 'premium_yearly',
+            platform: 'google',
+            status: 'active',
+          });
+        },
+      },
+      {
+        block: /sandbox -- webhooks "\$GTOKEN"/,
+        check: async (out) => {
+          const lines = out.trim().split('\n');
+          expect(lines[2]).toContain('subscription.expired [google.subscription.13]');
+          const answer = JSON.parse(lines[3] ?? '') as {
+            valid: boolean;
+            transaction: { id: string; productId: string };
+            entitlements: Entitlement[];
+          };
+          expect(answer.valid).toBe(true);
+          expect(answer.transaction).toMatchObject({
+            id: await shell.variable('GTOKEN'),
+            productId: 'premium_monthly',
+          });
+          expect(answer.entitlements).toEqual([expect.objectContaining({ productId: 'premium_yearly' })]);
+          // Once the backend has processed the replaced token's notification, still the upgraded plan.
+          await processed(await replacedTokenNotification());
           expect(await premium()).toMatchObject({
             productId: 'premium_yearly',
             platform: 'google',

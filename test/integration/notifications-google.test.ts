@@ -180,11 +180,12 @@ const cases: Case[] = [
     state: active,
   },
   {
+    // Refunded and revoked: the re-read finds the subscription ended.
     name: 'voided subscription (refund)',
     setup: monthly(['refund']),
     notification: 'sandbox',
-    outcome: 'refunded',
-    state: () => ({ status: 'refunded' }),
+    outcome: 'voided',
+    state: () => ({ status: 'expired', productId: 'premium_monthly' }),
   },
   {
     name: 'one-time 1 ONE_TIME_PRODUCT_PURCHASED',
@@ -312,17 +313,24 @@ describe('POST /webhooks/google → queue → consumer (re-read through the Atte
       newProductId: 'premium_yearly',
       deliver: false,
     });
-    const message = fromSandbox(upgraded.webhooks.at(-1));
-    const newToken = JSON.parse(Buffer.from(message.data, 'base64').toString()).subscriptionNotification
-      .purchaseToken;
+    const [purchased, replacedExpired] = upgraded.webhooks.map(fromSandbox) as [PushMessage, PushMessage];
+    const tokenOf = (m: PushMessage) =>
+      JSON.parse(Buffer.from(m.data, 'base64').toString()).subscriptionNotification.purchaseToken;
+    const newToken = tokenOf(purchased);
     expect(newToken).not.toBe(bought.purchase.token);
-    await deliver(message);
+    await deliver(purchased);
 
-    expect(await getPurchase(purchaseKey('google', bought.purchase.subjectKey))).toMatchObject({
-      productId: 'premium_yearly',
-      status: 'active',
-    });
+    const live = { productId: 'premium_yearly', status: 'active', willRenew: true };
+    const pk = purchaseKey('google', bought.purchase.subjectKey);
+    expect(await getPurchase(pk)).toMatchObject(live);
     expect(await getPurchase(purchaseKey('google', newToken))).toBeUndefined();
+
+    // Google then tells of the replaced token (timed after the new one's purchase): it leads to
+    // the same purchase through the old token's alias and must not take the new plan away.
+    expect(tokenOf(replacedExpired)).toBe(bought.purchase.token);
+    await deliver(replacedExpired);
+    expect(await readMarker(`google:${replacedExpired.messageId}`)).toMatchObject({ outcome: 'expired' });
+    expect(await getPurchase(pk)).toMatchObject(live);
   });
 
   it('queues the envelope Attesto would send, with the Pub/Sub messageId as externalId', async () => {

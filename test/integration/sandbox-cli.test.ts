@@ -78,6 +78,8 @@ describe('sandbox CLI', () => {
       'subscription.recovered',
       'subscription.cancellation_scheduled',
       'subscription.purchased',
+      // The replaced token's expiry, as Google sends it after an upgrade.
+      'subscription.expired',
     ]);
     const list = await cli('list');
     expect(list.out).toContain(`${id}  google premium_monthly (subscription)  replaced`);

@@ -277,15 +277,30 @@ describe('Google webhooks', () => {
     const latestToken = second.created?.token;
 
     const webhooks = receiver.received.map(accept);
+    // Each upgrade: the new token's purchase, then the replaced token's expiry, both under the root.
     expect(webhooks.map((w) => w.event)).toEqual([
       'subscription.purchased',
       'subscription.purchased',
+      'subscription.expired',
       'subscription.purchased',
+      'subscription.expired',
     ]);
-    const last = webhooks[2] as AttestoWebhook;
-    expect(last.subject).toEqual({ key: root, productId: 'premium_monthly', type: 'subscription' });
-    expect(googleDetails(last).subscriptionNotification?.purchaseToken).toBe(latestToken);
+    const purchased = webhooks[3] as AttestoWebhook;
+    expect(purchased.subject).toEqual({ key: root, productId: 'premium_monthly', type: 'subscription' });
+    expect(googleDetails(purchased).subscriptionNotification?.purchaseToken).toBe(latestToken);
+    const replaced = webhooks[4] as AttestoWebhook;
+    expect(replaced.subject).toEqual({ key: root, productId: 'premium_yearly', type: 'subscription' });
+    expect(googleDetails(replaced).subscriptionNotification).toMatchObject({
+      notificationType: 13,
+      purchaseToken: first.created?.token,
+      subscriptionId: 'premium_yearly',
+    });
+    expect(Number(googleDetails(replaced).eventTimeMillis)).toBeGreaterThan(
+      Number(googleDetails(purchased).eventTimeMillis),
+    );
     expect(webhooks[1]?.subject?.key).toBe(root);
+    expect(webhooks[2]?.subject?.key).toBe(root);
+    expect(googleDetails(webhooks[2] as AttestoWebhook).subscriptionNotification?.purchaseToken).toBe(root);
     expect(second.created?.subjectKey).toBe(root);
   });
 

@@ -9,7 +9,14 @@ import { applyInOrder, type PurchaseEvent, updateFor } from '../../shared/domain
 import { applyEvent, markProcessed } from '../../shared/store/processed-events';
 import { getPurchase, resolveAlias } from '../../shared/store/purchases';
 import { useLocalAws } from '../support/local-aws';
-import { ev, MONTH, subscriptionHistoryArb, T } from '../support/purchase-histories';
+import {
+  ev,
+  inKeyOrder,
+  MONTH,
+  subscriptionHistoryArb,
+  T,
+  upgradeChainHistoryArb,
+} from '../support/purchase-histories';
 
 const newPk = () => purchaseKey('apple', String(Math.floor(Math.random() * 1e15)));
 
@@ -146,7 +153,7 @@ async function storedState(pk: string) {
 }
 
 function referenceState(events: PurchaseEvent[], pk: string) {
-  const sorted = [...events].sort((a, b) => updateFor(a).order - updateFor(b).order);
+  const sorted = inKeyOrder(events);
   const {
     createdAt: _c,
     updatedAt: _u,
@@ -155,7 +162,38 @@ function referenceState(events: PurchaseEvent[], pk: string) {
   return state;
 }
 
+const chainDeliveryArb = upgradeChainHistoryArb().chain(({ events, liveProduct }) =>
+  fc.record({
+    events: fc.constant(events),
+    liveProduct: fc.constant(liveProduct),
+    order: fc.shuffledSubarray([...events.keys(), ...events.keys()], { minLength: events.length * 2 }),
+    concurrent: fc.boolean(),
+  }),
+);
+
 describe('order independence through the store', () => {
+  it('an upgrade chain (generations) in any delivery order, with redeliveries, sequential or racing', async () => {
+    await fc.assert(
+      fc.asyncProperty(chainDeliveryArb, async ({ events, liveProduct, order, concurrent }) => {
+        const pk = purchaseKey('google', `chain-${randomUUID()}`);
+        const ids = events.map(() => `evt_${randomUUID()}`);
+        const deliver = (i: number) =>
+          applyEvent({
+            eventId: ids[i] as string,
+            outcome: (events[i] as PurchaseEvent).kind,
+            pk,
+            update: updateFor(events[i] as PurchaseEvent),
+          });
+        if (concurrent) await Promise.all(order.map(deliver));
+        else for (const i of order) await deliver(i);
+        const stored = await storedState(pk);
+        expect(stored).toEqual(referenceState(events, pk));
+        expect(stored?.productId).toBe(liveProduct);
+      }),
+      { numRuns: 15 },
+    );
+  });
+
   it('any delivery order, with redeliveries, sequential or racing, ends in the in-order state', async () => {
     await fc.assert(
       fc.asyncProperty(deliveryArb, async ({ events, order, concurrent }) => {

@@ -243,13 +243,14 @@ describe('webhook consumer (real handler, DynamoDB Local, Attesto sandbox)', () 
       )?.target,
     ).toBe(pk);
 
-    // Refund: the voided notification has no subject and is found through the aliases.
+    // Refund and revoke: the voided notification has no subject and is found through the aliases;
+    // the token is re-read and the purchase takes the state Google reports (ended).
     const refund = (await sandbox.act(bought.purchase.id, 'refund', { deliver: false }))
       .webhooks[0] as SandboxWebhook;
     expect(refund.subject).toBeNull();
     expect(await consume([renewed.webhooks[0] as SandboxWebhook, refund])).toEqual({ batchItemFailures: [] });
-    expect((await getPurchase(pk))?.status).toBe('refunded');
-    expect(await readMarker(markerOf(refund))).toMatchObject({ outcome: 'refunded' });
+    expect((await getPurchase(pk))?.status).toBe('expired');
+    expect(await readMarker(markerOf(refund))).toMatchObject({ outcome: 'voided' });
   });
 
   it('follows an upgrade to the root purchase: the new token becomes an alias of the root', async () => {

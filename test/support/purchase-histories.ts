@@ -2,7 +2,7 @@
 // that must realise it (DynamoDB Local).
 import fc from 'fast-check';
 import type { PurchaseEvent, PurchaseEventKind } from '../../shared/domain/state-machine';
-import { updateFor } from '../../shared/domain/state-machine';
+import { compareKeys, updateFor } from '../../shared/domain/state-machine';
 
 export const T = Date.UTC(2026, 0, 1);
 export const MONTH = 30 * 86_400_000;
@@ -99,5 +99,75 @@ export function subscriptionHistoryArb(shape: HistoryShape): fc.Arbitrary<Purcha
       const byOrder = new Map<number, PurchaseEvent>();
       for (const e of events) byOrder.set(updateFor(e).order, e);
       return [...byOrder.values()];
+    });
+}
+
+/** Events sorted by their register key (generation, then order): the in-order application. */
+export function inKeyOrder(events: readonly PurchaseEvent[]): PurchaseEvent[] {
+  return [...events].sort((a, b) => {
+    const ua = updateFor(a);
+    const ub = updateFor(b);
+    return compareKeys(ua.gen ?? 0, ua.order, ub.gen ?? 0, ub.order);
+  });
+}
+
+export const CHAIN_PRODUCTS = ['premium_monthly', 'premium_yearly', 'premium_monthly'] as const;
+
+/**
+ * A Google upgrade chain of 2–3 tokens as the consumer and verify see it: each token's events
+ * carry its start time as generation; every replaced token gets its SUBSCRIPTION_EXPIRED and
+ * CANCELED timed after the next token's purchase (re-read: the old product, ended), and each
+ * token may be verified (a snapshot at its start). The live token may be canceled or expire, and
+ * a notification whose token Google no longer knows (generation 0) may arrive last of all.
+ */
+export function upgradeChainHistoryArb(): fc.Arbitrary<{ events: PurchaseEvent[]; liveProduct: string }> {
+  return fc
+    .record({
+      tokens: fc.integer({ min: 2, max: 3 }),
+      renewals: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 3, maxLength: 3 }),
+      snapshots: fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+      replacedLag: fc.integer({ min: 0, max: 5_000 }),
+      tail: fc.subarray(['cancellation_scheduled', 'expired'] as const),
+      unknownToken: fc.boolean(),
+    })
+    .map(({ tokens, renewals, snapshots, replacedLag, tail, unknownToken }) => {
+      const events: PurchaseEvent[] = [];
+      const starts = Array.from({ length: tokens }, (_, i) => T + i * 10 * MONTH);
+      for (let i = 0; i < tokens; i++) {
+        const start = starts[i] as number;
+        const productId = CHAIN_PRODUCTS[i] as string;
+        const next = starts[i + 1];
+        const base = { productId, productType: 'subscription' as const, environment: 'production' as const };
+        const g = (e: PurchaseEvent): PurchaseEvent => ({ ...e, generation: start });
+        let expiresAt = start + MONTH;
+        events.push(
+          g(ev('purchased', start, { ...base, expiresAt, willRenew: true, latestTransactionId: `o${i}` })),
+        );
+        for (let r = 1; r <= (renewals[i] ?? 0); r++) {
+          expiresAt = start + (r + 1) * MONTH;
+          events.push(
+            g(ev('renewed', start + r * MONTH, { ...base, expiresAt, latestTransactionId: `o${i}.${r}` })),
+          );
+        }
+        if (next !== undefined) {
+          // Google's re-read of the replaced token: ended at the upgrade, old product.
+          const ended = { ...base, expiresAt: next, willRenew: false, latestTransactionId: `o${i}` };
+          events.push(g(ev('expired', next + replacedLag, ended)));
+          events.push(g(ev('cancellation_scheduled', next + replacedLag + 1, ended)));
+          if (snapshots[i]) events.push(g(ev('snapshot', start, { ...ended, status: 'expired' })));
+        } else {
+          const endAt = start + ((renewals[i] ?? 0) + 1) * MONTH;
+          tail.forEach((kind, k) => {
+            events.push(g(ev(kind, endAt + k * 1000, { ...base, expiresAt })));
+          });
+          if (snapshots[i]) events.push(g(ev('snapshot', start, { ...base, expiresAt, status: 'active' })));
+        }
+      }
+      if (unknownToken) {
+        // A notification whose token Google no longer knows: generation 0, the newest time.
+        const at = (starts.at(-1) as number) + 20 * MONTH;
+        events.push(ev('revoked', at, { productId: 'premium_monthly', productType: 'subscription' }));
+      }
+      return { events, liveProduct: CHAIN_PRODUCTS[tokens - 1] as string };
     });
 }

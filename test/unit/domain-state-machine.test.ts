@@ -12,7 +12,14 @@ import {
   staleFill,
   updateFor,
 } from '../../shared/domain/state-machine';
-import { ev, MONTH, subscriptionHistoryArb, T } from '../support/purchase-histories';
+import {
+  ev,
+  inKeyOrder,
+  MONTH,
+  subscriptionHistoryArb,
+  T,
+  upgradeChainHistoryArb,
+} from '../support/purchase-histories';
 
 const identity = { pk: purchaseKey('apple', '1000'), platform: 'apple' as const, subjectKey: '1000' };
 describe('updateFor: what each event sets', () => {
@@ -172,6 +179,75 @@ describe('order independence (DESIGN §4)', () => {
     });
     // Reversed delivery, the hardest order for the stale path.
     expect(applyInOrder([...events].reverse(), identity)).toEqual(applyInOrder(events, identity));
+  });
+});
+
+describe('generations: an upgrade chain (Google)', () => {
+  const google = { pk: purchaseKey('google', 'root'), platform: 'google' as const, subjectKey: 'root' };
+  const chainArrivalArb = upgradeChainHistoryArb().chain(({ events, liveProduct }) =>
+    fc.record({
+      events: fc.constant(events),
+      liveProduct: fc.constant(liveProduct),
+      duplicates: fc.array(fc.nat({ max: events.length - 1 }), { maxLength: events.length }),
+      keys: fc.array(fc.double({ noNaN: true }), {
+        minLength: 2 * events.length,
+        maxLength: 2 * events.length,
+      }),
+    }),
+  );
+
+  it("a superseded token's later-timed expiry never overrides the live token, in any order", () => {
+    const start = T;
+    const upgradeAt = T + 10 * MONTH;
+    const purchasedNew: PurchaseEvent = {
+      ...ev('purchased', upgradeAt, { productId: 'premium_yearly', expiresAt: upgradeAt + 12 * MONTH }),
+      generation: upgradeAt,
+    };
+    const replacedExpired: PurchaseEvent = {
+      ...ev('expired', upgradeAt + 1, { productId: 'premium_monthly', expiresAt: upgradeAt }),
+      generation: start,
+    };
+    for (const order of [
+      [purchasedNew, replacedExpired],
+      [replacedExpired, purchasedNew],
+    ]) {
+      expect(applyInOrder(order, google)).toMatchObject({
+        productId: 'premium_yearly',
+        status: 'active',
+        expiresAt: upgradeAt + 12 * MONTH,
+        appliedGen: upgradeAt,
+      });
+    }
+  });
+
+  it('generation 0 (Apple, products, unknown tokens) keeps ordering by time alone', () => {
+    expect(updateFor(ev('renewed', T)).gen).toBeUndefined();
+    const p = applyInOrder([ev('renewed', T + 1, { expiresAt: T + MONTH }), ev('expired', T)], google);
+    expect(p).toMatchObject({ status: 'active', expiresAt: T + MONTH });
+    expect(p?.appliedGen).toBeUndefined();
+  });
+
+  it("any permutation with duplicates ends in the in-key-order state, with the live token's product", () => {
+    fc.assert(
+      fc.property(chainArrivalArb, ({ events, liveProduct, duplicates, keys }) => {
+        const delivered = [...events, ...duplicates.map((i) => events[i] as PurchaseEvent)]
+          .map((e, i) => ({ e, k: keys[i] ?? 0 }))
+          .sort((a, b) => a.k - b.k)
+          .map(({ e }) => e);
+        const expected = applyInOrder(inKeyOrder(events), google) as Purchase;
+        expect(applyInOrder(delivered, google)).toEqual(expected);
+        expect(expected.productId).toBe(liveProduct);
+      }),
+      { numRuns: 600 },
+    );
+  });
+
+  it('a voided order takes the status the store reports, and none when it reports none', () => {
+    expect(updateFor(ev('voided', T, { status: 'active', expiresAt: T + MONTH })).set).toEqual({
+      status: 'active',
+      expiresAt: T + MONTH,
+    });
+    expect(updateFor(ev('voided', T, { expiresAt: T + MONTH })).set).toEqual({ expiresAt: T + MONTH });
   });
 });
 

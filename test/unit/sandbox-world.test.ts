@@ -166,6 +166,41 @@ describe('sandbox world', () => {
     expect(() => world.act('sbx_999', 'renew', {}, T0)).toThrow(/No sandbox purchase/);
   });
 
+  it('tells of the replaced token after a Google upgrade: its expiry, under the root, after the purchase', () => {
+    const world = newWorld();
+    const g = world.buy({ platform: 'google', productId: 'premium_monthly' }, T0);
+    const step = world.act(g.purchase.id, 'upgrade', { newProductId: 'premium_yearly' }, T0 + 1000);
+    const root = g.purchase.platform === 'google' ? g.purchase.purchaseToken : '';
+    const created = step.created?.platform === 'google' ? step.created : undefined;
+    const told = step.webhooks.map((w) => ({
+      event: w.event,
+      key: w.subject?.key,
+      token: (w.data.subscriptionNotification as { purchaseToken: string }).purchaseToken,
+      at: Number(w.data.eventTimeMillis),
+    }));
+    expect(told.map(({ at: _at, ...rest }) => rest)).toEqual([
+      { event: 'subscription.purchased', key: root, token: created?.purchaseToken },
+      { event: 'subscription.expired', key: root, token: root },
+    ]);
+    expect((told[1]?.at ?? 0) > (told[0]?.at ?? 0)).toBe(true);
+  });
+
+  it('refunds one order of a Google subscription without ending it, and refuses an order it never had', () => {
+    const world = newWorld();
+    const g = world.buy({ platform: 'google', productId: 'premium_monthly' }, T0);
+    world.act(g.purchase.id, 'renew', {}, T0 + 1000);
+    const record = world.get(g.purchase.id);
+    if (record.platform !== 'google') throw new Error('shape');
+    const step = world.act(g.purchase.id, 'refund', { transactionId: record.orderId }, T0 + 2000);
+    expect(step.webhooks.map((w) => w.data.voidedPurchaseNotification)).toEqual([
+      { purchaseToken: record.purchaseToken, orderId: record.orderId, productType: 1, refundType: 1 },
+    ]);
+    expect(record).toMatchObject({ subscriptionState: 'SUBSCRIPTION_STATE_ACTIVE', voided: false });
+    expect(() =>
+      world.act(g.purchase.id, 'refund', { transactionId: `${record.orderId}..7` }, T0 + 3000),
+    ).toThrow(SandboxError);
+  });
+
   it('finds a purchase by any of its identifiers', () => {
     const world = script(newWorld());
     const [apple, google] = world.state.purchases;

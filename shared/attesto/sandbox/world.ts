@@ -93,7 +93,10 @@ export interface ActionOptions {
   newProductId?: string;
   /** family-share: the family member's appUserId (their app's appAccountToken). */
   appUserId?: string | null;
-  /** refund (Apple): a specific transaction instead of the latest. */
+  /**
+   * refund: Apple, a specific transaction instead of the latest; Google, one order of a
+   * subscription, refunded without revoking it (the subscription carries on).
+   */
   transactionId?: string;
 }
 
@@ -611,6 +614,9 @@ export class SandboxWorld {
   ): StepResult {
     if (action === 'family-share')
       throw new SandboxError('UNSUPPORTED', 'Google Play has no family sharing of purchases');
+    if (action === 'refund' && options.transactionId !== undefined) {
+      return this.googleRefundOrder(p, options.transactionId, now);
+    }
     if (action === 'refund') {
       if (p.voided) throw new SandboxError('INVALID_STATE', 'This purchase is already refunded');
       const t = this.tick(now);
@@ -743,11 +749,36 @@ export class SandboxWorld {
         this.endGoogleSubscription(p, t);
         p.canceledAt = t;
         p.replacedBy = created.id;
-        return this.finish(p, created, [this.googleSubscriptionWebhook(created, RTDN.PURCHASED, t)]);
+        // Google also tells of the replaced token, after the new one's purchase, and Attesto
+        // delivers it under the same root subject.key: a backend must not let it end the plan.
+        const replacedAt = this.tick(now);
+        return this.finish(p, created, [
+          this.googleSubscriptionWebhook(created, RTDN.PURCHASED, t),
+          this.googleSubscriptionWebhook(p, RTDN.EXPIRED, replacedAt),
+        ]);
       }
       default:
         throw new SandboxError('UNSUPPORTED', `Unknown action "${action}"`);
     }
+  }
+
+  /**
+   * Play Console's refund of one order without revoking: the buyer gets that payment back and the
+   * subscription carries on, so Google sends only the voided purchase (naming that order).
+   */
+  private googleRefundOrder(p: GooglePurchaseRecord, orderId: string, now: number): StepResult {
+    const renewal = orderId.startsWith(`${p.orderId}..`) ? Number(orderId.slice(p.orderId.length + 2)) : -1;
+    const known =
+      orderId === p.orderId || (Number.isInteger(renewal) && renewal >= 0 && renewal < p.renewalCount);
+    if (p.productType !== 'subscription' || !known) {
+      throw new SandboxError(
+        'UNKNOWN_PURCHASE',
+        `Order ${orderId} is not an order of subscription ${p.id}; a one-time product is refunded whole`,
+      );
+    }
+    if (p.voided) throw new SandboxError('INVALID_STATE', 'This purchase is already refunded');
+    const t = this.tick(now);
+    return this.finish(p, null, [this.googleVoidedWebhook(p, t, orderId)]);
   }
 
   private newGooglePurchase(
@@ -836,11 +867,11 @@ export class SandboxWorld {
     });
   }
 
-  private googleVoidedWebhook(p: GooglePurchaseRecord, t: number): SandboxWebhook {
+  private googleVoidedWebhook(p: GooglePurchaseRecord, t: number, orderId = p.latestOrderId): SandboxWebhook {
     const data = this.googleDeveloperNotification(p, t, {
       voidedPurchaseNotification: {
         purchaseToken: p.purchaseToken,
-        orderId: p.latestOrderId,
+        orderId,
         productType: p.productType === 'subscription' ? 1 : 2,
         refundType: 1,
       },
