@@ -325,12 +325,12 @@ export async function restorePurchases(
     attestoCalls: counts.attestoCalls,
   });
 
-  // Every call Attesto was asked failed (or none could be made in time): the set we hold may lack
-  // what this batch would have granted, and the SDK would replace its cache with it. Answer 5xx
-  // so the SDK retries instead.
   // The user's call limit refused every call that was needed: answer its 429 rather than a set
   // that lacks what the batch would have granted. Refused after some answered: best effort.
   if (limitedBy && attestoAnswered === 0) throw limitedBy;
+  // Every call Attesto was asked failed (or none could be made in time): the set we hold may lack
+  // what this batch would have granted, and the SDK would replace its cache with it. Answer 5xx
+  // so the SDK retries instead.
   const needed = counts.attestoCalls > 0 || counts.late > 0;
   if (needed && attestoAnswered === 0 && (attestoFailed > 0 || counts.late > 0)) {
     if (firstFailure instanceof AttestoAuthError || firstFailure instanceof ServiceUnavailableError)
