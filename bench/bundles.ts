@@ -38,7 +38,7 @@ export function clientsOf(def: FunctionDef): string[] {
   const clients: string[] = [];
   if (Object.keys(def.tables).length > 0) clients.push('dynamodb');
   if (def.sendsToQueue) clients.push('sqs');
-  if (def.readsSecret) clients.push('secrets-manager');
+  if ((def.secrets ?? []).length > 0) clients.push('secrets-manager');
   return clients;
 }
 
@@ -119,7 +119,11 @@ export function buildBundles(outdir: string): Built[] {
       const before = recorder.calls.length;
       const fn = new ProductFunction(stack, {
         def,
-        resources: { tables: tables.byKey, queue: pipeline.queue, secret },
+        resources: {
+          tables: tables.byKey,
+          queue: pipeline.queue,
+          secrets: { attestoApiKey: secret, attestoWebhookSecrets: secret },
+        },
         logRetention: RetentionDays.ONE_DAY,
         logRemovalPolicy: RemovalPolicy.DESTROY,
       });

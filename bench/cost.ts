@@ -110,7 +110,7 @@ export function costModel(input: {
     perMillionVerifies: { total: sum(verifyLines), lines: verifyLines },
     perMillionWebhookEvents: { total: sum(webhookLines), lines: webhookLines },
     fixedMonthly: [
-      { item: 'Secrets Manager secret', dollars: PRICES.secretMonth },
+      { item: 'Secrets Manager secrets (API key, webhook secrets)', dollars: 2 * PRICES.secretMonth },
       // Each warm function re-reads the secret at most every 5 minutes: ≤ 8 640 calls a month each.
       {
         item: 'Secrets Manager reads (per warm function, ≤ 1 per 5 min)',

@@ -43,7 +43,8 @@ export async function startLocalStack(): Promise<LocalStack> {
     GOOGLE_PACKAGE_NAME: APP_ID,
     APPLE_BUNDLE_ID: APP_ID,
   });
-  delete process.env.ATTESTO_SECRET_ARN;
+  delete process.env.ATTESTO_API_KEY_SECRET_ARN;
+  delete process.env.ATTESTO_WEBHOOK_SECRETS_ARN;
   const resources = await freshTables('bench-');
   return {
     ddb,

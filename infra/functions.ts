@@ -2,20 +2,43 @@
 // these accesses (and sets the matching environment variables) and nothing more; the local
 // runtime reads the same list to know which handler file serves which function.
 
-export type TableAccess = 'read' | 'write' | 'readWrite';
+/** The item-level DynamoDB calls the product makes (a transaction needs the action of each item). */
+export type ItemAction = 'GetItem' | 'PutItem' | 'UpdateItem';
+
+/** Exactly the calls a function makes on one table: no Scan, DeleteItem or batch unless listed. */
+export interface TableAccess {
+  items?: ItemAction[];
+  /** Global secondary indexes it queries (infra/resources.ts). */
+  queries?: string[];
+}
+
+export type TableKey = 'purchases' | 'userIds' | 'processedEvents' | 'rateLimits';
+
+/** The two Attesto secrets: the API key (verify calls) and the webhook signing secrets. */
+export type SecretKey = 'attestoApiKey' | 'attestoWebhookSecrets';
 
 export interface FunctionDef {
   /** Folder under functions/ holding handler.ts; also the function's logical name. */
   name: FunctionName;
   description: string;
-  tables: Partial<Record<'purchases' | 'userIds' | 'processedEvents', TableAccess>>;
+  tables: Partial<Record<TableKey, TableAccess>>;
   /** Sends to the webhook queue. */
   sendsToQueue?: boolean;
-  /** Reads the Attesto secret (API key and webhook secrets). */
-  readsSecret?: boolean;
+  /** The Attesto secrets it reads. */
+  secrets?: SecretKey[];
   timeoutSeconds?: number;
   memoryMb?: number;
 }
+
+// verify and restore: alias and purchase reads, the recording write (UpdateItem, or a
+// transaction of Update + Put for aliases and credits), the byUser query, and one counter update
+// per Attesto call (shared/purchases/attesto-call-limit.ts).
+const verifyingTables: FunctionDef['tables'] = {
+  purchases: { items: ['GetItem', 'PutItem', 'UpdateItem'], queries: ['byUser'] },
+  // Who the store binds a purchase to: the caller's UUID and, for another UUID, its user.
+  userIds: { items: ['GetItem'] },
+  rateLimits: { items: ['UpdateItem'] },
+};
 
 export type FunctionName =
   | 'verify-apple'
@@ -33,25 +56,25 @@ export const functions: Record<FunctionName, FunctionDef> = {
   'verify-apple': {
     name: 'verify-apple',
     description: 'Verifies an App Store transaction through Attesto and records the purchase',
-    tables: { purchases: 'readWrite', userIds: 'read' },
-    readsSecret: true,
+    tables: verifyingTables,
+    secrets: ['attestoApiKey'],
   },
   'verify-google': {
     name: 'verify-google',
     description: 'Verifies a Google Play purchase through Attesto and records the purchase',
-    tables: { purchases: 'readWrite', userIds: 'read' },
-    readsSecret: true,
+    tables: verifyingTables,
+    secrets: ['attestoApiKey'],
   },
   entitlements: {
     name: 'entitlements',
     description: "Returns the user's active entitlements",
-    tables: { purchases: 'read' },
+    tables: { purchases: { queries: ['byUser'] } },
   },
   restore: {
     name: 'restore',
     description: "Verifies a device's purchase history and returns the user's entitlements",
-    tables: { purchases: 'readWrite', userIds: 'read' },
-    readsSecret: true,
+    tables: verifyingTables,
+    secrets: ['attestoApiKey'],
   },
   products: {
     name: 'products',
@@ -61,14 +84,14 @@ export const functions: Record<FunctionName, FunctionDef> = {
   uuid: {
     name: 'uuid',
     description: "Mints or returns the user's appUserId UUID",
-    tables: { userIds: 'readWrite' },
+    tables: { userIds: { items: ['GetItem', 'PutItem'] } },
   },
   'attesto-webhook': {
     name: 'attesto-webhook',
     description: 'Checks the Attesto webhook signature and enqueues the event',
     tables: {},
     sendsToQueue: true,
-    readsSecret: true,
+    secrets: ['attestoWebhookSecrets'],
   },
   // The stores' own notifications: verified against the store's signature, then queued like
   // Attesto's. Queue send only: the consumer re-reads Google purchases through Attesto.
@@ -87,7 +110,13 @@ export const functions: Record<FunctionName, FunctionDef> = {
   'webhook-consumer': {
     name: 'webhook-consumer',
     description: 'Applies queued store events to the purchase state',
-    tables: { purchases: 'readWrite', userIds: 'read', processedEvents: 'readWrite' },
-    readsSecret: true,
+    // applyEvent (marker Put, purchase Update, alias Puts), alias and stale-item reads, the
+    // appUserId → user lookup, markProcessed (Put). Google events re-read through Attesto.
+    tables: {
+      purchases: { items: ['GetItem', 'PutItem', 'UpdateItem'] },
+      userIds: { items: ['GetItem'] },
+      processedEvents: { items: ['PutItem'] },
+    },
+    secrets: ['attestoApiKey'],
   },
 };

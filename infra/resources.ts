@@ -17,9 +17,9 @@ export interface IndexDef {
 
 export interface TableDef {
   /** Logical id in the stack and the base of the local table name. */
-  id: 'Purchases' | 'UserIds' | 'ProcessedEvents';
+  id: 'Purchases' | 'UserIds' | 'ProcessedEvents' | 'RateLimits';
   /** Environment variable through which functions receive the physical table name. */
-  envVar: 'PURCHASES_TABLE' | 'USER_IDS_TABLE' | 'PROCESSED_EVENTS_TABLE';
+  envVar: 'PURCHASES_TABLE' | 'USER_IDS_TABLE' | 'PROCESSED_EVENTS_TABLE' | 'RATE_LIMITS_TABLE';
   localName: string;
   partitionKey: KeyDef;
   sortKey?: KeyDef;
@@ -68,7 +68,23 @@ export const processedEventsTable: TableDef = {
   timeToLiveAttribute: 'ttl',
 };
 
-export const tables = [purchasesTable, userIdsTable, processedEventsTable] as const;
+/**
+ * rate-limits: one counter per user and window (`pk = attesto-calls#<userId>#<windowStart>`),
+ * deleted by TTL once its window is over. A table of its own: the counters churn on every
+ * verify, expire within minutes and hold nothing worth a backup, so they stay out of the
+ * purchases table (its alias, credit and byUser layout, retention and restores) and the only
+ * grant the limiter needs is UpdateItem here.
+ */
+export const rateLimitsTable: TableDef = {
+  id: 'RateLimits',
+  envVar: 'RATE_LIMITS_TABLE',
+  localName: 'rate-limits',
+  partitionKey: { name: 'pk', type: 'S' },
+  globalSecondaryIndexes: [],
+  timeToLiveAttribute: 'ttl',
+};
+
+export const tables = [purchasesTable, userIdsTable, processedEventsTable, rateLimitsTable] as const;
 
 export interface QueueDef {
   id: 'WebhookQueue';

@@ -2,7 +2,7 @@
 import { Annotations, type App, CfnOutput, Stack, type StackProps, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { AttestoSecret } from './constructs/attesto-secret';
+import { AttestoSecrets } from './constructs/attesto-secret';
 import { DataTables } from './constructs/data-tables';
 import { ProductFunction } from './constructs/function-factory';
 import { ProductHttpApi } from './constructs/http-api';
@@ -35,6 +35,8 @@ function functionEnvironment(config: StageConfig): Record<string, string> {
     BILLING_RETRY_ENTITLED: String(config.policies.billingRetryEntitled),
     BILLING_RETRY_MAX_DAYS: String(config.policies.billingRetryMaxDays),
     PRODUCTS_REQUIRE_AUTH: String(config.policies.productsRequireAuth),
+    ATTESTO_CALLS_PER_USER: String(config.attesto.callLimit.calls),
+    ATTESTO_CALL_WINDOW_SECONDS: String(config.attesto.callLimit.windowSeconds),
   };
 }
 
@@ -46,7 +48,7 @@ export class IapBackendStack extends Stack {
   readonly config: StageConfig;
   readonly tables: DataTables;
   readonly pipeline: WebhookPipeline;
-  readonly attestoSecret: AttestoSecret;
+  readonly attestoSecrets: AttestoSecrets;
   readonly functions: Record<FunctionName, ProductFunction>;
   readonly httpApi: ProductHttpApi;
   readonly monitoring: Monitoring;
@@ -69,8 +71,13 @@ export class IapBackendStack extends Stack {
       removalPolicy: config.removalPolicy,
       deletionProtection: config.deletionProtection,
     });
-    this.attestoSecret = new AttestoSecret(this, 'AttestoCredentials', {
-      ...(config.attesto.existingSecretArn ? { existingSecretArn: config.attesto.existingSecretArn } : {}),
+    this.attestoSecrets = new AttestoSecrets(this, 'AttestoCredentials', {
+      ...(config.attesto.existingApiKeySecretArn
+        ? { existingApiKeySecretArn: config.attesto.existingApiKeySecretArn }
+        : {}),
+      ...(config.attesto.existingWebhookSecretsArn
+        ? { existingWebhookSecretsArn: config.attesto.existingWebhookSecretsArn }
+        : {}),
       removalPolicy: config.removalPolicy,
     });
     this.pipeline = new WebhookPipeline(this, 'WebhookPipeline');
@@ -80,7 +87,11 @@ export class IapBackendStack extends Stack {
     const resources = {
       tables: this.tables.byKey,
       queue: this.pipeline.queue,
-      secret: this.attestoSecret.secret,
+      secrets: this.attestoSecrets.byKey,
+    };
+    const reserved: Partial<Record<FunctionName, number>> = {
+      'webhook-consumer': config.reservedConcurrency.webhookConsumer,
+      'attesto-webhook': config.reservedConcurrency.attestoWebhook,
     };
     const built = {} as Record<FunctionName, ProductFunction>;
     for (const def of Object.values(functions)) {
@@ -92,6 +103,7 @@ export class IapBackendStack extends Stack {
         logRetention: config.logRetention,
         logRemovalPolicy: config.removalPolicy,
         ...(def.name === 'webhook-consumer' ? { defaultTimeoutSeconds: CONSUMER_TIMEOUT_SECONDS } : {}),
+        ...(reserved[def.name] ? { reservedConcurrency: reserved[def.name] } : {}),
       });
     }
     this.functions = built;
@@ -108,6 +120,7 @@ export class IapBackendStack extends Stack {
       auth: config.auth,
       cors: corsSettings({ CORS_ORIGINS: config.corsAllowOrigins.join(',') }),
       throttling: config.throttling,
+      publicRouteThrottling: config.publicRouteThrottling,
       logRetention: config.logRetention,
       logRemovalPolicy: config.removalPolicy,
     });
@@ -134,7 +147,16 @@ export class IapBackendStack extends Stack {
       `${this.httpApi.url}attesto-webhook`,
       "Set as the webhook URL in Attesto's dashboard",
     );
-    output('SecretArn', this.attestoSecret.secret.secretArn, 'Attesto API key and webhook secrets (JSON)');
+    output(
+      'ApiKeySecretArn',
+      this.attestoSecrets.apiKey.secretArn,
+      'Attesto API key: {"attestoApiKey":"…"} (verify, restore, consumer)',
+    );
+    output(
+      'WebhookSecretsArn',
+      this.attestoSecrets.webhookSecrets.secretArn,
+      'Attesto webhook signing secrets: {"webhookSecrets":["current","previous?"]} (webhook function only)',
+    );
     output('PurchasesTableName', this.tables.purchases.tableName, 'DynamoDB table: purchases');
     output('UserIdsTableName', this.tables.userIds.tableName, 'DynamoDB table: user-ids');
     output(

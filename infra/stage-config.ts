@@ -27,11 +27,18 @@ export interface StageConfig {
   attesto: {
     /** Base URL, no trailing slash. */
     url: string;
+    /** ARN of an existing secret holding `{"attestoApiKey":"..."}`. Unset: the stack creates one. */
+    existingApiKeySecretArn?: string;
     /**
-     * ARN of an existing Secrets Manager secret holding
-     * `{"attestoApiKey":"...","webhookSecrets":["current","previous?"]}`. Unset: the stack creates one.
+     * ARN of an existing secret holding `{"webhookSecrets":["current","previous?"]}`. Unset: the
+     * stack creates one.
      */
-    existingSecretArn?: string;
+    existingWebhookSecretsArn?: string;
+    /**
+     * Attesto calls one user may cause through verify and restore per window (every call counts,
+     * a restore's too). Past it the API answers 429 with Retry-After.
+     */
+    callLimit: { calls: number; windowSeconds: number };
   };
   store: {
     googlePackageName: string;
@@ -64,8 +71,19 @@ export interface StageConfig {
   };
   logRetention: RetentionDays;
   logLevel: LogLevel;
-  /** Steady-state requests per second and burst for the whole HTTP API stage. */
-  throttling: { rateLimit: number; burstLimit: number };
+  /** Steady-state requests per second and burst of each user route (the stage default). */
+  throttling: Throttle;
+  /**
+   * Each public route's own limits, so a flood of one is refused there and never spends what
+   * users' routes or Attesto's deliveries need.
+   */
+  publicRouteThrottling: Record<PublicFunction, Throttle>;
+  /**
+   * Concurrency kept for a function alone, which is also its ceiling (0: none). The consumer's
+   * keeps it running when a flood of verifies takes the account's shared pool, and the webhook's
+   * keeps Attesto's deliveries answered.
+   */
+  reservedConcurrency: { webhookConsumer: number; attestoWebhook: number };
   /** RETAIN keeps tables, the created secret and log groups when the stack is deleted. */
   removalPolicy: RemovalPolicy.RETAIN | RemovalPolicy.DESTROY;
   deletionProtection: boolean;
@@ -78,6 +96,23 @@ export interface StageConfig {
 }
 
 export type AppleNotificationEnvironment = 'Production' | 'Sandbox';
+
+export interface Throttle {
+  rateLimit: number;
+  burstLimit: number;
+}
+
+/** The functions behind routes without the JWT authorizer (the catalog only by default). */
+export const PUBLIC_FUNCTIONS = [
+  'attesto-webhook',
+  'products',
+  'apple-notifications',
+  'google-notifications',
+] as const;
+export type PublicFunction = (typeof PUBLIC_FUNCTIONS)[number];
+
+/** 120 calls per 10 minutes: see README "Limits". */
+const ATTESTO_CALL_LIMIT = { calls: 120, windowSeconds: 600 };
 
 export interface AppleNotificationSettings {
   /** Serve POST /webhooks/apple. */
@@ -143,11 +178,18 @@ export const stageConfigs: Record<Stage, StageConfig> = {
     ...shared,
     stage: 'dev',
     notifications: notificationsOff(['Sandbox']),
-    attesto: { url: ATTESTO_STAGING_URL },
+    attesto: { url: ATTESTO_STAGING_URL, callLimit: ATTESTO_CALL_LIMIT },
     alarms: { api5xxRatePercent: 5 },
     logRetention: RetentionDays.ONE_WEEK,
     logLevel: 'DEBUG',
     throttling: { rateLimit: 50, burstLimit: 100 },
+    publicRouteThrottling: {
+      'attesto-webhook': { rateLimit: 10, burstLimit: 20 },
+      products: { rateLimit: 20, burstLimit: 40 },
+      'apple-notifications': { rateLimit: 10, burstLimit: 20 },
+      'google-notifications': { rateLimit: 10, burstLimit: 20 },
+    },
+    reservedConcurrency: { webhookConsumer: 5, attestoWebhook: 5 },
     removalPolicy: RemovalPolicy.DESTROY,
     deletionProtection: false,
     consumerMaxConcurrency: 5,
@@ -156,11 +198,18 @@ export const stageConfigs: Record<Stage, StageConfig> = {
     ...shared,
     stage: 'staging',
     notifications: notificationsOff(['Sandbox']),
-    attesto: { url: ATTESTO_STAGING_URL },
+    attesto: { url: ATTESTO_STAGING_URL, callLimit: ATTESTO_CALL_LIMIT },
     alarms: { api5xxRatePercent: 5 },
     logRetention: RetentionDays.ONE_MONTH,
     logLevel: 'INFO',
     throttling: { rateLimit: 100, burstLimit: 200 },
+    publicRouteThrottling: {
+      'attesto-webhook': { rateLimit: 20, burstLimit: 40 },
+      products: { rateLimit: 50, burstLimit: 100 },
+      'apple-notifications': { rateLimit: 20, burstLimit: 40 },
+      'google-notifications': { rateLimit: 20, burstLimit: 40 },
+    },
+    reservedConcurrency: { webhookConsumer: 5, attestoWebhook: 5 },
     removalPolicy: RemovalPolicy.DESTROY,
     deletionProtection: false,
     consumerMaxConcurrency: 5,
@@ -169,11 +218,18 @@ export const stageConfigs: Record<Stage, StageConfig> = {
     ...shared,
     stage: 'prod',
     notifications: notificationsOff(['Production']),
-    attesto: { url: ATTESTO_PRODUCTION_URL },
+    attesto: { url: ATTESTO_PRODUCTION_URL, callLimit: ATTESTO_CALL_LIMIT },
     alarms: { api5xxRatePercent: 1 },
     logRetention: RetentionDays.SIX_MONTHS,
     logLevel: 'INFO',
     throttling: { rateLimit: 500, burstLimit: 1000 },
+    publicRouteThrottling: {
+      'attesto-webhook': { rateLimit: 100, burstLimit: 200 },
+      products: { rateLimit: 200, burstLimit: 400 },
+      'apple-notifications': { rateLimit: 50, burstLimit: 100 },
+      'google-notifications': { rateLimit: 50, burstLimit: 100 },
+    },
+    reservedConcurrency: { webhookConsumer: 5, attestoWebhook: 20 },
     removalPolicy: RemovalPolicy.RETAIN,
     deletionProtection: true,
     consumerMaxConcurrency: 5,
@@ -205,7 +261,10 @@ const CONTEXT_OVERRIDES = [
   'authIssuer',
   'authAudience',
   'attestoUrl',
-  'attestoSecretArn',
+  'attestoApiKeySecretArn',
+  'attestoWebhookSecretsArn',
+  'attestoCallsPerUser',
+  'attestoCallWindowSeconds',
   'googlePackageName',
   'appleBundleId',
   'ownershipPolicy',
@@ -216,6 +275,8 @@ const CONTEXT_OVERRIDES = [
   'corsAllowOrigins',
   'alarmEmail',
   'consumerMaxConcurrency',
+  'consumerReservedConcurrency',
+  'webhookReservedConcurrency',
   'appleNotifications',
   'appleRootCertificates',
   'appleEnvironments',
@@ -241,6 +302,13 @@ const num = (value: unknown): unknown =>
   typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
 
 const httpsUrl = z.url({ protocol: /^https$/ });
+const secretArn = z
+  .string()
+  .regex(/^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+$/, 'must be a Secrets Manager secret ARN');
+const throttle = z.object({
+  rateLimit: z.number().positive(),
+  burstLimit: z.number().int().positive(),
+});
 
 // Checks the merged result, so a bad value in this file fails the same way as a bad `-c` value.
 const stageConfigSchema = z.object({
@@ -251,10 +319,12 @@ const stageConfigSchema = z.object({
   }),
   attesto: z.object({
     url: httpsUrl.refine((u) => !u.endsWith('/'), 'must not end with a slash'),
-    existingSecretArn: z
-      .string()
-      .regex(/^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+$/, 'must be a Secrets Manager secret ARN')
-      .optional(),
+    existingApiKeySecretArn: secretArn.optional(),
+    existingWebhookSecretsArn: secretArn.optional(),
+    callLimit: z.object({
+      calls: z.number().int().min(1).max(10_000),
+      windowSeconds: z.number().int().min(10).max(86_400),
+    }),
   }),
   store: z.object({
     googlePackageName: z
@@ -276,9 +346,16 @@ const stageConfigSchema = z.object({
   }),
   logRetention: z.enum(RetentionDays),
   logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']),
-  throttling: z.object({
-    rateLimit: z.number().positive(),
-    burstLimit: z.number().int().positive(),
+  throttling: throttle,
+  publicRouteThrottling: z.object({
+    'attesto-webhook': throttle,
+    products: throttle,
+    'apple-notifications': throttle,
+    'google-notifications': throttle,
+  }),
+  reservedConcurrency: z.object({
+    webhookConsumer: z.number().int().min(0).max(1000),
+    attestoWebhook: z.number().int().min(0).max(1000),
   }),
   removalPolicy: z.enum([RemovalPolicy.RETAIN, RemovalPolicy.DESTROY]),
   deletionProtection: z.boolean(),
@@ -302,6 +379,11 @@ const stageConfigSchema = z.object({
 /** What an enabled direct endpoint needs; checked only for the routes a stage turns on. */
 function notificationProblems(config: z.infer<typeof stageConfigSchema>): string[] {
   const problems: string[] = [];
+  const reserved = config.reservedConcurrency.webhookConsumer;
+  if (reserved !== 0 && reserved < config.consumerMaxConcurrency)
+    problems.push(
+      `reservedConcurrency.webhookConsumer: ${reserved} is below consumerMaxConcurrency (${config.consumerMaxConcurrency}); the queue would be throttled. Use 0 (none) or at least ${config.consumerMaxConcurrency}: -c consumerReservedConcurrency=…`,
+    );
   const { apple, google } = config.notifications;
   if (apple.enabled) {
     if (apple.rootCertificates.length === 0)
@@ -336,6 +418,13 @@ export function resolveStageConfig(stage: Stage, readContext: ContextReader = ()
     const value = readContext(key);
     return value === undefined || value === '' ? undefined : value;
   };
+  // The single secret of earlier versions: refused by name so an old deploy command cannot
+  // silently fall back to a fresh placeholder secret.
+  const legacySecret = (readContext as (key: string) => unknown)('attestoSecretArn');
+  if (legacySecret !== undefined && legacySecret !== '')
+    throw new StageConfigError(
+      `Invalid settings for stage "${stage}": attestoSecretArn (one secret for the API key and the webhook secrets) was split into -c attestoApiKeySecretArn=… and -c attestoWebhookSecretsArn=…; see "Moving an existing stack to two secrets" in README.md.`,
+    );
   const merged = {
     ...base,
     auth: {
@@ -344,7 +433,12 @@ export function resolveStageConfig(stage: Stage, readContext: ContextReader = ()
     },
     attesto: {
       url: ctx('attestoUrl') ?? base.attesto.url,
-      existingSecretArn: ctx('attestoSecretArn') ?? base.attesto.existingSecretArn,
+      existingApiKeySecretArn: ctx('attestoApiKeySecretArn') ?? base.attesto.existingApiKeySecretArn,
+      existingWebhookSecretsArn: ctx('attestoWebhookSecretsArn') ?? base.attesto.existingWebhookSecretsArn,
+      callLimit: {
+        calls: num(ctx('attestoCallsPerUser')) ?? base.attesto.callLimit.calls,
+        windowSeconds: num(ctx('attestoCallWindowSeconds')) ?? base.attesto.callLimit.windowSeconds,
+      },
     },
     store: {
       googlePackageName: ctx('googlePackageName') ?? base.store.googlePackageName,
@@ -360,6 +454,10 @@ export function resolveStageConfig(stage: Stage, readContext: ContextReader = ()
     corsAllowOrigins: list(ctx('corsAllowOrigins')) ?? base.corsAllowOrigins,
     alarms: { ...base.alarms, email: ctx('alarmEmail') ?? base.alarms.email },
     consumerMaxConcurrency: num(ctx('consumerMaxConcurrency')) ?? base.consumerMaxConcurrency,
+    reservedConcurrency: {
+      webhookConsumer: num(ctx('consumerReservedConcurrency')) ?? base.reservedConcurrency.webhookConsumer,
+      attestoWebhook: num(ctx('webhookReservedConcurrency')) ?? base.reservedConcurrency.attestoWebhook,
+    },
     notifications: {
       apple: {
         enabled: bool(ctx('appleNotifications')) ?? base.notifications.apple.enabled,

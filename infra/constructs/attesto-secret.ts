@@ -1,12 +1,16 @@
-// Attesto credentials: the API key and the webhook signing secrets, one JSON secret. Either an
-// existing secret (by ARN) or one created here with a placeholder value that fails closed: the
-// placeholder key is rejected by Attesto and an empty webhookSecrets list accepts no webhook.
+// Attesto credentials as two secrets, so each function can read only what it uses: the API key
+// (verify, restore and the consumer call Attesto) and the webhook signing secrets (only the
+// webhook function checks signatures). Each is either an existing secret (by ARN) or one created
+// here with a placeholder value that fails closed: the placeholder key is rejected by Attesto and
+// an empty webhookSecrets list accepts no webhook.
 import { type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import type { SecretKey } from '../functions';
 
-export interface AttestoSecretProps {
-  existingSecretArn?: string;
+export interface AttestoSecretsProps {
+  existingApiKeySecretArn?: string;
+  existingWebhookSecretsArn?: string;
   removalPolicy: RemovalPolicy;
 }
 
@@ -15,40 +19,74 @@ const SECRET_PLACEHOLDER_API_KEY = 'REPLACE_WITH_ATTESTO_API_KEY';
 // A complete ARN ends in the six random characters Secrets Manager appends to the name.
 const COMPLETE_ARN = /:secret:.+-[A-Za-z0-9]{6}$/;
 
-export class AttestoSecret extends Construct {
-  readonly secret: ISecret;
-  readonly created: boolean;
+interface OneSecret {
+  id: string;
+  existingArn: string | undefined;
+  description: string;
+  placeholder: Record<string, unknown>;
+}
 
-  constructor(scope: Construct, id: string, props: AttestoSecretProps) {
+export class AttestoSecrets extends Construct {
+  readonly apiKey: ISecret;
+  readonly webhookSecrets: ISecret;
+  /** Which of the two this stack created (the others were imported by ARN). */
+  readonly created: SecretKey[] = [];
+
+  constructor(scope: Construct, id: string, props: AttestoSecretsProps) {
     super(scope, id);
-    if (props.existingSecretArn) {
-      this.created = false;
-      this.secret = COMPLETE_ARN.test(props.existingSecretArn)
-        ? Secret.fromSecretCompleteArn(this, 'Imported', props.existingSecretArn)
-        : Secret.fromSecretPartialArn(this, 'Imported', props.existingSecretArn);
-      return;
+    this.apiKey = this.secret(
+      'attestoApiKey',
+      {
+        id: 'ApiKey',
+        existingArn: props.existingApiKeySecretArn,
+        description:
+          'iap-backend Attesto API key, read by verify, restore and the webhook consumer. Replace the value with ' +
+          '{"attestoApiKey":"attesto_live_…"} (aws secretsmanager put-secret-value). Functions re-read it within 5 minutes.',
+        placeholder: { attestoApiKey: SECRET_PLACEHOLDER_API_KEY },
+      },
+      props.removalPolicy,
+    );
+    this.webhookSecrets = this.secret(
+      'attestoWebhookSecrets',
+      {
+        id: 'WebhookSecrets',
+        existingArn: props.existingWebhookSecretsArn,
+        description:
+          'iap-backend Attesto webhook signing secrets, read by the webhook function only. Replace the value with ' +
+          '{"webhookSecrets":["<current webhook secret>","<previous, during rotation>"]} (aws secretsmanager ' +
+          'put-secret-value). Functions re-read it within 5 minutes.',
+        placeholder: { webhookSecrets: [] },
+      },
+      props.removalPolicy,
+    );
+  }
+
+  get byKey(): Record<SecretKey, ISecret> {
+    return { attestoApiKey: this.apiKey, attestoWebhookSecrets: this.webhookSecrets };
+  }
+
+  private secret(key: SecretKey, spec: OneSecret, removalPolicy: RemovalPolicy): ISecret {
+    const scope = new Construct(this, spec.id);
+    if (spec.existingArn) {
+      return COMPLETE_ARN.test(spec.existingArn)
+        ? Secret.fromSecretCompleteArn(scope, 'Imported', spec.existingArn)
+        : Secret.fromSecretPartialArn(scope, 'Imported', spec.existingArn);
     }
-    this.created = true;
-    const secret = new Secret(this, 'Secret', {
-      description:
-        'iap-backend Attesto credentials. Replace the whole value with ' +
-        '{"attestoApiKey":"attesto_live_…","webhookSecrets":["<current webhook secret>","<previous, during rotation>"]} ' +
-        '(aws secretsmanager put-secret-value). Functions re-read it within 5 minutes.',
+    this.created.push(key);
+    const secret = new Secret(scope, 'Secret', {
+      description: spec.description,
       generateSecretString: {
-        secretStringTemplate: JSON.stringify({
-          attestoApiKey: SECRET_PLACEHOLDER_API_KEY,
-          webhookSecrets: [],
-        }),
+        secretStringTemplate: JSON.stringify(spec.placeholder),
         generateStringKey: 'placeholder',
         excludePunctuation: true,
       },
-      removalPolicy: props.removalPolicy,
+      removalPolicy,
     });
     Validations.of(secret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
-        'The values are issued by Attesto, so Secrets Manager cannot rotate them; rotation is manual and lossless because two webhook secrets are accepted at once.',
+        'The values are issued by Attesto, so Secrets Manager cannot rotate them; rotation is manual and lossless because two webhook secrets are accepted at once and functions re-read the key within minutes.',
     });
-    this.secret = secret;
+    return secret;
   }
 }

@@ -1,10 +1,10 @@
-// The three tables of infra/resources.ts as TableV2s. Physical names are left to CloudFormation so
+// The tables of infra/resources.ts as TableV2s. Physical names are left to CloudFormation so
 // two stages (or two copies of the product) can live in one account.
 import type { RemovalPolicy } from 'aws-cdk-lib';
 import { type Attribute, AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import type { KeyDef, TableDef } from '../resources';
-import { processedEventsTable, purchasesTable, userIdsTable } from '../resources';
+import { processedEventsTable, purchasesTable, rateLimitsTable, userIdsTable } from '../resources';
 import type { BoundTable, TableKey } from './function-factory';
 
 export interface DataTablesProps {
@@ -21,6 +21,7 @@ export class DataTables extends Construct {
   readonly purchases: TableV2;
   readonly userIds: TableV2;
   readonly processedEvents: TableV2;
+  readonly rateLimits: TableV2;
   readonly byKey: Record<TableKey, BoundTable>;
 
   constructor(scope: Construct, id: string, props: DataTablesProps) {
@@ -43,10 +44,12 @@ export class DataTables extends Construct {
     this.purchases = build(purchasesTable);
     this.userIds = build(userIdsTable);
     this.processedEvents = build(processedEventsTable);
+    this.rateLimits = build(rateLimitsTable);
     this.byKey = {
       purchases: { table: this.purchases, def: purchasesTable },
       userIds: { table: this.userIds, def: userIdsTable },
       processedEvents: { table: this.processedEvents, def: processedEventsTable },
+      rateLimits: { table: this.rateLimits, def: rateLimitsTable },
     };
   }
 }

@@ -4,6 +4,8 @@
 import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  type CfnRoute,
+  type CfnStage,
   CorsHttpMethod,
   HttpApi,
   HttpMethod,
@@ -19,6 +21,7 @@ import { Construct } from 'constructs';
 import type { CorsSettings } from '../cors';
 import type { FunctionName } from '../functions';
 import type { Route } from '../routes';
+import type { Throttle } from '../stage-config';
 import { constructIdOf } from './function-factory';
 
 // Why each route without the JWT authorizer may be public (cdk-nag AwsSolutions-APIG4).
@@ -39,7 +42,10 @@ export interface ProductHttpApiProps {
   auth: { issuer: string; audience: string[] };
   /** Same settings the local API emulator answers preflights with (infra/cors.ts). */
   cors: CorsSettings;
-  throttling: { rateLimit: number; burstLimit: number };
+  /** The stage default: every route without its own limits below (the users' routes). */
+  throttling: Throttle;
+  /** Each public route's own limits; a route without the JWT authorizer must have them. */
+  publicRouteThrottling: Partial<Record<FunctionName, Throttle>>;
   logRetention: RetentionDays;
   logRemovalPolicy: RemovalPolicy;
 }
@@ -98,6 +104,8 @@ export class ProductHttpApi extends Construct {
       jwtAudience: props.auth.audience,
     });
     const integrations = new Map<FunctionName, HttpLambdaIntegration>();
+    const cfnStage = this.stage.node.defaultChild as CfnStage;
+    const routeSettings: Record<string, Throttle> = {};
     for (const route of props.routes) {
       let integration = integrations.get(route.fn);
       if (!integration) {
@@ -121,7 +129,21 @@ export class ProductHttpApi extends Construct {
           reason: PUBLIC_ROUTE_REASONS[route.fn] ?? PUBLIC_ROUTE_REASONS.products,
         });
       }
+      const own = props.publicRouteThrottling[route.fn];
+      if (route.auth === 'none' && !own)
+        throw new Error(`Public route ${route.method} ${route.path} has no throttling of its own`);
+      if (own) routeSettings[`${route.method} ${route.path}`] = own;
+      // Route settings name routes by key, so the stage must come after them.
+      cfnStage.addDependency(created.node.defaultChild as CfnRoute);
     }
+    // Public routes get buckets of their own: a flood of the webhook or the catalog is answered
+    // 429 there, while users' routes keep the stage default.
+    cfnStage.routeSettings = Object.fromEntries(
+      Object.entries(routeSettings).map(([key, t]) => [
+        key,
+        { ThrottlingRateLimit: t.rateLimit, ThrottlingBurstLimit: t.burstLimit },
+      ]),
+    );
   }
 
   get url(): string {

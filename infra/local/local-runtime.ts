@@ -124,9 +124,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     // Credentials point at the emulators only: a developer's real AWS session must never be used.
     delete env.AWS_SESSION_TOKEN;
     delete env.AWS_PROFILE;
-    if (env.ATTESTO_SECRET_ARN) {
-      options.warn('ATTESTO_SECRET_ARN is ignored locally; the plain ATTESTO_* variables are used.');
-      delete env.ATTESTO_SECRET_ARN;
+    for (const name of ['ATTESTO_API_KEY_SECRET_ARN', 'ATTESTO_WEBHOOK_SECRETS_ARN', 'ATTESTO_SECRET_ARN']) {
+      if (!env[name]) continue;
+      options.warn(`${name} is ignored locally; the plain ATTESTO_* variables are used.`);
+      delete env[name];
     }
     Object.assign(env, resources.env, attesto.env, {
       GOOGLE_PACKAGE_NAME: packageName,

@@ -24,6 +24,7 @@ import { HttpError, ServiceUnavailableError } from '../http/errors';
 import { logger } from '../observability/logger';
 import { countRestore } from '../observability/metrics';
 import { withPurchase } from '../store/purchases';
+import { AttestoCallLimitError, attestoFor } from './attesto-call-limit';
 import { defaultDeps, type PurchaseDeps } from './dependencies';
 import { type RestoreEntry, restoreEntryOf } from './request-schemas';
 import {
@@ -76,6 +77,8 @@ export interface RestoreCounts {
   late: number;
   /** Not verified because the restore had made its MAX_ATTESTO_CALLS_PER_RESTORE calls; skipped. */
   capped: number;
+  /** Not verified because the user's Attesto call limit refused the call; skipped. */
+  limited: number;
   attestoCalls: number;
 }
 
@@ -92,6 +95,7 @@ export function emptyRestoreCounts(entries: number): RestoreCounts {
     failed: 0,
     late: 0,
     capped: 0,
+    limited: 0,
     attestoCalls: 0,
   };
 }
@@ -150,7 +154,9 @@ export function entriesToVerify(entries: RestoreEntry[], counts: RestoreCounts):
 type Outcome =
   | { kind: 'recorded'; purchase: Purchase }
   | { kind: 'known' | 'rejected' | 'invalid' | 'late' | 'capped' }
-  | { kind: 'failed'; error: unknown; attesto: boolean };
+  | { kind: 'failed'; error: unknown; attesto: boolean }
+  /** The user's Attesto call limit refused the call; skipped like a capped entry. */
+  | { kind: 'limited'; error: AttestoCallLimitError };
 
 async function restoreOne(
   entry: RestoreEntry,
@@ -182,7 +188,10 @@ async function restoreOne(
     if (entry.platform === 'apple') {
       if (!takeCall()) return { kind: 'capped' };
       attesto = true;
-      const result = await deps.attesto().verifyApple({ transactionId: entry.transactionId }, { deadline });
+      const result = await attestoFor(userId, deps).verifyApple(
+        { transactionId: entry.transactionId },
+        { deadline },
+      );
       prepared = prepareApple(result, entry, deps);
     } else {
       const pkg = packageNameFor(entry.packageName, deps);
@@ -192,9 +201,10 @@ async function restoreOne(
       if (!type) return { kind: 'invalid' };
       if (!takeCall()) return { kind: 'capped' };
       attesto = true;
-      const result = await deps
-        .attesto()
-        .verifyGoogle(attestoGoogleRequest({ ...entry, packageName: pkg.packageName, type }), { deadline });
+      const result = await attestoFor(userId, deps).verifyGoogle(
+        attestoGoogleRequest({ ...entry, packageName: pkg.packageName, type }),
+        { deadline },
+      );
       prepared = await prepareGoogle(result, { productId: entry.productId, type }, ownAlias, deps);
     }
     if ('rejection' in prepared) {
@@ -210,6 +220,7 @@ async function restoreOne(
   } catch (error) {
     // A 4xx here is about this entry alone (Attesto refused its id); anything else is transient
     // or misconfiguration, judged for the whole batch below.
+    if (error instanceof AttestoCallLimitError) return { kind: 'limited', error };
     if (error instanceof HttpError && error.statusCode < 500) return { kind: 'invalid' };
     return { kind: 'failed', error, attesto };
   }
@@ -278,6 +289,7 @@ export async function restorePurchases(
 
   let purchases = await owned;
   let firstFailure: unknown;
+  let limitedBy: AttestoCallLimitError | undefined;
   let attestoAnswered = 0;
   let attestoFailed = 0;
   const written = new Map<string, Purchase>();
@@ -297,7 +309,10 @@ export async function restorePurchases(
     } else if (outcome.kind === 'known') counts.known++;
     else if (outcome.kind === 'invalid') counts.invalid++;
     else if (outcome.kind === 'capped') counts.capped++;
-    else counts.late++;
+    else if (outcome.kind === 'limited') {
+      counts.limited++;
+      limitedBy ??= outcome.error;
+    } else counts.late++;
   }
   if (counts.capped > 0) {
     logger.warn('restore reached its Attesto call cap; the rest of the batch is skipped', {
@@ -317,6 +332,9 @@ export async function restorePurchases(
     attestoCalls: counts.attestoCalls,
   });
 
+  // The user's call limit refused every call that was needed: answer its 429 rather than a set
+  // that lacks what the batch would have granted. Refused after some answered: best effort.
+  if (limitedBy && attestoAnswered === 0) throw limitedBy;
   // Every call Attesto was asked failed (or none could be made in time): the set we hold may lack
   // what this batch would have granted, and the SDK would replace its cache with it. Answer 5xx
   // so the SDK retries instead.

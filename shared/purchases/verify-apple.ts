@@ -1,7 +1,9 @@
-// POST verify/apple: one Attesto call, then at most two sequential DynamoDB round trips
-// (the transactional write with the byUser query beside it, then the consistent re-read).
+// POST verify/apple: the caller's Attesto call counted (one conditional update), one Attesto call,
+// then at most two sequential DynamoDB round trips (the transactional write with the byUser query
+// beside it, then the consistent re-read).
 
 import { countVerification } from '../observability/metrics';
+import { attestoFor } from './attesto-call-limit';
 import { defaultDeps, type PurchaseDeps } from './dependencies';
 import type { AppleVerifyInput } from './request-schemas';
 import { answerVerify, bindingResolver, prepareApple, type VerifyAnswer } from './verification';
@@ -13,12 +15,10 @@ export async function verifyApplePurchase(
   deps: PurchaseDeps = defaultDeps(),
 ): Promise<VerifyAnswer> {
   const binding = bindingResolver(userId, deps);
-  const result = await deps
-    .attesto()
-    .verifyApple(
-      { transactionId: input.transactionId },
-      options.deadline === undefined ? {} : { deadline: options.deadline },
-    );
+  const result = await attestoFor(userId, deps).verifyApple(
+    { transactionId: input.transactionId },
+    options.deadline === undefined ? {} : { deadline: options.deadline },
+  );
   const prepared = prepareApple(result, { productId: input.productId }, deps);
   const answer = await answerVerify(prepared, userId, binding, deps);
   countVerification('apple', answer);

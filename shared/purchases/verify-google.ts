@@ -4,6 +4,7 @@
 import { ConfigError } from '../config';
 import { aliasKey } from '../domain/purchase';
 import { countVerification } from '../observability/metrics';
+import { attestoFor } from './attesto-call-limit';
 import { defaultDeps, type PurchaseDeps } from './dependencies';
 import type { GoogleVerifyInput } from './request-schemas';
 import {
@@ -49,12 +50,10 @@ export async function verifyGooglePurchase(
   const ownAlias = deps.store.resolveAlias(aliasKey('google-token', input.purchaseToken));
   // Settled here so a failing lookup never becomes an unhandled rejection while Attesto answers.
   ownAlias.catch(() => undefined);
-  const result = await deps
-    .attesto()
-    .verifyGoogle(
-      attestoGoogleRequest({ ...input, packageName: pkg.packageName, type }),
-      options.deadline === undefined ? {} : { deadline: options.deadline },
-    );
+  const result = await attestoFor(userId, deps).verifyGoogle(
+    attestoGoogleRequest({ ...input, packageName: pkg.packageName, type }),
+    options.deadline === undefined ? {} : { deadline: options.deadline },
+  );
   const prepared = await prepareGoogle(result, { productId: input.productId, type }, ownAlias, deps);
   const answer = await answerVerify(prepared, userId, binding, deps);
   countVerification('google', answer);

@@ -44,7 +44,13 @@ const sent = { cases: 0, fuzz: 0 };
 
 beforeAll(async () => {
   api = await startContractApi();
-  api.setEnv({ ATTESTO_WEBHOOK_SECRET: WEBHOOK_SECRET, ATTESTO_WEBHOOK_SECRET_PREVIOUS: undefined });
+  // One user sends the whole corpus, far past a user's Attesto call limit (tested on its own in
+  // attesto-call-limit.test.ts); here every well-formed request must reach its domain answer.
+  api.setEnv({
+    ATTESTO_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    ATTESTO_WEBHOOK_SECRET_PREVIOUS: undefined,
+    ATTESTO_CALLS_PER_USER: '10000',
+  });
   auth = { authorization: `Bearer ${await api.token(USER)}` };
   // Something in every table, so "unchanged" means more than "still empty".
   const bought = (await api.sandbox.buy({ platform: 'apple', productId: 'premium_monthly' })).purchase;

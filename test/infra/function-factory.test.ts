@@ -74,8 +74,25 @@ describe('function factory', () => {
       /sends to the webhook queue, but none was given/,
     );
     expect(
-      () => new ProductFunction(stack, { ...base, def: { ...functions.products, readsSecret: true } }),
-    ).toThrow(/reads the Attesto secret, but none was given/);
+      () =>
+        new ProductFunction(stack, { ...base, def: { ...functions.products, secrets: ['attestoApiKey'] } }),
+    ).toThrow(/reads the attestoApiKey secret, but none was given/);
+    const other = miniStack();
+    expect(
+      () =>
+        new ProductFunction(other.stack, {
+          ...other.base,
+          def: { ...functions.entitlements, tables: { purchases: { queries: ['byOrder'] } } },
+        }),
+    ).toThrow(/queries Purchases\/byOrder, which is not an index of that table/);
+    const third = miniStack();
+    expect(
+      () =>
+        new ProductFunction(third.stack, {
+          ...third.base,
+          def: { ...functions.entitlements, tables: { purchases: {} } },
+        }),
+    ).toThrow(/lists Purchases without any action on it/);
   });
 });
 

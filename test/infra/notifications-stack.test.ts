@@ -106,7 +106,7 @@ describe('direct store notification functions', () => {
     '%s may only send to the webhook queue: no table, no secret',
     (name) => {
       expect(functions[name]).toMatchObject({ tables: {}, sendsToQueue: true });
-      expect(functions[name].readsSecret).toBeFalsy();
+      expect(functions[name].secrets).toBeUndefined();
       const statements = statementsOf(on, on.stack.functions[name]);
       const actions = actionsOf(statements);
       expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
@@ -118,7 +118,8 @@ describe('direct store notification functions', () => {
       const variables = variablesOf(on, name);
       expect(referencedIds(variables.WEBHOOK_QUEUE_URL)).toEqual([queueId]);
       for (const absent of [
-        'ATTESTO_SECRET_ARN',
+        'ATTESTO_API_KEY_SECRET_ARN',
+        'ATTESTO_WEBHOOK_SECRETS_ARN',
         'PURCHASES_TABLE',
         'USER_IDS_TABLE',
         'PROCESSED_EVENTS_TABLE',

@@ -95,6 +95,70 @@ describe('HTTP API', () => {
   });
 });
 
+describe('throttling and concurrency', () => {
+  const stageOf = (s: typeof dev) => resourcesOfType(s, 'AWS::ApiGatewayV2::Stage')[0]?.[1].Properties;
+  const staging = synthStage({ stage: 'staging' });
+  const withStoreRoutes = synthStage({
+    stage: 'prod',
+    googleNotifications: 'true',
+    googlePushServiceAccount: 'rtdn-push@example-project.iam.gserviceaccount.com',
+  });
+
+  it("gives users' routes the stage default: 50/100 dev, 100/200 staging, 500/1000 prod", () => {
+    expect(stageOf(dev).DefaultRouteSettings).toEqual({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 });
+    expect(stageOf(staging).DefaultRouteSettings).toEqual({
+      ThrottlingRateLimit: 100,
+      ThrottlingBurstLimit: 200,
+    });
+    expect(stageOf(prod).DefaultRouteSettings).toEqual({
+      ThrottlingRateLimit: 500,
+      ThrottlingBurstLimit: 1000,
+    });
+  });
+
+  it('gives each public route its own limits, per stage, and no user route any', () => {
+    expect(stageOf(dev).RouteSettings).toEqual({
+      'POST /attesto-webhook': { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+      'GET /api/iap/products': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+    });
+    expect(stageOf(staging).RouteSettings).toEqual({
+      'POST /attesto-webhook': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+      'GET /api/iap/products': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+    });
+    expect(stageOf(prod).RouteSettings).toEqual({
+      'POST /attesto-webhook': { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+      'GET /api/iap/products': { ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 },
+    });
+    expect(stageOf(withStoreRoutes).RouteSettings).toEqual({
+      'POST /attesto-webhook': { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+      'GET /api/iap/products': { ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 },
+      'POST /webhooks/google': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+    });
+  });
+
+  it('creates the stage after the routes its settings name', () => {
+    const [stageId, stage] = resourcesOfType(dev, 'AWS::ApiGatewayV2::Stage')[0] ?? [];
+    const routeIds = resourcesOfType(dev, 'AWS::ApiGatewayV2::Route').map(([id]) => id);
+    expect(stageId).toBeDefined();
+    expect([...(stage?.DependsOn ?? [])].sort()).toEqual(expect.arrayContaining(routeIds.sort()));
+  });
+
+  it('keeps concurrency for the consumer (5) and the Attesto webhook (5 dev and staging, 20 prod)', () => {
+    const reservedOf = (s: typeof dev, name: 'webhook-consumer' | 'attesto-webhook' | 'verify-apple') =>
+      s.json.Resources[s.logicalId(s.stack.functions[name])]?.Properties.ReservedConcurrentExecutions;
+    expect([dev, staging, prod].map((s) => reservedOf(s, 'webhook-consumer'))).toEqual([5, 5, 5]);
+    expect([dev, staging, prod].map((s) => reservedOf(s, 'attesto-webhook'))).toEqual([5, 5, 20]);
+    expect(reservedOf(prod, 'verify-apple')).toBeUndefined();
+    const none = synthStage({
+      stage: 'dev',
+      consumerReservedConcurrency: '0',
+      webhookReservedConcurrency: '0',
+    });
+    expect(reservedOf(none, 'webhook-consumer')).toBeUndefined();
+    expect(reservedOf(none, 'attesto-webhook')).toBeUndefined();
+  });
+});
+
 describe('webhook pipeline', () => {
   const queueId = dev.logicalId(dev.stack.pipeline.queue);
   const dlqId = dev.logicalId(dev.stack.pipeline.deadLetterQueue);
@@ -150,10 +214,13 @@ describe('webhook pipeline', () => {
 
 describe('tables', () => {
   it.each(tables)('$localName: keys, indexes, TTL and PITR from infra/resources.ts', (def) => {
-    const construct =
-      dev.stack.tables.byKey[
-        def.id === 'Purchases' ? 'purchases' : def.id === 'UserIds' ? 'userIds' : 'processedEvents'
-      ].table;
+    const keys = {
+      Purchases: 'purchases',
+      UserIds: 'userIds',
+      ProcessedEvents: 'processedEvents',
+      RateLimits: 'rateLimits',
+    } as const;
+    const construct = dev.stack.tables.byKey[keys[def.id]].table;
     const props = dev.json.Resources[dev.logicalId(construct)]?.Properties;
     expect(props.BillingMode).toBe('PAY_PER_REQUEST');
     expect(props.TableName).toBeUndefined();
@@ -185,8 +252,8 @@ describe('tables', () => {
   it('prod retains every table with deletion protection; dev destroys them', () => {
     const prodTables = resourcesOfType(prod, 'AWS::DynamoDB::GlobalTable');
     const devTables = resourcesOfType(dev, 'AWS::DynamoDB::GlobalTable');
-    expect(prodTables).toHaveLength(3);
-    expect(devTables).toHaveLength(3);
+    expect(prodTables).toHaveLength(4);
+    expect(devTables).toHaveLength(4);
     for (const [, t] of prodTables) {
       expect(t.DeletionPolicy).toBe('Retain');
       expect(t.UpdateReplacePolicy).toBe('Retain');
@@ -196,8 +263,8 @@ describe('tables', () => {
       expect(t.DeletionPolicy).toBe('Delete');
       expect(t.Properties.Replicas[0].DeletionProtectionEnabled).toBe(false);
     }
-    const prodSecret = resourcesOfType(prod, 'AWS::SecretsManager::Secret');
-    expect(prodSecret.map(([, r]) => r.DeletionPolicy)).toEqual(['Retain']);
+    const prodSecrets = resourcesOfType(prod, 'AWS::SecretsManager::Secret');
+    expect(prodSecrets.map(([, r]) => r.DeletionPolicy)).toEqual(['Retain', 'Retain']);
   });
 });
 
@@ -206,9 +273,13 @@ describe('functions', () => {
     purchases: dev.logicalId(dev.stack.tables.purchases),
     userIds: dev.logicalId(dev.stack.tables.userIds),
     processedEvents: dev.logicalId(dev.stack.tables.processedEvents),
+    rateLimits: dev.logicalId(dev.stack.tables.rateLimits),
   };
   const queueId = dev.logicalId(dev.stack.pipeline.queue);
-  const secretId = dev.logicalId(dev.stack.attestoSecret.secret as never);
+  const secretIds = {
+    attestoApiKey: dev.logicalId(dev.stack.attestoSecrets.apiKey as never),
+    attestoWebhookSecrets: dev.logicalId(dev.stack.attestoSecrets.webhookSecrets as never),
+  };
   const clientApi = Object.values(functions).filter((d) =>
     routeTable().some((r) => r.fn === d.name && r.auth === 'user'),
   );
@@ -235,26 +306,19 @@ describe('functions', () => {
   });
 
   it.each(Object.values(functions))(
-    '$name gets exactly the table access and variables its definition lists',
+    '$name is told the names of exactly the tables its definition lists',
     (def) => {
+      // The actions themselves are pinned in least-privilege.test.ts.
       const fn = dev.stack.functions[def.name];
       const statements = statementsOf(dev, fn).filter((st) =>
         actionsOf([st]).some((a) => a.startsWith('dynamodb:')),
       );
       const variables = dev.json.Resources[dev.logicalId(fn)]?.Properties.Environment.Variables;
       for (const [key, id] of Object.entries(tableIds) as [keyof typeof tableIds, string][]) {
-        const access = def.tables[key];
         const onTable = statements.filter((st) => referencedIds(st.Resource).includes(id));
-        const actions = actionsOf(onTable);
         const envVar = tables.find((t) => referencedIds(variables[t.envVar]).includes(id))?.envVar;
-        if (!access) {
-          expect(actions, `${def.name} on ${key}`).toEqual([]);
-          expect(envVar, `${def.name} env for ${key}`).toBeUndefined();
-          continue;
-        }
-        expect(envVar, `${def.name} env for ${key}`).toBeDefined();
-        expect(actions.includes('dynamodb:GetItem'), `${def.name} reads ${key}`).toBe(access !== 'write');
-        expect(actions.includes('dynamodb:PutItem'), `${def.name} writes ${key}`).toBe(access !== 'read');
+        expect(envVar !== undefined, `${def.name} env for ${key}`).toBe(def.tables[key] !== undefined);
+        expect(onTable.length > 0, `${def.name} on ${key}`).toBe(def.tables[key] !== undefined);
       }
     },
   );
@@ -291,18 +355,35 @@ describe('functions', () => {
     expect(actionsOf(consumer)).not.toContain('sqs:SendMessage');
   });
 
-  it('lets only functions that read the secret read it, and tells them its ARN', () => {
+  it('lets the webhook read only the signing secrets, and verify, restore and the consumer only the API key', () => {
+    const readers = { attestoApiKey: [] as string[], attestoWebhookSecrets: [] as string[] };
+    const envVars = {
+      attestoApiKey: 'ATTESTO_API_KEY_SECRET_ARN',
+      attestoWebhookSecrets: 'ATTESTO_WEBHOOK_SECRETS_ARN',
+    };
     for (const def of Object.values(functions)) {
       const fn = dev.stack.functions[def.name];
-      const reads = statementsOf(dev, fn).filter(
-        (st) =>
-          actionsOf([st]).includes('secretsmanager:GetSecretValue') &&
-          referencedIds(st.Resource).includes(secretId),
-      );
       const variables = dev.json.Resources[dev.logicalId(fn)]?.Properties.Environment.Variables;
-      expect(reads.length > 0, def.name).toBe(Boolean(def.readsSecret));
-      expect(variables.ATTESTO_SECRET_ARN === undefined, def.name).toBe(!def.readsSecret);
+      expect(variables.ATTESTO_SECRET_ARN, def.name).toBeUndefined();
+      for (const key of ['attestoApiKey', 'attestoWebhookSecrets'] as const) {
+        const reads = statementsOf(dev, fn).filter(
+          (st) =>
+            actionsOf([st]).includes('secretsmanager:GetSecretValue') &&
+            referencedIds(st.Resource).includes(secretIds[key]),
+        );
+        if (reads.length > 0) readers[key].push(def.name);
+        expect(referencedIds(variables[envVars[key]]), `${def.name} ${key}`).toEqual(
+          reads.length > 0 ? [secretIds[key]] : [],
+        );
+      }
     }
+    expect(readers.attestoApiKey.sort()).toEqual([
+      'restore',
+      'verify-apple',
+      'verify-google',
+      'webhook-consumer',
+    ]);
+    expect(readers.attestoWebhookSecrets).toEqual(['attesto-webhook']);
     expect(
       actionsOf(statementsOf(dev, dev.stack.functions.products)).some((a) => a.startsWith('secretsmanager:')),
     ).toBe(false);
@@ -321,27 +402,47 @@ describe('functions', () => {
   });
 });
 
-describe('secret', () => {
-  it('creates a fail-closed placeholder secret by default', () => {
-    dev.template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      Description: Match.stringLikeRegexp('attestoApiKey'),
-      GenerateSecretString: Match.objectLike({
-        SecretStringTemplate: JSON.stringify({
-          attestoApiKey: 'REPLACE_WITH_ATTESTO_API_KEY',
-          webhookSecrets: [],
-        }),
-      }),
-    });
+describe('secrets', () => {
+  it('creates two fail-closed placeholder secrets by default: the API key and the webhook secrets', () => {
+    const templates = resourcesOfType(dev, 'AWS::SecretsManager::Secret').map(
+      ([, r]) => r.Properties.GenerateSecretString.SecretStringTemplate,
+    );
+    expect(templates.sort()).toEqual([
+      JSON.stringify({ attestoApiKey: 'REPLACE_WITH_ATTESTO_API_KEY' }),
+      JSON.stringify({ webhookSecrets: [] }),
+    ]);
   });
 
-  it('imports an existing secret by ARN instead of creating one', () => {
-    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:iap/attesto-AbC123';
-    const imported = synthStage({ stage: 'staging', attestoSecretArn: arn });
-    imported.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
-    imported.template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ ATTESTO_SECRET_ARN: arn }) },
+  it('imports existing secrets by ARN instead of creating them', () => {
+    const keyArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:iap/attesto-api-key-AbC123';
+    const hooksArn =
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:iap/attesto-webhook-secrets-XyZ789';
+    const imported = synthStage({
+      stage: 'staging',
+      attestoApiKeySecretArn: keyArn,
+      attestoWebhookSecretsArn: hooksArn,
     });
-    imported.template.hasOutput('SecretArn', { Value: arn });
+    imported.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    const variablesOf = (name: 'verify-apple' | 'attesto-webhook') =>
+      imported.json.Resources[imported.logicalId(imported.stack.functions[name])]?.Properties.Environment
+        .Variables;
+    expect(variablesOf('verify-apple').ATTESTO_API_KEY_SECRET_ARN).toBe(keyArn);
+    expect(variablesOf('verify-apple').ATTESTO_WEBHOOK_SECRETS_ARN).toBeUndefined();
+    expect(variablesOf('attesto-webhook').ATTESTO_WEBHOOK_SECRETS_ARN).toBe(hooksArn);
+    expect(variablesOf('attesto-webhook').ATTESTO_API_KEY_SECRET_ARN).toBeUndefined();
+    imported.template.hasOutput('ApiKeySecretArn', { Value: keyArn });
+    imported.template.hasOutput('WebhookSecretsArn', { Value: hooksArn });
+  });
+
+  it('refuses the single secret of earlier versions and points at the migration', () => {
+    expect(() =>
+      synthStage({
+        stage: 'dev',
+        attestoSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:iap/attesto-AbC123',
+      }),
+    ).toThrow(
+      /attestoApiKeySecretArn=… and -c attestoWebhookSecretsArn=…; see "Moving an existing stack to two secrets"/,
+    );
   });
 });
 
@@ -384,7 +485,8 @@ describe('monitoring and outputs', () => {
       expect.arrayContaining([
         'ApiUrl',
         'WebhookUrl',
-        'SecretArn',
+        'ApiKeySecretArn',
+        'WebhookSecretsArn',
         'PurchasesTableName',
         'UserIdsTableName',
         'ProcessedEventsTableName',

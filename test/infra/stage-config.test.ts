@@ -73,11 +73,22 @@ describe('stage settings', () => {
         corsAllowOrigins: 'capacitor://localhost,https://app.example.org',
         alarmEmail: 'ops@example.org',
         consumerMaxConcurrency: '10',
+        consumerReservedConcurrency: '12',
+        webhookReservedConcurrency: '0',
+        attestoCallsPerUser: '60',
+        attestoCallWindowSeconds: '300',
+        attestoApiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:iap/key-AbC123',
+        attestoWebhookSecretsArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:iap/hooks-AbC123',
       }),
     );
     expect(config).toMatchObject({
       auth: { issuer: 'https://login.example.org/', audience: ['app-ios', 'app-android'] },
-      attesto: { url: 'https://attesto.internal.example.org' },
+      attesto: {
+        url: 'https://attesto.internal.example.org',
+        callLimit: { calls: 60, windowSeconds: 300 },
+        existingApiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:iap/key-AbC123',
+        existingWebhookSecretsArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:iap/hooks-AbC123',
+      },
       store: { googlePackageName: 'org.example.game', appleBundleId: 'org.example.game' },
       policies: {
         ownershipPolicy: 'keep',
@@ -89,6 +100,7 @@ describe('stage settings', () => {
       corsAllowOrigins: ['capacitor://localhost', 'https://app.example.org'],
       alarms: { email: 'ops@example.org' },
       consumerMaxConcurrency: 10,
+      reservedConcurrency: { webhookConsumer: 12, attestoWebhook: 0 },
     });
     expect(placeholderSettings(config)).toEqual([]);
     expect(stageConfigs.staging.auth.issuer).not.toBe('https://login.example.org/');
@@ -97,7 +109,13 @@ describe('stage settings', () => {
   it.each([
     ['authIssuer', 'http://login.example.org/', 'auth.issuer'],
     ['attestoUrl', 'https://api.attesto.nossdev.com/', 'attesto.url'],
-    ['attestoSecretArn', 'my-secret', 'attesto.existingSecretArn'],
+    ['attestoApiKeySecretArn', 'my-secret', 'attesto.existingApiKeySecretArn'],
+    ['attestoWebhookSecretsArn', 'my-secret', 'attesto.existingWebhookSecretsArn'],
+    ['attestoCallsPerUser', '0', 'attesto.callLimit.calls'],
+    ['attestoCallsPerUser', 'many', 'attesto.callLimit.calls'],
+    ['attestoCallWindowSeconds', '2.5', 'attesto.callLimit.windowSeconds'],
+    ['webhookReservedConcurrency', '-1', 'reservedConcurrency.attestoWebhook'],
+    ['consumerReservedConcurrency', '3', 'reservedConcurrency.webhookConsumer'],
     ['ownershipPolicy', 'share', 'policies.ownershipPolicy'],
     ['allowSandboxPurchases', 'yes', 'policies.allowSandboxPurchases'],
     ['consumerMaxConcurrency', '1', 'consumerMaxConcurrency'],
@@ -106,6 +124,12 @@ describe('stage settings', () => {
   ])('rejects %s=%s naming %s', (key, value, path) => {
     expect(() => resolveStageConfig('dev', context({ [key]: value }))).toThrow(StageConfigError);
     expect(() => resolveStageConfig('dev', context({ [key]: value }))).toThrow(`${path}:`);
+  });
+
+  it('states the Attesto call limit of every stage: 120 calls per user per 10 minutes', () => {
+    for (const stage of STAGES) {
+      expect(stageConfigs[stage].attesto.callLimit).toEqual({ calls: 120, windowSeconds: 600 });
+    }
   });
 
   it('names the settings still at their example value', () => {

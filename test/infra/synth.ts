@@ -15,7 +15,13 @@ export interface Synthesized {
   json: {
     Resources: Record<
       string,
-      { Type: string; Properties?: CfnJson; DeletionPolicy?: string; UpdateReplacePolicy?: string }
+      {
+        Type: string;
+        Properties?: CfnJson;
+        DeletionPolicy?: string;
+        UpdateReplacePolicy?: string;
+        DependsOn?: string[];
+      }
     >;
     Outputs?: Record<string, CfnJson>;
   };

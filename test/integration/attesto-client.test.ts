@@ -448,7 +448,7 @@ describe('attestoClientFromEnv', () => {
   }
 
   it('builds one client from ATTESTO_URL and the configured key', async () => {
-    setEnv({ ATTESTO_URL: `${baseUrl}/`, ATTESTO_API_KEY: API_KEY, ATTESTO_SECRET_ARN: undefined });
+    setEnv({ ATTESTO_URL: `${baseUrl}/`, ATTESTO_API_KEY: API_KEY, ATTESTO_API_KEY_SECRET_ARN: undefined });
     const first = attestoClientFromEnv();
     expect(attestoClientFromEnv()).toBe(first);
     queue.push(reply(200, appleOk));
@@ -466,7 +466,7 @@ describe('attestoClientFromEnv', () => {
   });
 
   it('names ATTESTO_API_KEY when no key is configured, without calling Attesto', async () => {
-    setEnv({ ATTESTO_URL: baseUrl, ATTESTO_API_KEY: undefined, ATTESTO_SECRET_ARN: undefined });
+    setEnv({ ATTESTO_URL: baseUrl, ATTESTO_API_KEY: undefined, ATTESTO_API_KEY_SECRET_ARN: undefined });
     await expect(attestoClientFromEnv().verifyApple({ transactionId: '1' })).rejects.toThrow(
       /ATTESTO_API_KEY/,
     );

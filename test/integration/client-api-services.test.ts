@@ -150,24 +150,34 @@ describe('verify', () => {
         {},
         defaultDeps({ attesto: () => attesto }),
       );
+      const [limiter] = trips.spans.filter((s) => s.name === 'UpdateItemCommand');
       return {
         answer,
         names: trips.spans.map((s) => s.name).sort(),
         afterAttesto: trips.sequential(answeredAt),
+        // The call is counted against the user's limit before Attesto is asked.
+        limiterFirst: limiter !== undefined && limiter.end <= answeredAt,
       };
     } finally {
       trips.stop();
     }
   }
 
-  it('makes one Attesto call and at most two sequential DynamoDB round trips after it', async () => {
+  it('counts the call against the user, makes one Attesto call, then at most two sequential DynamoDB round trips', async () => {
     const user = newUser();
     const sub = (await sandbox.buy({ platform: 'apple', productId: 'premium_yearly' })).purchase;
-    const { answer, names, afterAttesto } = await measuredVerify(user, sub.token);
+    const { answer, names, afterAttesto, limiterFirst } = await measuredVerify(user, sub.token);
     expect(answer.valid).toBe(true);
     expect(sandbox.stats().verify.total).toBe(1);
+    expect(limiterFirst).toBe(true);
     // The caller's UUID is read while Attesto answers.
-    expect(names).toEqual(['GetItemCommand', 'GetItemCommand', 'QueryCommand', 'TransactWriteItemsCommand']);
+    expect(names).toEqual([
+      'GetItemCommand',
+      'GetItemCommand',
+      'QueryCommand',
+      'TransactWriteItemsCommand',
+      'UpdateItemCommand',
+    ]);
     expect(afterAttesto).toBeLessThanOrEqual(2);
   });
 
@@ -178,7 +188,13 @@ describe('verify', () => {
       .purchase;
     const { answer, names, afterAttesto } = await measuredVerify(user, sub.token);
     expect(answer.valid).toBe(true);
-    expect(names).toEqual(['GetItemCommand', 'GetItemCommand', 'QueryCommand', 'TransactWriteItemsCommand']);
+    expect(names).toEqual([
+      'GetItemCommand',
+      'GetItemCommand',
+      'QueryCommand',
+      'TransactWriteItemsCommand',
+      'UpdateItemCommand',
+    ]);
     expect(afterAttesto).toBeLessThanOrEqual(2);
   });
 
@@ -189,7 +205,7 @@ describe('verify', () => {
       .purchase;
     const { answer, names } = await measuredVerify(newUser(), sub.token);
     expect(answer).toMatchObject({ valid: false, error: 'ALREADY_OWNED' });
-    expect(names).toEqual(['GetItemCommand', 'GetItemCommand', 'QueryCommand']);
+    expect(names).toEqual(['GetItemCommand', 'GetItemCommand', 'QueryCommand', 'UpdateItemCommand']);
   });
 });
 

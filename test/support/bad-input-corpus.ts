@@ -82,6 +82,9 @@ export async function inParallel<T>(
 export async function storeSnapshot(resources: LocalResources): Promise<Record<string, string[]>> {
   const snapshot: Record<string, string[]> = {};
   for (const [envVar, table] of Object.entries(resources.tableNames)) {
+    // The per-user Attesto call counters count every well-formed request that reached Attesto:
+    // bookkeeping of the rate limit, not purchase or user state.
+    if (envVar === 'RATE_LIMITS_TABLE') continue;
     const items: string[] = [];
     let ExclusiveStartKey: Record<string, unknown> | undefined;
     do {

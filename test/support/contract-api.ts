@@ -56,7 +56,7 @@ export async function startContractApi(
   setEnv({
     ATTESTO_URL: sandbox.url,
     ATTESTO_API_KEY: ATTESTO_KEY,
-    ATTESTO_SECRET_ARN: undefined,
+    ATTESTO_API_KEY_SECRET_ARN: undefined,
     GOOGLE_PACKAGE_NAME: APP_ID,
     APPLE_BUNDLE_ID: APP_ID,
   });
