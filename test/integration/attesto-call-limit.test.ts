@@ -87,9 +87,15 @@ describe('per-user Attesto call limit', () => {
       expect(error.retryAfterSeconds).toBe(Math.ceil(end - now / 1000));
     }
 
-    // Another user, same instant, same purchase id: untouched by mallory's counter.
+    // Another user, same instant: untouched by mallory's counter (Attesto is asked, and answers).
     const other = newUser();
-    const answer = await verifyApplePurchase(other, input, {}, frozenDeps(now));
+    const own = (await sandbox.buy({ platform: 'apple', productId: 'premium_monthly' })).purchase;
+    const answer = await verifyApplePurchase(
+      other,
+      { ...input, transactionId: own.token },
+      {},
+      frozenDeps(now),
+    );
     expect(answer.valid).toBe(true);
     const google = (await sandbox.buy({ platform: 'google', productId: 'premium_monthly' })).purchase;
     const googleAnswer = await verifyGooglePurchase(
