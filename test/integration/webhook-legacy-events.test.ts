@@ -104,11 +104,12 @@ const CASES: Record<string, LegacyCase> = {
     kind: 'expired',
     expected: () => ({ status: 'expired' }),
   },
+  // A voided subscription takes the state Google reports after the refund (README "Refunds").
   'google.voided': {
     platform: 'google',
     action: 'refund',
-    kind: 'refunded',
-    expected: () => ({ status: 'refunded' }),
+    kind: 'voided',
+    expected: () => ({ status: 'expired' }),
   },
   'google.product.purchased': {
     platform: 'google',
