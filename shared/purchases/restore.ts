@@ -15,6 +15,7 @@
 // and is skipped without a call, and one restore makes at most MAX_ATTESTO_CALLS_PER_RESTORE calls,
 // entries that grant entitlements first. Entries past the cap are skipped like late ones; the
 // ones verified now are known next time (no call), so a later restore gets further.
+import type { AttestoClient } from '../attesto/client';
 import { AttestoAuthError } from '../attesto/errors';
 import { productById } from '../domain/catalog';
 import { type Entitlement, entitlementsOf } from '../domain/entitlements';
@@ -151,6 +152,9 @@ export function entriesToVerify(entries: RestoreEntry[], counts: RestoreCounts):
   return [...ordered.filter((e) => !isConsumable(e)), ...ordered.filter(isConsumable)];
 }
 
+/** The restore made its MAX_ATTESTO_CALLS_PER_RESTORE calls in the middle of an entry. */
+class RestoreCapReached extends Error {}
+
 type Outcome =
   | { kind: 'recorded'; purchase: Purchase }
   | { kind: 'known' | 'rejected' | 'invalid' | 'late' | 'capped' }
@@ -201,11 +205,26 @@ async function restoreOne(
       if (!type) return { kind: 'invalid' };
       if (!takeCall()) return { kind: 'capped' };
       attesto = true;
-      const result = await attestoFor(userId, deps).verifyGoogle(
+      const client = attestoFor(userId, deps);
+      const result = await client.verifyGoogle(
         attestoGoogleRequest({ ...entry, packageName: pkg.packageName, type }),
         { deadline },
       );
-      prepared = await prepareGoogle(result, { productId: entry.productId, type }, ownAlias, deps);
+      // Walking an upgrade chain back asks Google about replaced tokens: those calls count too.
+      const chainClient: AttestoClient = {
+        verifyApple: (request, options) => client.verifyApple(request, options),
+        verifyGoogle: (request, options) => {
+          if (!takeCall()) throw new RestoreCapReached();
+          return client.verifyGoogle(request, options);
+        },
+      };
+      prepared = await prepareGoogle(
+        result,
+        { productId: entry.productId, type, packageName: pkg.packageName },
+        ownAlias,
+        { attesto: chainClient, callOptions: { deadline } },
+        deps,
+      );
     }
     if ('rejection' in prepared) {
       logger.info('restore entry rejected', { platform: entry.platform, error: prepared.rejection.error });
@@ -221,6 +240,7 @@ async function restoreOne(
     // A 4xx here is about this entry alone (Attesto refused its id); anything else is transient
     // or misconfiguration, judged for the whole batch below.
     if (error instanceof AttestoCallLimitError) return { kind: 'limited', error };
+    if (error instanceof RestoreCapReached) return { kind: 'capped' };
     if (error instanceof HttpError && error.statusCode < 500) return { kind: 'invalid' };
     return { kind: 'failed', error, attesto };
   }

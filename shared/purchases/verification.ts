@@ -1,13 +1,17 @@
 // The steps verify and restore share: turn Attesto's answer into a snapshot (or a domain "no"),
 // apply the stage's policies, and record it for the user.
-import type { AppleVerifyResult, GoogleVerifyResult } from '../attesto/client';
+import type {
+  AppleVerifyResult,
+  AttestoCallOptions,
+  AttestoClient,
+  GoogleVerifyResult,
+} from '../attesto/client';
 import { appleSnapshot, type PurchaseSnapshot } from '../domain/apple-snapshot';
 import { attestoGoogleType, productById } from '../domain/catalog';
 import { type Entitlement, entitlementsOf } from '../domain/entitlements';
 import { googleSnapshot } from '../domain/google-snapshot';
 import { type Binding, bindingOf, onHeldByAnother } from '../domain/ownership';
 import {
-  aliasKey,
   keyReference,
   type ProductType,
   type Purchase,
@@ -19,6 +23,7 @@ import { InvalidRequestError } from '../http/errors';
 import { logger } from '../observability/logger';
 import { withPurchase } from '../store/purchases';
 import type { PurchaseDeps } from './dependencies';
+import { googleChainRoot } from './google-chain';
 
 export interface Rejection {
   valid: false;
@@ -110,15 +115,15 @@ export function attestoGoogleRequest(input: {
 /**
  * Google: Attesto's answer → snapshot keyed by the ROOT of its upgrade chain. The verify endpoint
  * does not walk chains (contract §4.4) while webhooks name the root, so: a token seen before
- * leads to its purchase through its alias; a new token that replaced a known one
- * (linkedPurchaseToken) joins that one's purchase; a new token replacing one we never saw starts
- * the purchase under the replaced token, which is Attesto's root for a one-step chain.
- * `ownAlias` is the token's alias lookup, started by the caller alongside the Attesto call.
+ * leads to its purchase through its alias; a new token joins the purchase of the chain it
+ * extends (google-chain.ts), asking Google through `chain.attesto` only about replaced tokens
+ * never seen here. `ownAlias` is the token's alias lookup, started alongside the Attesto call.
  */
 export async function prepareGoogle(
   result: GoogleVerifyResult,
-  request: { productId: string; type: ProductType },
+  request: { productId: string; type: ProductType; packageName: string },
   ownAlias: Promise<string | undefined>,
+  chain: { attesto: AttestoClient; callOptions?: AttestoCallOptions },
   deps: PurchaseDeps,
 ): Promise<Prepared> {
   if (!result.valid) {
@@ -141,10 +146,15 @@ export async function prepareGoogle(
   let pk = await ownAlias;
   const aliases = [...rest.aliases];
   if (!pk && linkedPurchaseToken) {
-    pk =
-      (await deps.store.resolveAlias(aliasKey('google-token', linkedPurchaseToken))) ??
-      purchaseKey('google', linkedPurchaseToken);
-    aliases.push(aliasKey('google-token', linkedPurchaseToken));
+    const root = await googleChainRoot(linkedPurchaseToken, {
+      resolveAlias: deps.store.resolveAlias,
+      attesto: chain.attesto,
+      packageName: request.packageName,
+      subscriptionId: request.productId,
+      ...(chain.callOptions ? { callOptions: chain.callOptions } : {}),
+    });
+    pk = root.pk;
+    aliases.push(...root.aliases);
   }
   return { snapshot: { ...rest, aliases, pk: pk ?? purchaseKey('google', purchaseToken) } };
 }

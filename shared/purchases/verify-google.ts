@@ -50,11 +50,19 @@ export async function verifyGooglePurchase(
   const ownAlias = deps.store.resolveAlias(aliasKey('google-token', input.purchaseToken));
   // Settled here so a failing lookup never becomes an unhandled rejection while Attesto answers.
   ownAlias.catch(() => undefined);
-  const result = await attestoFor(userId, deps).verifyGoogle(
+  const attesto = attestoFor(userId, deps);
+  const callOptions = options.deadline === undefined ? {} : { deadline: options.deadline };
+  const result = await attesto.verifyGoogle(
     attestoGoogleRequest({ ...input, packageName: pkg.packageName, type }),
-    options.deadline === undefined ? {} : { deadline: options.deadline },
+    callOptions,
   );
-  const prepared = await prepareGoogle(result, { productId: input.productId, type }, ownAlias, deps);
+  const prepared = await prepareGoogle(
+    result,
+    { productId: input.productId, type, packageName: pkg.packageName },
+    ownAlias,
+    { attesto, callOptions },
+    deps,
+  );
   const answer = await answerVerify(prepared, userId, binding, deps);
   countVerification('google', answer);
   return answer;

@@ -28,6 +28,7 @@ import { aliasKey, keyReference, type Purchase, purchaseKey } from '../domain/pu
 import type { PurchaseEvent, PurchaseEventFields, PurchaseEventKind } from '../domain/state-machine';
 import { DIRECT_TENANT_ID } from '../notifications/direct-envelope';
 import { logger } from '../observability/logger';
+import { googleChainRoot } from '../purchases/google-chain';
 
 export interface ResolvedEvent {
   pk: string;
@@ -104,13 +105,21 @@ async function googleEvent(
   let pk = purchaseKey('google', webhook.subject.key);
   if (webhook.tenantId === DIRECT_TENANT_ID) {
     // The store's own notification names the current token, not the root Attesto resolves:
-    // find the root through the aliases a verify or an earlier event wrote.
-    pk =
-      (await lookups.resolveAlias(aliasKey('google-token', reread.token))) ??
-      (reread.linkedToken
-        ? await lookups.resolveAlias(aliasKey('google-token', reread.linkedToken))
-        : undefined) ??
-      pk;
+    // find the root through the aliases a verify or an earlier event wrote, walking the chain
+    // back where a replaced token was never seen here.
+    const own = await lookups.resolveAlias(aliasKey('google-token', reread.token));
+    if (own) pk = own;
+    else if (reread.linkedToken) {
+      const root = await googleChainRoot(reread.linkedToken, {
+        resolveAlias: lookups.resolveAlias,
+        attesto: lookups.attesto(),
+        packageName: data.packageName,
+        subscriptionId: data.subscriptionNotification?.subscriptionId ?? webhook.subject.productId ?? '',
+        ...(lookups.callOptions ? { callOptions: lookups.callOptions } : {}),
+      });
+      pk = root.pk;
+      aliases.push(...root.aliases);
+    }
   }
   return {
     pk,

@@ -113,6 +113,42 @@ describe('Google upgrade chains: superseded tokens never change the live plan', 
     await sandbox?.stop();
   });
 
+  it.each([
+    ['after the first token was seen', true],
+    ['before anything was seen', false],
+  ])(
+    'a verify of the newest of three tokens, the middle one never seen, joins the chain’s purchase %s',
+    async (_, firstSeen) => {
+      const plan: Plan = { upgrades: 2, renewals: [0, 0, 0], end: 'none' };
+      const { webhooks, tokens, root, expected } = await chain(sandbox, plan);
+      const consume = async (batch: SandboxWebhook[]) =>
+        expect((await handler(sqsEvent(batch), lambdaContext('webhook-consumer'))).batchItemFailures).toEqual(
+          [],
+        );
+      if (firstSeen) await consume([webhooks[0] as SandboxWebhook]);
+      const [first, middle, live] = tokens as [Token, Token, Token];
+      const answer = await verifyGooglePurchase(`chain-user-${first.token.slice(-8)}`, {
+        productId: live.productId,
+        purchaseToken: live.token,
+        packageName: APP_ID,
+        type: undefined,
+      });
+      expect(answer.valid).toBe(true);
+      expect(await getPurchase(purchaseKey('google', middle.token))).toBeUndefined();
+      expect(await getPurchase(purchaseKey('google', root))).toMatchObject({ productId: live.productId });
+      // Then every notification, each also straight from the store (the same event twice).
+      for (const webhook of webhooks) await consume([asDirectEnvelope(webhook), webhook]);
+      const stored = await getPurchase(purchaseKey('google', root));
+      expect({
+        productId: stored?.productId,
+        expiresAt: stored?.expiresAt,
+        status: stored?.status,
+        willRenew: stored?.willRenew,
+      }).toEqual(expected);
+      expect(await getPurchase(purchaseKey('google', middle.token))).toBeUndefined();
+    },
+  );
+
   it('holds for random chains, delivery orders, duplicates, verifies and restores of old and new tokens', async () => {
     let runs = 0;
     const scenario = planArb.chain((plan) =>
