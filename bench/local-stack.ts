@@ -1,10 +1,10 @@
 // What the request figures run against: DynamoDB Local and fauxqs started here, the stack's tables
 // and queues created from infra/resources.ts, the Attesto sandbox on loopback, and the functions'
 // environment pointed at them. Nothing leaves the machine.
-import { type DynamoDbLocal, startDynamoDbLocal } from '../infra/local/dynamodb-local';
-import { type LocalResources, provisionLocal } from '../infra/local/provision';
-import { type SqsLocal, startSqsLocal } from '../infra/local/sqs-local';
-import { type AttestoSandbox, startAttestoSandbox } from '../shared/attesto/sandbox/server';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../dev/local/dynamodb-local';
+import { type LocalResources, provisionLocal } from '../dev/local/provision';
+import { type SqsLocal, startSqsLocal } from '../dev/local/sqs-local';
+import { type AttestoSandbox, startAttestoSandbox } from '../dev/sandbox/server';
 import { resetConfigCache } from '../shared/config';
 
 export const APP_ID = 'com.example.app';

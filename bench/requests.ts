@@ -3,10 +3,10 @@
 // durations and DynamoDB capacity units, which the cost model (figure 5) uses.
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, Context, SQSEvent } from 'aws-lambda';
-import type { AttestoSandbox } from '../shared/attesto/sandbox/server';
-import type { SandboxWebhook } from '../shared/attesto/sandbox/world-types';
-import { httpApiEvent, lambdaContext as testLambdaContext } from '../test/support/api-event';
-import { sqsRecord } from '../test/support/sqs-event';
+import { httpApiEvent, lambdaContext as testLambdaContext } from '../dev/fixtures/api-event';
+import { sqsRecord } from '../dev/fixtures/sqs-event';
+import type { AttestoSandbox } from '../dev/sandbox/server';
+import type { SandboxWebhook } from '../dev/sandbox/world-types';
 import type { LocalStack } from './local-stack';
 import { recordCalls, type SdkCall, sequentialRoundTrips } from './sdk-calls';
 import { median } from './stats';

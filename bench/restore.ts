@@ -1,8 +1,8 @@
 // Figure 3: restore of a 50-transaction iOS history (4 subscriptions × 12 transactions + 2
 // one-time purchases) against the Attesto sandbox answering after 150 ms, next to what the public
 // recipes do: verify every entry, one after another.
-import { sandboxProductsFromCatalog } from '../shared/attesto/sandbox/catalog-products';
-import { type AttestoSandbox, startAttestoSandbox } from '../shared/attesto/sandbox/server';
+import { sandboxProductsFromCatalog } from '../dev/sandbox/catalog-products';
+import { type AttestoSandbox, startAttestoSandbox } from '../dev/sandbox/server';
 import { resetConfigCache } from '../shared/config';
 import { APP_ID, ATTESTO_KEY, WEBHOOK_SECRET } from './local-stack';
 import { httpEvent, lambdaContext, loadHandler } from './requests';

@@ -3,12 +3,12 @@
 // batches in flight, as Lambda's SQS event source would; then every purchase is compared with
 // applying its events once, in upstream order (the pure state machine).
 import { isDeepStrictEqual } from 'node:util';
-import type { AttestoSandbox } from '../shared/attesto/sandbox/server';
-import type { SandboxWebhook } from '../shared/attesto/sandbox/world-types';
+import { appleReferenceEvent } from '../dev/fixtures/reference-events';
+import type { AttestoSandbox } from '../dev/sandbox/server';
+import type { SandboxWebhook } from '../dev/sandbox/world-types';
 import { purchaseFactsOf, purchaseKey } from '../shared/domain/purchase';
 import { applyInOrder, type PurchaseEvent } from '../shared/domain/state-machine';
 import { getPurchase } from '../shared/store/purchases';
-import { appleReferenceEvent } from '../test/support/reference-events';
 import type { LocalStack } from './local-stack';
 import { lambdaContext, loadHandler, sqsEvent } from './requests';
 

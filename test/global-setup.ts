@@ -1,8 +1,8 @@
 // Starts DynamoDB Local and the SQS emulator once for the whole test run, on free loopback
 // ports. Test files provision their own prefixed tables and queues (test/support/local-aws.ts).
 import type { TestProject } from 'vitest/node';
-import { startDynamoDbLocal } from '../infra/local/dynamodb-local';
-import { startSqsLocal } from '../infra/local/sqs-local';
+import { startDynamoDbLocal } from '../dev/local/dynamodb-local';
+import { startSqsLocal } from '../dev/local/sqs-local';
 
 export default async function setup(project: TestProject) {
   const [ddb, sqs] = await Promise.all([startDynamoDbLocal(), startSqsLocal()]);

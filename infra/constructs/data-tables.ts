@@ -3,8 +3,13 @@
 import type { RemovalPolicy } from 'aws-cdk-lib';
 import { type Attribute, AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import type { KeyDef, TableDef } from '../resources';
-import { processedEventsTable, purchasesTable, rateLimitsTable, userIdsTable } from '../resources';
+import type { KeyDef, TableDef } from '../../shared/store/tables';
+import {
+  processedEventsTable,
+  purchasesTable,
+  rateLimitsTable,
+  userIdsTable,
+} from '../../shared/store/tables';
 import type { BoundTable, TableKey } from './function-factory';
 
 export interface DataTablesProps {

@@ -13,8 +13,8 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import type { TableDef } from '../../shared/store/tables';
 import type { FunctionDef, SecretKey, TableAccess, TableKey } from '../functions';
-import type { TableDef } from '../resources';
 import { webhookQueue } from '../resources';
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -3,11 +3,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { TableDef } from '../../infra/resources';
 import { readConfig, requiredSetting } from '../config';
 import { ServiceUnavailableError } from '../http/errors';
 import type { AnySchema } from '../validation';
 import * as z from '../validation';
+import type { TableDef } from './tables';
 
 let client: DynamoDBDocumentClient | undefined;
 

@@ -1,6 +1,5 @@
 // The purchases table: purchase items, alias items and consumable credit ledger items.
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { BY_USER_INDEX } from '../../infra/resources';
 import { keyReference, type Purchase, type PurchaseUpdate } from '../domain/purchase';
 import {
   cancellationOrThrow,
@@ -22,6 +21,7 @@ import {
   type UpdateOperation,
   type UserIdAssignment,
 } from './purchase-writes';
+import { BY_USER_INDEX } from './tables';
 
 const purchasesTable = () => tableName('PURCHASES_TABLE');
 

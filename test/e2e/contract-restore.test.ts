@@ -1,7 +1,7 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandboxProductsFromCatalog } from '../../shared/attesto/sandbox/catalog-products';
-import type { PurchaseView } from '../../shared/attesto/sandbox/purchase-view';
+import { sandboxProductsFromCatalog } from '../../dev/sandbox/catalog-products';
+import type { PurchaseView } from '../../dev/sandbox/purchase-view';
 import { documentClient } from '../../shared/store/dynamo-client';
 import { type ContractApi, startContractApi } from '../support/contract-api';
 import { assertEntitlementSet, sdkRestoreResponseSchema, sdkVerifyOkSchema } from '../support/sdk-schemas';

@@ -1,6 +1,6 @@
 import { generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEV_AUDIENCE } from '../../infra/local/dev-issuer';
+import { DEV_AUDIENCE } from '../../dev/local/dev-issuer';
 import { purchaseKey } from '../../shared/domain/purchase';
 import { getPurchase } from '../../shared/store/purchases';
 import { type RawAnswer, sendRaw, storeSnapshot } from '../support/bad-input-corpus';

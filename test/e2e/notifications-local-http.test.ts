@@ -1,11 +1,11 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { functionHandlerResolver, functionTimeoutSeconds } from '../../infra/local/function-handlers';
-import { type HttpApi, startHttpApi } from '../../infra/local/http-api';
-import { type SqsPoller, startSqsPoller } from '../../infra/local/sqs-poller';
+import { functionHandlerResolver, functionTimeoutSeconds } from '../../dev/local/function-handlers';
+import { type HttpApi, startHttpApi } from '../../dev/local/http-api';
+import { type SqsPoller, startSqsPoller } from '../../dev/local/sqs-poller';
+import { type AttestoSandbox, startAttestoSandbox } from '../../dev/sandbox/server';
+import type { SandboxWebhook } from '../../dev/sandbox/world-types';
 import { routeTable } from '../../infra/routes';
-import { type AttestoSandbox, startAttestoSandbox } from '../../shared/attesto/sandbox/server';
-import type { SandboxWebhook } from '../../shared/attesto/sandbox/world-types';
 import { resetConfigCache } from '../../shared/config';
 import { purchaseKey } from '../../shared/domain/purchase';
 import { getPurchase } from '../../shared/store/purchases';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../infra/local/ports';
+import { freePort } from '../../dev/local/ports';
 import { asFreshShell } from '../support/local-runtime';
 
 const run = promisify(execFile);
@@ -41,7 +41,7 @@ function alive(pid: number): boolean {
   return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
 }
 
-describe('npm start (infra/local/start.ts --in-memory)', () => {
+describe('npm start (dev/local/start.ts --in-memory)', () => {
   let child: ChildProcess;
   let port: number;
   let output = '';
@@ -60,7 +60,7 @@ describe('npm start (infra/local/start.ts --in-memory)', () => {
     };
     asFreshShell(env);
     const started = Date.now();
-    child = spawn(TSX, ['infra/local/start.ts', '--in-memory'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(TSX, ['dev/local/start.ts', '--in-memory'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no banner in 20 s:\n${output}`)), 20_000);
       const onData = (chunk: Buffer) => {
@@ -96,7 +96,7 @@ describe('npm start (infra/local/start.ts --in-memory)', () => {
   });
 
   it('lets a token from `npm run token` through the authorizer to the handler', async () => {
-    const { stdout } = await run(TSX, ['infra/local/token.ts', 'alice'], {
+    const { stdout } = await run(TSX, ['dev/local/token.ts', 'alice'], {
       env: { ...process.env, PORT: String(port) },
     });
     const token = stdout.trim();

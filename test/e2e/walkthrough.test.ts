@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../infra/local/local-data';
-import type { LocalRuntime } from '../../infra/local/local-runtime';
-import type { SandboxWebhook } from '../../shared/attesto/sandbox/world-types';
+import { REPO_ROOT } from '../../dev/local/local-data';
+import type { LocalRuntime } from '../../dev/local/local-runtime';
+import type { SandboxWebhook } from '../../dev/sandbox/world-types';
 import { readMarker } from '../integration/webhook-test-kit';
 import { startRuntimeInMemory } from '../support/local-runtime';
 

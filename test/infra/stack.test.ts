@@ -1,9 +1,10 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { functions } from '../../infra/functions';
-import { CONSUMER_TIMEOUT_SECONDS, tables, webhookQueue } from '../../infra/resources';
+import { CONSUMER_TIMEOUT_SECONDS, webhookQueue } from '../../infra/resources';
 import { routeTable } from '../../infra/routes';
 import { stageConfigs } from '../../infra/stage-config';
+import { tables } from '../../shared/store/tables';
 import { actionsOf, referencedIds, statementsOf, synthStage } from './synth';
 
 // Built once per stage; every test below reads these templates.

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AttestoSandbox, startAttestoSandbox } from '../../shared/attesto/sandbox/server';
+import { httpApiEvent, lambdaContext } from '../../dev/fixtures/api-event';
+import { type AttestoSandbox, startAttestoSandbox } from '../../dev/sandbox/server';
 import { resetConfigCache } from '../../shared/config';
 import type { ApiEvent } from '../../shared/http/api-handler';
 import { errorResponse } from '../../shared/http/response';
@@ -10,7 +11,6 @@ import { restorePurchases } from '../../shared/purchases/restore';
 import { verifyApplePurchase } from '../../shared/purchases/verify-apple';
 import { verifyGooglePurchase } from '../../shared/purchases/verify-google';
 import { windowOf } from '../../shared/store/rate-limits';
-import { httpApiEvent, lambdaContext } from '../support/api-event';
 import { useLocalAws } from '../support/local-aws';
 
 // The per-user Attesto call limit against DynamoDB Local and the Attesto sandbox: parallel

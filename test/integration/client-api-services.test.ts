@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AttestoSandbox, startAttestoSandbox } from '../../dev/sandbox/server';
 import type { AttestoClient } from '../../shared/attesto/client';
 import { attestoClientFromEnv } from '../../shared/attesto/client';
-import { type AttestoSandbox, startAttestoSandbox } from '../../shared/attesto/sandbox/server';
 import { resetConfigCache } from '../../shared/config';
 import { defaultDeps, type PurchaseDeps } from '../../shared/purchases/dependencies';
 import { MAX_ATTESTO_CALLS_PER_RESTORE, restorePurchases } from '../../shared/purchases/restore';

@@ -1,13 +1,13 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AttestoSandbox } from '../../shared/attesto/sandbox/server';
-import type { SandboxWebhook } from '../../shared/attesto/sandbox/world-types';
+import { lambdaContext } from '../../dev/fixtures/api-event';
+import type { AttestoSandbox } from '../../dev/sandbox/server';
+import type { SandboxWebhook } from '../../dev/sandbox/world-types';
 import { purchaseKey } from '../../shared/domain/purchase';
 import { restorePurchases } from '../../shared/purchases/restore';
 import { verifyGooglePurchase } from '../../shared/purchases/verify-google';
 import { getPurchase } from '../../shared/store/purchases';
-import { lambdaContext } from '../support/api-event';
 import { useLocalAws } from '../support/local-aws';
 import { APP_ID, asDirectEnvelope, sqsEvent, startSandboxForConsumer } from './webhook-test-kit';
 

@@ -1,8 +1,9 @@
 import { DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { LocalResources } from '../../infra/local/provision';
-import { purchasesTable, webhookQueue } from '../../infra/resources';
+import type { LocalResources } from '../../dev/local/provision';
+import { webhookQueue } from '../../infra/resources';
+import { purchasesTable } from '../../shared/store/tables';
 import { useLocalAws } from '../support/local-aws';
 
 describe('local provisioning from the stack definitions', () => {

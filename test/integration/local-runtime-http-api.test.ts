@@ -1,10 +1,10 @@
 import { request } from 'node:http';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { LambdaHandler } from '../../dev/local/function-handlers';
+import { type HttpApi, startHttpApi } from '../../dev/local/http-api';
 import { corsSettings } from '../../infra/cors';
 import type { FunctionName } from '../../infra/functions';
-import type { LambdaHandler } from '../../infra/local/function-handlers';
-import { type HttpApi, startHttpApi } from '../../infra/local/http-api';
 import type { Route } from '../../infra/routes';
 
 // A test route table and fake functions: what each handler received, and what it answers.

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DevIssuerFile, signDevToken, startDevIssuer } from '../../infra/local/dev-issuer';
-import { type HttpApi, startHttpApi } from '../../infra/local/http-api';
-import { createJwtAuthorizer } from '../../infra/local/jwt-authorizer';
-import { readJsonFile } from '../../infra/local/local-data';
-import { freePort } from '../../infra/local/ports';
+import { type DevIssuerFile, signDevToken, startDevIssuer } from '../../dev/local/dev-issuer';
+import { type HttpApi, startHttpApi } from '../../dev/local/http-api';
+import { createJwtAuthorizer } from '../../dev/local/jwt-authorizer';
+import { readJsonFile } from '../../dev/local/local-data';
+import { freePort } from '../../dev/local/ports';
 
 // The dev issuer publishes OIDC discovery and JWKS on the emulator itself; the authorizer fetches
 // them over HTTP from 127.0.0.1 exactly as it would from a real identity provider.

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type BatchOutcome, type SqsPoller, startSqsPoller } from '../../infra/local/sqs-poller';
+import { type BatchOutcome, type SqsPoller, startSqsPoller } from '../../dev/local/sqs-poller';
 import { createQueueWithDlq, localSqsClient } from '../support/queue-with-dlq';
 
 // A queue like the webhook queue but quick: visibility 1 s and 3 receives before the DLQ.

@@ -1,10 +1,11 @@
 import type { APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { httpApiEvent, lambdaContext } from '../../dev/fixtures/api-event';
+import { sqsRecord } from '../../dev/fixtures/sqs-event';
+import type { AttestoSandbox } from '../../dev/sandbox/server';
+import type { SandboxWebhook } from '../../dev/sandbox/world-types';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../infra/constructs/function-factory';
-import type { AttestoSandbox } from '../../shared/attesto/sandbox/server';
-import type { SandboxWebhook } from '../../shared/attesto/sandbox/world-types';
 import type { ApiEvent } from '../../shared/http/api-handler';
-import { httpApiEvent, lambdaContext } from '../support/api-event';
 import {
   pubSubPushBody,
   startGoogleTestOidc,
@@ -13,7 +14,6 @@ import {
 } from '../support/google-test-oidc';
 import { useLocalAws } from '../support/local-aws';
 import { opensslSignature } from '../support/openssl-signature';
-import { sqsRecord } from '../support/sqs-event';
 import { sqsEvent, startSandboxForConsumer } from './webhook-test-kit';
 
 // The business metrics as they leave the real handlers: CloudWatch EMF lines on stdout, written

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AttestoSandbox, startAttestoSandbox } from '../../shared/attesto/sandbox/server';
-import type { SandboxWebhook } from '../../shared/attesto/sandbox/world-types';
+import { type AttestoSandbox, startAttestoSandbox } from '../../dev/sandbox/server';
+import type { SandboxWebhook } from '../../dev/sandbox/world-types';
 import { resetConfigCache } from '../../shared/config';
 import { purchaseKey } from '../../shared/domain/purchase';
 import { getPurchase } from '../../shared/store/purchases';

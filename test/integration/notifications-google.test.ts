@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AttestoSandbox } from '../../shared/attesto/sandbox/server';
-import type { LifecycleAction } from '../../shared/attesto/sandbox/world';
-import type { SandboxWebhook } from '../../shared/attesto/sandbox/world-types';
+import type { AttestoSandbox } from '../../dev/sandbox/server';
+import type { LifecycleAction } from '../../dev/sandbox/world';
+import type { SandboxWebhook } from '../../dev/sandbox/world-types';
 import { resetConfigCache } from '../../shared/config';
 import { purchaseKey } from '../../shared/domain/purchase';
 import { receiveGoogleNotification } from '../../shared/notifications/receive-google-notification';

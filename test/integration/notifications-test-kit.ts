@@ -10,7 +10,7 @@ import type {
   SQSEvent,
   SQSRecord,
 } from 'aws-lambda';
-import { lambdaContext } from '../support/api-event';
+import { lambdaContext } from '../../dev/fixtures/api-event';
 import { type AppleTestSigner, appleTestPki, signAppleJws } from '../support/apple-test-pki';
 
 export type StoreHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;

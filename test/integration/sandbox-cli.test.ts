@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSandboxCli } from '../../infra/local/sandbox-cli';
-import { type AttestoSandbox, startAttestoSandbox } from '../../shared/attesto/sandbox/server';
-import { startWebhookReceiver, type WebhookReceiver } from '../../shared/attesto/sandbox/webhook-receiver';
+import { runSandboxCli } from '../../dev/sandbox/sandbox-cli';
+import { type AttestoSandbox, startAttestoSandbox } from '../../dev/sandbox/server';
+import { startWebhookReceiver, type WebhookReceiver } from '../../dev/sandbox/webhook-receiver';
 
 // The CLI against a running sandbox, called in-process (the npm script only adds process.argv).
 

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AttestoSandbox, startAttestoSandbox } from '../../dev/sandbox/server';
+import { startWebhookReceiver, type WebhookReceiver } from '../../dev/sandbox/webhook-receiver';
+import { LIFECYCLE_ACTIONS, type LifecycleAction } from '../../dev/sandbox/world';
+import type { PurchaseRecord } from '../../dev/sandbox/world-types';
 import { decodeAppleRenewalInfo, decodeAppleTransaction } from '../../shared/attesto/apple-jws';
 import { type AttestoClient, createAttestoClient } from '../../shared/attesto/client';
 import { AttestoAuthError, AttestoUnavailableError } from '../../shared/attesto/errors';
-import { type AttestoSandbox, startAttestoSandbox } from '../../shared/attesto/sandbox/server';
-import { startWebhookReceiver, type WebhookReceiver } from '../../shared/attesto/sandbox/webhook-receiver';
-import { LIFECYCLE_ACTIONS, type LifecycleAction } from '../../shared/attesto/sandbox/world';
-import type { PurchaseRecord } from '../../shared/attesto/sandbox/world-types';
 import {
   appleNotificationDataSchema,
   attestoWebhookSchema,

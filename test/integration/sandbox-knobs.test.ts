@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type AttestoSandbox, startAttestoSandbox } from '../../shared/attesto/sandbox/server';
+import { type AttestoSandbox, startAttestoSandbox } from '../../dev/sandbox/server';
 import { appleVerifyOkSchema, attestoErrorSchema } from '../../shared/attesto/schemas';
 
 // The misbehaviour knobs tests and benchmarks rely on: 429 bursts with Retry-After, upstream 502s,

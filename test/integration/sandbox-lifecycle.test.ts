@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AttestoSandbox, startAttestoSandbox } from '../../shared/attesto/sandbox/server';
+import { type AttestoSandbox, startAttestoSandbox } from '../../dev/sandbox/server';
 import {
   appleVerifyOkSchema,
   googleProductOkSchema,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AttestoSandbox, startAttestoSandbox } from '../../shared/attesto/sandbox/server';
+import { type AttestoSandbox, startAttestoSandbox } from '../../dev/sandbox/server';
 import {
   appleVerifyOkSchema,
   attestoErrorSchema,

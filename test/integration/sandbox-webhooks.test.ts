@@ -1,16 +1,16 @@
 import { compactVerify, importJWK } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type AttestoSandbox, startAttestoSandbox } from '../../dev/sandbox/server';
+import {
+  type ReceivedWebhook,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from '../../dev/sandbox/webhook-receiver';
 import {
   decodeAppleRenewalInfo,
   decodeAppleTransaction,
   decodeJwsPayload,
 } from '../../shared/attesto/apple-jws';
-import { type AttestoSandbox, startAttestoSandbox } from '../../shared/attesto/sandbox/server';
-import {
-  type ReceivedWebhook,
-  startWebhookReceiver,
-  type WebhookReceiver,
-} from '../../shared/attesto/sandbox/webhook-receiver';
 import {
   type AttestoWebhook,
   appleNotificationDataSchema,

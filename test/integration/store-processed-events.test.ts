@@ -3,7 +3,7 @@ import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { LocalResources } from '../../infra/local/provision';
+import type { LocalResources } from '../../dev/local/provision';
 import { aliasKey, type Purchase, parsePurchaseKey, purchaseKey } from '../../shared/domain/purchase';
 import { applyInOrder, type PurchaseEvent, updateFor } from '../../shared/domain/state-machine';
 import { applyEvent, markProcessed } from '../../shared/store/processed-events';

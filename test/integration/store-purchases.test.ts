@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { LocalResources } from '../../infra/local/provision';
+import type { LocalResources } from '../../dev/local/provision';
 import { aliasKey, creditKey, purchaseKey } from '../../shared/domain/purchase';
 import { type PurchaseEventFields, updateFor } from '../../shared/domain/state-machine';
 import {

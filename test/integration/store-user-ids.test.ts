@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import type { LocalResources } from '../../infra/local/provision';
+import type { LocalResources } from '../../dev/local/provision';
 import { getOrMintUuid, userIdOfUuid } from '../../shared/store/user-ids';
 import { useLocalAws } from '../support/local-aws';
 

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AttestoSandbox } from '../../shared/attesto/sandbox/server';
-import type { SandboxWebhook } from '../../shared/attesto/sandbox/world-types';
+import { lambdaContext } from '../../dev/fixtures/api-event';
+import { sqsRecord } from '../../dev/fixtures/sqs-event';
+import type { AttestoSandbox } from '../../dev/sandbox/server';
+import type { SandboxWebhook } from '../../dev/sandbox/world-types';
 import { aliasKey, purchaseKey } from '../../shared/domain/purchase';
 import { documentClient } from '../../shared/store/dynamo-client';
 import { getPurchase } from '../../shared/store/purchases';
 import { getOrMintUuid } from '../../shared/store/user-ids';
-import { lambdaContext } from '../support/api-event';
 import { useLocalAws } from '../support/local-aws';
-import { sqsRecord } from '../support/sqs-event';
 import {
   asDirectEnvelope,
   readItem,

@@ -1,7 +1,7 @@
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { runDlqCli } from '../../infra/local/dlq-cli';
-import { LOCAL_REGION } from '../../infra/local/provision';
+import { LOCAL_REGION } from '../../dev/local/provision';
+import { runDlqCli } from '../../ops/dlq-cli';
 import { createQueueWithDlq, localSqsClient } from '../support/queue-with-dlq';
 
 // `npm run dlq` against a real (emulated) queue pair, given by flags as for a deployed stack.

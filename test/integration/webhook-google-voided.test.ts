@@ -1,10 +1,10 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AttestoSandbox } from '../../shared/attesto/sandbox/server';
-import type { GooglePurchaseRecord, SandboxWebhook } from '../../shared/attesto/sandbox/world-types';
+import { lambdaContext } from '../../dev/fixtures/api-event';
+import type { AttestoSandbox } from '../../dev/sandbox/server';
+import type { GooglePurchaseRecord, SandboxWebhook } from '../../dev/sandbox/world-types';
 import { purchaseKey } from '../../shared/domain/purchase';
 import { getPurchase } from '../../shared/store/purchases';
-import { lambdaContext } from '../support/api-event';
 import { useLocalAws } from '../support/local-aws';
 import { readMarker, sqsEvent, startSandboxForConsumer } from './webhook-test-kit';
 

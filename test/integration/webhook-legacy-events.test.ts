@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { AttestoSandbox } from '../../shared/attesto/sandbox/server';
-import type { LifecycleAction } from '../../shared/attesto/sandbox/world';
-import type { SandboxWebhook } from '../../shared/attesto/sandbox/world-types';
+import { lambdaContext } from '../../dev/fixtures/api-event';
+import type { AttestoSandbox } from '../../dev/sandbox/server';
+import type { LifecycleAction } from '../../dev/sandbox/world';
+import type { SandboxWebhook } from '../../dev/sandbox/world-types';
 import { type Purchase, purchaseKey } from '../../shared/domain/purchase';
 import { logger } from '../../shared/observability/logger';
 import { getPurchase } from '../../shared/store/purchases';
-import { lambdaContext } from '../support/api-event';
 import { useLocalAws } from '../support/local-aws';
 import { readItem, readMarker, sqsEvent, startSandboxForConsumer } from './webhook-test-kit';
 

@@ -2,15 +2,15 @@ import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AttestoSandbox } from '../../shared/attesto/sandbox/server';
-import type { SandboxWebhook } from '../../shared/attesto/sandbox/world-types';
+import { lambdaContext } from '../../dev/fixtures/api-event';
+import { appleReferenceEvent } from '../../dev/fixtures/reference-events';
+import type { AttestoSandbox } from '../../dev/sandbox/server';
+import type { SandboxWebhook } from '../../dev/sandbox/world-types';
 import { purchaseFactsOf, purchaseKey } from '../../shared/domain/purchase';
 import { applyInOrder, type PurchaseEvent } from '../../shared/domain/state-machine';
 import { documentClient, tableName } from '../../shared/store/dynamo-client';
 import { getPurchase } from '../../shared/store/purchases';
-import { lambdaContext } from '../support/api-event';
 import { useLocalAws } from '../support/local-aws';
-import { appleReferenceEvent } from '../support/reference-events';
 import { asDirectEnvelope, sqsEvent, startSandboxForConsumer } from './webhook-test-kit';
 
 // Whatever order and however often the queue delivers a subscription's webhooks, the purchase

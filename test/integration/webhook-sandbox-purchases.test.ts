@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { AttestoSandbox } from '../../shared/attesto/sandbox/server';
-import type { SandboxWebhook } from '../../shared/attesto/sandbox/world-types';
+import { apiEvent, lambdaContext } from '../../dev/fixtures/api-event';
+import type { AttestoSandbox } from '../../dev/sandbox/server';
+import type { SandboxWebhook } from '../../dev/sandbox/world-types';
 import { resetConfigCache } from '../../shared/config';
 import { purchaseKey } from '../../shared/domain/purchase';
 import type { ApiEvent } from '../../shared/http/api-handler';
 import { logger } from '../../shared/observability/logger';
 import { getPurchase } from '../../shared/store/purchases';
 import { getOrMintUuid } from '../../shared/store/user-ids';
-import { apiEvent, lambdaContext } from '../support/api-event';
 import { useLocalAws } from '../support/local-aws';
 import { asDirectEnvelope, readMarker, sqsEvent, startSandboxForConsumer } from './webhook-test-kit';
 

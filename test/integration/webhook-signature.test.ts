@@ -8,10 +8,10 @@ import {
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalResources } from '../../infra/local/provision';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/provision';
-import { type AttestoSandbox, startAttestoSandbox } from '../../shared/attesto/sandbox/server';
-import { apiEvent } from '../support/api-event';
+import { apiEvent } from '../../dev/fixtures/api-event';
+import type { LocalResources } from '../../dev/local/provision';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../dev/local/provision';
+import { type AttestoSandbox, startAttestoSandbox } from '../../dev/sandbox/server';
 import { useLocalAws } from '../support/local-aws';
 import { opensslSignature } from '../support/openssl-signature';
 

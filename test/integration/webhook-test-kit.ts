@@ -2,11 +2,11 @@
 // sandbox whose webhooks and verify answers stand in for the real Attesto.
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
-import { type AttestoSandbox, startAttestoSandbox } from '../../shared/attesto/sandbox/server';
-import type { SandboxWebhook } from '../../shared/attesto/sandbox/world-types';
+import { sqsRecord } from '../../dev/fixtures/sqs-event';
+import { type AttestoSandbox, startAttestoSandbox } from '../../dev/sandbox/server';
+import type { SandboxWebhook } from '../../dev/sandbox/world-types';
 import { resetConfigCache } from '../../shared/config';
 import { documentClient, tableName } from '../../shared/store/dynamo-client';
-import { sqsRecord } from '../support/sqs-event';
 
 export const APP_ID = 'com.example.app';
 

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
-import type { LocalResources } from '../../infra/local/provision';
+import type { LocalResources } from '../../dev/local/provision';
 import { DEFAULT_MAX_BODY_BYTES } from '../../shared/http/api-handler';
 import { documentClient } from '../../shared/store/dynamo-client';
 

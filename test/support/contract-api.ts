@@ -1,18 +1,18 @@
 // The whole client API as the SDK meets it: the local HTTP API emulator (same route table, JWT
 // authorizer against the dev OIDC issuer, API Gateway v2 events, the real function handlers)
 // over this test file's tables in DynamoDB Local, with the Attesto sandbox on loopback behind it.
-import { startDevIssuer } from '../../infra/local/dev-issuer';
-import { functionHandlerResolver, functionTimeoutSeconds } from '../../infra/local/function-handlers';
-import { type HttpApi, startHttpApi } from '../../infra/local/http-api';
-import { createJwtAuthorizer } from '../../infra/local/jwt-authorizer';
-import { freePort } from '../../infra/local/ports';
-import type { LocalResources } from '../../infra/local/provision';
-import { routeTable } from '../../infra/routes';
+import { startDevIssuer } from '../../dev/local/dev-issuer';
+import { functionHandlerResolver, functionTimeoutSeconds } from '../../dev/local/function-handlers';
+import { type HttpApi, startHttpApi } from '../../dev/local/http-api';
+import { createJwtAuthorizer } from '../../dev/local/jwt-authorizer';
+import { freePort } from '../../dev/local/ports';
+import type { LocalResources } from '../../dev/local/provision';
 import {
   type AttestoSandbox,
   type AttestoSandboxOptions,
   startAttestoSandbox,
-} from '../../shared/attesto/sandbox/server';
+} from '../../dev/sandbox/server';
+import { routeTable } from '../../infra/routes';
 import { resetConfigCache } from '../../shared/config';
 import { useLocalAws } from './local-aws';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
-import { type LocalResources, provisionLocal } from '../../infra/local/provision';
+import { type LocalResources, provisionLocal } from '../../dev/local/provision';
 import { resetConfigCache } from '../../shared/config';
 
 /**

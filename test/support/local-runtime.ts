@@ -1,8 +1,8 @@
 // Starting the local runtime (what `npm start` runs) for an end-to-end test, as a developer's
 // fresh shell would: no Attesto and no auth settings, so it picks the Attesto sandbox and its own
 // dev issuer, on free ports.
-import { type LocalRuntime, startLocalRuntime } from '../../infra/local/local-runtime';
-import { freePort } from '../../infra/local/ports';
+import { type LocalRuntime, startLocalRuntime } from '../../dev/local/local-runtime';
+import { freePort } from '../../dev/local/ports';
 
 /** Settings a fresh shell does not have; with them unset the runtime brings its own. */
 const RUNTIME_CHOICES = [

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/provision';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../dev/local/provision';
 
 /** An SQS client for the local emulator (queue URLs are not endpoints there). */
 export function localSqsClient(endpoint: string | undefined): SQSClient {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { apiEvent, lambdaContext } from '../../dev/fixtures/api-event';
 import { apiHandler } from '../../shared/http/api-handler';
 import { ServiceUnavailableError } from '../../shared/http/errors';
-import { apiEvent, lambdaContext } from '../support/api-event';
 
 const schema = z.object({ productId: z.string().min(1), quantity: z.number().int().positive() });
 const echo = apiHandler({ auth: 'user', body: schema }, async ({ body, userId }) => ({ userId, ...body }));

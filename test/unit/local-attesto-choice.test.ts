@@ -2,12 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type AttestoOptions,
-  chooseAttesto,
-  maskSecret,
-  type SandboxModule,
-} from '../../infra/local/attesto';
+import { type AttestoOptions, chooseAttesto, maskSecret, type SandboxModule } from '../../dev/local/attesto';
 
 const base: Omit<AttestoOptions, 'env'> = {
   webhookUrl: 'http://127.0.0.1:3000/attesto-webhook',

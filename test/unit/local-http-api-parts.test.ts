@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { apiGatewayTime, isTextMediaType } from '../../dev/local/http-api-event';
+import { InvalidLambdaResponseError, toHttpResponse } from '../../dev/local/http-api-result';
+import { createRouteMatcher } from '../../dev/local/route-matcher';
 import { corsSettings, DEFAULT_CORS_ORIGINS } from '../../infra/cors';
-import { apiGatewayTime, isTextMediaType } from '../../infra/local/http-api-event';
-import { InvalidLambdaResponseError, toHttpResponse } from '../../infra/local/http-api-result';
-import { createRouteMatcher } from '../../infra/local/route-matcher';
 import { routeTable } from '../../infra/routes';
 
 describe('route matching like HTTP API', () => {

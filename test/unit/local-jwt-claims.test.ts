@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertIssuerUrl, discoveryUrl, stringifyClaims } from '../../infra/local/jwt-authorizer';
+import { assertIssuerUrl, discoveryUrl, stringifyClaims } from '../../dev/local/jwt-authorizer';
 
 describe('JWT authorizer details', () => {
   it('passes claims to the function as strings, arrays as [a b]', () => {

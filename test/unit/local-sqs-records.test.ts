@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { failedMessageIds, toSqsRecord } from '../../infra/local/sqs-poller';
+import { failedMessageIds, toSqsRecord } from '../../dev/local/sqs-poller';
 
 describe('reading a ReportBatchItemFailures answer as Lambda does', () => {
   const ids = ['m1', 'm2', 'm3'];

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createAppleJwsSigner } from '../../shared/attesto/sandbox/apple-jws-signer';
-import { productLookupFrom, type SandboxProduct } from '../../shared/attesto/sandbox/sandbox-products';
-import { emptyWorldState, LIFECYCLE_ACTIONS, SandboxWorld } from '../../shared/attesto/sandbox/world';
-import type { ApplePurchaseRecord, WorldState } from '../../shared/attesto/sandbox/world-types';
+import { createAppleJwsSigner } from '../../dev/sandbox/apple-jws-signer';
+import { productLookupFrom, type SandboxProduct } from '../../dev/sandbox/sandbox-products';
+import { emptyWorldState, LIFECYCLE_ACTIONS, SandboxWorld } from '../../dev/sandbox/world';
+import type { ApplePurchaseRecord, WorldState } from '../../dev/sandbox/world-types';
 
 // Apple numbers transactions in one increasing sequence and the backend's restore relies on it
 // (the highest transactionId of a product is the current one): every id the sandbox hands out

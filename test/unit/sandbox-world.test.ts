@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createAppleJwsSigner } from '../../shared/attesto/sandbox/apple-jws-signer';
-import { SandboxError } from '../../shared/attesto/sandbox/sandbox-error';
-import { productLookupFrom, type SandboxProduct } from '../../shared/attesto/sandbox/sandbox-products';
-import { emptyWorldState, type LifecycleAction, SandboxWorld } from '../../shared/attesto/sandbox/world';
+import { createAppleJwsSigner } from '../../dev/sandbox/apple-jws-signer';
+import { SandboxError } from '../../dev/sandbox/sandbox-error';
+import { productLookupFrom, type SandboxProduct } from '../../dev/sandbox/sandbox-products';
+import { emptyWorldState, type LifecycleAction, SandboxWorld } from '../../dev/sandbox/world';
 
 // The sandbox world on its own: no server, no clock — every call gets `now`.
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDlqArgs, resolveTarget, runDlqCli, UsageError } from '../../infra/local/dlq-cli';
+import { parseDlqArgs, resolveTarget, runDlqCli, UsageError } from '../../ops/dlq-cli';
 import { messageBodyOf, rawBodyOf } from '../../shared/webhooks/queue-message';
 
 describe('npm run dlq: arguments', () => {

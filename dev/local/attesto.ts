@@ -2,7 +2,7 @@
 // are set, otherwise the built-in Attesto sandbox with generated test credentials that are kept
 // in .local/dev-secrets.json (same shape as the deployed Secrets Manager secret).
 import { randomBytes } from 'node:crypto';
-import type { AttestoSandbox, AttestoSandboxOptions } from '../../shared/attesto/sandbox/server';
+import type { AttestoSandbox, AttestoSandboxOptions } from '../sandbox/server';
 import { readJsonFile, writePrivateJsonFile } from './local-data';
 
 export interface DevSecrets {
@@ -64,7 +64,7 @@ function loadOrCreateDevSecrets(file: string | undefined): DevSecrets {
 }
 
 // Loaded only when no real Attesto is configured, so a run against the real one never pays for it.
-const defaultLoadSandbox = (): Promise<SandboxModule> => import('../../shared/attesto/sandbox/server');
+const defaultLoadSandbox = (): Promise<SandboxModule> => import('../sandbox/server');
 
 export async function chooseAttesto(options: AttestoOptions): Promise<AttestoChoice> {
   const { env } = options;

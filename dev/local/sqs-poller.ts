@@ -10,7 +10,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
-import { webhookQueue } from '../resources';
+import { webhookQueue } from '../../infra/resources';
 import { createLambdaContext, invokeWithTimeout } from './lambda-context';
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<unknown>;

@@ -2,8 +2,8 @@
 // its first invocation (the cold start) and reused afterwards. The environment must be complete
 // before the first import, because handlers read their configuration at module load.
 import type { Context } from 'aws-lambda';
-import { type FunctionName, functions } from '../functions';
-import { CONSUMER_TIMEOUT_SECONDS } from '../resources';
+import { type FunctionName, functions } from '../../infra/functions';
+import { CONSUMER_TIMEOUT_SECONDS } from '../../infra/resources';
 
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 export type HandlerResolver = (fn: FunctionName) => Promise<LambdaHandler>;

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { appleVerifyRequestSchema, googleVerifyRequestSchema } from '../schemas';
+import { appleVerifyRequestSchema, googleVerifyRequestSchema } from '../../shared/attesto/schemas';
 import { parseJson, readBody, sendJson, sleep } from './http-io';
 import type { TrafficKnobs } from './traffic-knobs';
 import { appleVerifyAnswer, googleVerifyAnswer } from './verify-answers';

@@ -8,8 +8,8 @@
 //      (api: --api-url, else http://127.0.0.1:$PORT, PORT defaulting to 3000).
 // On AWS the usual credential chain applies (AWS_PROFILE, …); locally the emulator's dummy ones.
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { listDeadLetters, redriveDeadLetters } from '../../shared/webhooks/dead-letter-queue';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from './provision';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../dev/local/provision';
+import { listDeadLetters, redriveDeadLetters } from './dead-letter-queue';
 
 const USAGE = `usage: npm run dlq -- <list|redrive> [options]
 

@@ -1,4 +1,4 @@
-import { signAttestoPayload } from '../webhook-signature';
+import { signAttestoPayload } from '../../shared/attesto/webhook-signature';
 import type { SandboxWebhook } from './world-types';
 
 // Sends a webhook the way Attesto's delivery does: JSON.stringify the envelope once, sign exactly

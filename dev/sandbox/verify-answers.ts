@@ -1,4 +1,4 @@
-import type { AppleVerifyRequest, GoogleVerifyRequest } from '../schemas';
+import type { AppleVerifyRequest, GoogleVerifyRequest } from '../../shared/attesto/schemas';
 import { googleProductPurchase, googleSubscriptionPurchaseV2 } from './google-payloads';
 import type { SandboxWorld } from './world';
 

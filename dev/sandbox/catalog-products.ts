@@ -1,4 +1,4 @@
-import { type Catalog, catalog as defaultCatalog } from '../../domain/catalog';
+import { type Catalog, catalog as defaultCatalog } from '../../shared/domain/catalog';
 import type { SandboxProduct } from './sandbox-products';
 
 /** The app's own product catalog as sandbox products, so the sandbox sells what the backend knows. */

@@ -1,7 +1,7 @@
 // Route selection as API Gateway HTTP API does it: the method must match, the most specific path
 // wins (literal segments over `{param}`, `{param}` over a greedy `{proxy+}`), and the route key is
 // `METHOD /path/{param}` exactly as declared.
-import type { Route } from '../routes';
+import type { Route } from '../../infra/routes';
 
 export interface MatchedRoute {
   route: Route;

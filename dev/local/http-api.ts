@@ -3,9 +3,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayEventRequestContextJWTAuthorizer } from 'aws-lambda';
-import type { CorsSettings } from '../cors';
-import type { FunctionName } from '../functions';
-import type { Route } from '../routes';
+import type { CorsSettings } from '../../infra/cors';
+import type { FunctionName } from '../../infra/functions';
+import type { Route } from '../../infra/routes';
 import type { HandlerResolver } from './function-handlers';
 import { apiGatewayRequestId, buildHttpApiEvent } from './http-api-event';
 import { type HttpResponse, toHttpResponse } from './http-api-result';
