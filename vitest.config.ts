@@ -1,10 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
+// Three projects, all run by `npm test`: `unit` needs neither Java nor emulators and runs in seconds
+// (`npm run test:unit`); `infra` synthesizes the stack, bundling every function with esbuild; the
+// rest runs against DynamoDB Local and the SQS emulator.
+const UNIT = ['test/unit/**/*.test.ts'];
+const INFRA = ['test/infra/**/*.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // DynamoDB Local and the SQS emulator start once for the whole run, on free loopback ports.
-    globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
@@ -16,5 +19,19 @@ export default defineConfig({
       POWERTOOLS_METRICS_DISABLED: 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
+    projects: [
+      { extends: true, test: { name: 'unit', include: UNIT } },
+      { extends: true, test: { name: 'infra', include: INFRA } },
+      {
+        extends: true,
+        test: {
+          name: 'emulators',
+          include: ['test/**/*.test.ts'],
+          exclude: [...UNIT, ...INFRA],
+          // DynamoDB Local and the SQS emulator start once for the whole run, on free loopback ports.
+          globalSetup: ['test/global-setup.ts'],
+        },
+      },
+    ],
   },
 });
