@@ -1,4 +1,4 @@
-import type { PurchaseRecord } from './world-types';
+import { APPLE_SUBSCRIPTION_STATUS, type PurchaseRecord } from './world-types';
 
 // A purchase as the control API and CLI show it: a one-word status, and the exact verify request
 // the app (through the backend) would send to Attesto for it.
@@ -32,7 +32,13 @@ export interface PurchaseView {
   record: PurchaseRecord;
 }
 
-const APPLE_STATUS = { 1: 'active', 2: 'expired', 3: 'billing_retry', 4: 'grace', 5: 'revoked' } as const;
+const APPLE_STATUS_WORD = {
+  [APPLE_SUBSCRIPTION_STATUS.ACTIVE]: 'active',
+  [APPLE_SUBSCRIPTION_STATUS.EXPIRED]: 'expired',
+  [APPLE_SUBSCRIPTION_STATUS.BILLING_RETRY]: 'billing_retry',
+  [APPLE_SUBSCRIPTION_STATUS.GRACE_PERIOD]: 'grace',
+  [APPLE_SUBSCRIPTION_STATUS.REVOKED]: 'revoked',
+} as const;
 
 export function purchaseView(record: PurchaseRecord, rootToken: (r: PurchaseRecord) => string): PurchaseView {
   if (record.platform === 'apple') {
@@ -41,7 +47,7 @@ export function purchaseView(record: PurchaseRecord, rootToken: (r: PurchaseReco
     const status = record.renewal
       ? refunded && record.inAppOwnershipType === 'PURCHASED'
         ? 'refunded'
-        : APPLE_STATUS[record.renewal.status]
+        : APPLE_STATUS_WORD[record.renewal.status]
       : refunded
         ? 'refunded'
         : 'owned';

@@ -3,8 +3,16 @@ import type { SandboxProductType } from './sandbox-products';
 // The persisted state of the sandbox: every purchase it has invented, and every webhook it has
 // produced. Plain JSON (times are epoch milliseconds) so it round-trips through the data file.
 
-/** Apple's subscription status in notifications: 1 active, 2 expired, 3 billing retry, 4 grace, 5 revoked. */
-export type AppleSubscriptionStatus = 1 | 2 | 3 | 4 | 5;
+/** Apple's subscription status, as its notifications and renewal info carry it. */
+export const APPLE_SUBSCRIPTION_STATUS = {
+  ACTIVE: 1,
+  EXPIRED: 2,
+  BILLING_RETRY: 3,
+  GRACE_PERIOD: 4,
+  REVOKED: 5,
+} as const;
+export type AppleSubscriptionStatus =
+  (typeof APPLE_SUBSCRIPTION_STATUS)[keyof typeof APPLE_SUBSCRIPTION_STATUS];
 
 export interface AppleTransactionRecord {
   transactionId: string;
