@@ -85,6 +85,8 @@ const PRINTABLE_FIELDS = [
 type PrintableField = (typeof PRINTABLE_FIELDS)[number];
 
 const SIMPLE_ACTIONS = ['renew', 'cancel', 'uncancel', 'recover', 'hold', 'pause', 'expire', 'revoke'];
+/** Lifecycle steps that read flags or a second argument. */
+const ACTIONS_WITH_OPTIONS = ['fail-billing', 'refund', 'family-share', 'upgrade'];
 
 export interface CliIo {
   out: (line: string) => void;
@@ -140,9 +142,40 @@ function shortToken(value: string): string {
   return value.length > 40 ? `${value.slice(0, 32)}…` : value;
 }
 
+type ParsedArgs = ReturnType<
+  typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>
+>;
+type Flags = ParsedArgs['values'];
+
+type ControlCall = (method: 'GET' | 'POST', path: string, body?: unknown) => Promise<unknown>;
+
+/** One command line, parsed: what every command needs. */
+interface Invocation {
+  io: CliIo;
+  flags: Flags;
+  command: string;
+  args: string[];
+  /** The sandbox's base URL, without a trailing slash. */
+  base: string;
+  print: PrintableField | undefined;
+  /** Where the sandbox sends the webhooks of a step (by default, its configured webhook URL). */
+  delivery: { deliver?: false; webhookUrl?: string };
+  call: ControlCall;
+}
+
 export async function runSandboxCli(argv: string[], io: CliIo): Promise<number> {
-  const doFetch = io.fetch ?? fetch;
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
+  const invocation = parseCommandLine(argv, io);
+  if (typeof invocation === 'number') return invocation;
+  try {
+    return await runCommand(invocation);
+  } catch (error) {
+    return reportError(io, error);
+  }
+}
+
+/** The parsed command line, or the exit code when there is nothing to run (help, bad flags). */
+function parseCommandLine(argv: string[], io: CliIo): Invocation | number {
+  let parsed: ParsedArgs;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
@@ -155,24 +188,31 @@ export async function runSandboxCli(argv: string[], io: CliIo): Promise<number> 
     io.out(USAGE);
     return command || flags.help ? 0 : 2;
   }
-  const fromPort = io.env.ATTESTO_SANDBOX_PORT
-    ? `http://127.0.0.1:${io.env.ATTESTO_SANDBOX_PORT}`
-    : undefined;
-  const base = (flags.sandbox ?? io.env.ATTESTO_SANDBOX_URL ?? fromPort ?? 'http://127.0.0.1:3001').replace(
-    /\/+$/,
-    '',
-  );
+  const base = sandboxBaseUrl(flags, io.env);
   const print = flags.print as PrintableField | undefined;
   if (print !== undefined && !PRINTABLE_FIELDS.includes(print)) {
     io.err(`--print takes one of ${PRINTABLE_FIELDS.join(', ')}; got "${print}"\n\n${USAGE}`);
     return 2;
   }
   const delivery = {
-    ...(flags['no-webhook'] ? { deliver: false } : {}),
+    ...(flags['no-webhook'] ? { deliver: false as const } : {}),
     ...(flags['webhook-url'] ? { webhookUrl: flags['webhook-url'] } : {}),
   };
+  const call = controlApi(base, io.fetch ?? fetch);
+  return { io, flags, command, args, base, print, delivery, call };
+}
 
-  const call = async (method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> => {
+function sandboxBaseUrl(flags: Flags, env: NodeJS.ProcessEnv): string {
+  const fromPort = env.ATTESTO_SANDBOX_PORT ? `http://127.0.0.1:${env.ATTESTO_SANDBOX_PORT}` : undefined;
+  return (flags.sandbox ?? env.ATTESTO_SANDBOX_URL ?? fromPort ?? 'http://127.0.0.1:3001').replace(
+    /\/+$/,
+    '',
+  );
+}
+
+/** Calls the sandbox's /_sandbox control API; a refusal becomes an error carrying the sandbox's message. */
+function controlApi(base: string, doFetch: typeof fetch): ControlCall {
+  return async (method, path, body) => {
     let response: Response;
     try {
       response = await doFetch(`${base}/_sandbox${path}`, {
@@ -191,200 +231,219 @@ export async function runSandboxCli(argv: string[], io: CliIo): Promise<number> 
     }
     return json;
   };
+}
 
-  const arity = (count: number, shape: string) => {
-    if (args.length !== count) throw new UsageError(`${command} takes ${shape}`);
-  };
+const COMMANDS: Record<string, (cli: Invocation) => Promise<number>> = {
+  buy,
+  list,
+  show,
+  webhooks,
+  redeliver,
+  knobs,
+  stats,
+  ...Object.fromEntries([...SIMPLE_ACTIONS, ...ACTIONS_WITH_OPTIONS].map((action) => [action, act])),
+};
 
-  const printResult = async (result: ControlResult, withVerifyHelp: boolean) => {
-    if (print) {
-      // A webhook the backend refused must not pass silently in a script.
-      const failed = result.deliveries.filter((d) => !d.delivered);
-      for (const d of failed)
-        io.err(`webhook ${d.eventId} NOT delivered (${d.status === null ? d.error : `HTTP ${d.status}`})`);
-      io.out(fieldText((result.created ?? result.purchase)[print]));
-      return failed.length === 0;
-    }
-    if (flags.json) {
-      io.out(JSON.stringify(result, null, 2));
-      return true;
-    }
-    printPurchase(io, result.purchase);
-    if (result.created) {
-      io.out('created:');
-      printPurchase(io, result.created);
-    }
-    for (const webhook of result.webhooks) {
-      const d = result.deliveries.find((x) => x.eventId === webhook.eventId);
-      const outcome = d
-        ? d.delivered
-          ? `delivered (HTTP ${d.status})`
-          : `NOT delivered (${d.status === null ? d.error : `HTTP ${d.status}`})`
-        : 'recorded, not sent (--no-webhook, or the sandbox has no webhook URL)';
-      io.out(`  webhook ${webhook.event} [${webhook.platformEvent}] ${webhook.eventId}: ${outcome}`);
-    }
-    if (withVerifyHelp) {
-      const target = result.created ?? result.purchase;
-      const info = (await call('GET', '/info')) as { apiKey: string };
-      printVerifyHelp(io, target, base, info.apiKey, flags.api ?? 'http://127.0.0.1:3000');
-    }
-    return true;
-  };
+function runCommand(cli: Invocation): Promise<number> {
+  const run = Object.hasOwn(COMMANDS, cli.command) ? COMMANDS[cli.command] : undefined;
+  if (!run) throw new UsageError(`Unknown command "${cli.command}"`);
+  return run(cli);
+}
 
-  try {
-    switch (command) {
-      case 'buy': {
-        arity(1, '<productId>');
-        const platform = flags.platform ?? 'apple';
-        if (platform !== 'apple' && platform !== 'google') {
-          throw new UsageError(`--platform must be apple or google, got "${platform}"`);
-        }
-        const type = flags.type;
-        if (type !== undefined && !['subscription', 'product', 'consumable'].includes(type)) {
-          throw new UsageError(`--type must be subscription, product or consumable, got "${type}"`);
-        }
-        const periodMs = integerFlag('period-ms', flags['period-ms']);
-        const result = (await call('POST', '/purchases', {
-          platform,
-          productId: args[0],
-          ...(flags.user ? { appUserId: flags.user } : {}),
-          ...(type ? { type } : {}),
-          ...(periodMs !== undefined ? { periodMs } : {}),
-          ...delivery,
-        })) as ControlResult;
-        return (await printResult(result, true)) ? 0 : 1;
-      }
-      case 'fail-billing':
-      case 'refund':
-      case 'family-share':
-      case 'upgrade':
-      case 'renew':
-      case 'cancel':
-      case 'uncancel':
-      case 'recover':
-      case 'hold':
-      case 'pause':
-      case 'expire':
-      case 'revoke': {
-        const body: Record<string, unknown> = { ...delivery };
-        if (command === 'upgrade') {
-          arity(2, '<id> <newProductId>');
-          body.newProductId = args[1];
-        } else {
-          arity(1, '<id>');
-        }
-        if (command === 'fail-billing' && flags.grace) body.grace = true;
-        if (command === 'refund' && flags.transaction) body.transactionId = flags.transaction;
-        if (command === 'family-share' && flags.user) body.appUserId = flags.user;
-        if (
-          !SIMPLE_ACTIONS.includes(command) &&
-          !['fail-billing', 'refund', 'family-share', 'upgrade'].includes(command)
-        ) {
-          throw new UsageError(`Unknown command "${command}"`);
-        }
-        const result = (await call(
-          'POST',
-          `/purchases/${encodeURIComponent(args[0] ?? '')}/${command}`,
-          body,
-        )) as ControlResult;
-        return (await printResult(result, command === 'upgrade' || command === 'family-share')) ? 0 : 1;
-      }
-      case 'list': {
-        arity(0, 'no arguments');
-        const { purchases } = (await call('GET', '/purchases')) as { purchases: PurchaseView[] };
-        if (flags.json) io.out(JSON.stringify(purchases, null, 2));
-        else if (purchases.length === 0)
-          io.out('No purchases yet. Try: npm run sandbox -- buy premium_monthly');
-        else for (const p of purchases) printPurchase(io, p);
-        return 0;
-      }
-      case 'show': {
-        arity(1, '<id>');
-        const { purchase } = (await call('GET', `/purchases/${encodeURIComponent(args[0] ?? '')}`)) as {
-          purchase: PurchaseView;
-        };
-        io.out(print ? fieldText(purchase[print]) : JSON.stringify(purchase, null, 2));
-        return 0;
-      }
-      case 'webhooks': {
-        if (args.length > 1) throw new UsageError('webhooks takes at most one <id>');
-        const query = args[0] ? `?purchase=${encodeURIComponent(args[0])}` : '';
-        const { webhooks } = (await call('GET', `/webhooks${query}`)) as {
-          webhooks: (Webhook & { timestamp: string })[];
-        };
-        if (flags.json) io.out(JSON.stringify(webhooks, null, 2));
-        else
-          for (const w of webhooks)
-            io.out(
-              `${w.timestamp}  ${w.eventId}  ${w.event} [${w.platformEvent}]  ${w.subject ? shortToken(w.subject.key) : '(no subject)'}`,
-            );
-        return 0;
-      }
-      case 'redeliver': {
-        arity(1, '<eventId>');
-        const body = flags['webhook-url'] ? { webhookUrl: flags['webhook-url'] } : {};
-        const { deliveries } = (await call(
-          'POST',
-          `/webhooks/${encodeURIComponent(args[0] ?? '')}/deliver`,
-          body,
-        )) as {
-          deliveries: Delivery[];
-        };
-        for (const d of deliveries) {
-          io.out(
-            `${d.eventId}: ${d.delivered ? `delivered (HTTP ${d.status})` : `NOT delivered (${d.error ?? `HTTP ${d.status}`})`}`,
-          );
-        }
-        return deliveries.every((d) => d.delivered) ? 0 : 1;
-      }
-      case 'knobs': {
-        arity(0, 'only flags');
-        const update: Record<string, unknown> = {};
-        if (flags.clear) Object.assign(update, { latencyMs: 0, errorRate: 0, burst429: 0, hang: null });
-        const latency = integerFlag('latency', flags.latency);
-        if (latency !== undefined) update.latencyMs = latency;
-        if (flags['error-rate'] !== undefined) {
-          const rate = Number(flags['error-rate']);
-          if (!(rate >= 0 && rate <= 1))
-            throw new UsageError(`--error-rate must be between 0 and 1, got "${flags['error-rate']}"`);
-          update.errorRate = rate;
-        }
-        const burst = integerFlag('burst-429', flags['burst-429']);
-        if (burst !== undefined) update.burst429 = burst;
-        const retryAfter = integerFlag('retry-after', flags['retry-after']);
-        if (retryAfter !== undefined) update.retryAfterSeconds = retryAfter;
-        if (flags.hang !== undefined || flags['hang-after'] !== undefined) {
-          const remaining =
-            flags.hang === undefined || flags.hang === 'all' ? null : integerFlag('hang', flags.hang);
-          update.hang = { remaining, afterMs: integerFlag('hang-after', flags['hang-after']) ?? null };
-        }
-        const knobs =
-          Object.keys(update).length > 0 ? await call('POST', '/knobs', update) : await call('GET', '/knobs');
-        io.out(JSON.stringify(knobs, null, 2));
-        return 0;
-      }
-      case 'stats': {
-        arity(0, 'only flags');
-        io.out(
-          JSON.stringify(
-            flags.reset ? await call('POST', '/stats/reset', {}) : await call('GET', '/stats'),
-            null,
-            2,
-          ),
-        );
-        return 0;
-      }
-      default:
-        throw new UsageError(`Unknown command "${command}"`);
-    }
-  } catch (error) {
-    if (error instanceof UsageError) {
-      io.err(`${error.message}\n\n${USAGE}`);
-      return 2;
-    }
-    io.err(`error: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
+function reportError(io: CliIo, error: unknown): number {
+  if (error instanceof UsageError) {
+    io.err(`${error.message}\n\n${USAGE}`);
+    return 2;
   }
+  io.err(`error: ${error instanceof Error ? error.message : String(error)}`);
+  return 1;
+}
+
+function expectArgs(cli: Invocation, count: number, shape: string): void {
+  if (cli.args.length !== count) throw new UsageError(`${cli.command} takes ${shape}`);
+}
+
+async function buy(cli: Invocation): Promise<number> {
+  const { flags } = cli;
+  expectArgs(cli, 1, '<productId>');
+  const platform = flags.platform ?? 'apple';
+  if (platform !== 'apple' && platform !== 'google') {
+    throw new UsageError(`--platform must be apple or google, got "${platform}"`);
+  }
+  const type = flags.type;
+  if (type !== undefined && !['subscription', 'product', 'consumable'].includes(type)) {
+    throw new UsageError(`--type must be subscription, product or consumable, got "${type}"`);
+  }
+  const periodMs = integerFlag('period-ms', flags['period-ms']);
+  const result = (await cli.call('POST', '/purchases', {
+    platform,
+    productId: cli.args[0],
+    ...(flags.user ? { appUserId: flags.user } : {}),
+    ...(type ? { type } : {}),
+    ...(periodMs !== undefined ? { periodMs } : {}),
+    ...cli.delivery,
+  })) as ControlResult;
+  return (await printResult(cli, result, true)) ? 0 : 1;
+}
+
+/** A lifecycle step on one purchase: renew, cancel, refund, upgrade … */
+async function act(cli: Invocation): Promise<number> {
+  const { command, flags } = cli;
+  const body: Record<string, unknown> = { ...cli.delivery };
+  if (command === 'upgrade') {
+    expectArgs(cli, 2, '<id> <newProductId>');
+    body.newProductId = cli.args[1];
+  } else {
+    expectArgs(cli, 1, '<id>');
+  }
+  if (command === 'fail-billing' && flags.grace) body.grace = true;
+  if (command === 'refund' && flags.transaction) body.transactionId = flags.transaction;
+  if (command === 'family-share' && flags.user) body.appUserId = flags.user;
+  const result = (await cli.call(
+    'POST',
+    `/purchases/${encodeURIComponent(cli.args[0] ?? '')}/${command}`,
+    body,
+  )) as ControlResult;
+  return (await printResult(cli, result, command === 'upgrade' || command === 'family-share')) ? 0 : 1;
+}
+
+async function list(cli: Invocation): Promise<number> {
+  expectArgs(cli, 0, 'no arguments');
+  const { purchases } = (await cli.call('GET', '/purchases')) as { purchases: PurchaseView[] };
+  if (cli.flags.json) cli.io.out(JSON.stringify(purchases, null, 2));
+  else if (purchases.length === 0)
+    cli.io.out('No purchases yet. Try: npm run sandbox -- buy premium_monthly');
+  else for (const p of purchases) printPurchase(cli.io, p);
+  return 0;
+}
+
+async function show(cli: Invocation): Promise<number> {
+  expectArgs(cli, 1, '<id>');
+  const { purchase } = (await cli.call('GET', `/purchases/${encodeURIComponent(cli.args[0] ?? '')}`)) as {
+    purchase: PurchaseView;
+  };
+  cli.io.out(cli.print ? fieldText(purchase[cli.print]) : JSON.stringify(purchase, null, 2));
+  return 0;
+}
+
+async function webhooks(cli: Invocation): Promise<number> {
+  if (cli.args.length > 1) throw new UsageError('webhooks takes at most one <id>');
+  const query = cli.args[0] ? `?purchase=${encodeURIComponent(cli.args[0])}` : '';
+  const { webhooks } = (await cli.call('GET', `/webhooks${query}`)) as {
+    webhooks: (Webhook & { timestamp: string })[];
+  };
+  if (cli.flags.json) cli.io.out(JSON.stringify(webhooks, null, 2));
+  else
+    for (const w of webhooks)
+      cli.io.out(
+        `${w.timestamp}  ${w.eventId}  ${w.event} [${w.platformEvent}]  ${w.subject ? shortToken(w.subject.key) : '(no subject)'}`,
+      );
+  return 0;
+}
+
+async function redeliver(cli: Invocation): Promise<number> {
+  expectArgs(cli, 1, '<eventId>');
+  const body = cli.flags['webhook-url'] ? { webhookUrl: cli.flags['webhook-url'] } : {};
+  const { deliveries } = (await cli.call(
+    'POST',
+    `/webhooks/${encodeURIComponent(cli.args[0] ?? '')}/deliver`,
+    body,
+  )) as {
+    deliveries: Delivery[];
+  };
+  for (const d of deliveries) {
+    cli.io.out(
+      `${d.eventId}: ${d.delivered ? `delivered (HTTP ${d.status})` : `NOT delivered (${d.error ?? `HTTP ${d.status}`})`}`,
+    );
+  }
+  return deliveries.every((d) => d.delivered) ? 0 : 1;
+}
+
+async function knobs(cli: Invocation): Promise<number> {
+  expectArgs(cli, 0, 'only flags');
+  const update = knobsUpdate(cli.flags);
+  const knobs =
+    Object.keys(update).length > 0
+      ? await cli.call('POST', '/knobs', update)
+      : await cli.call('GET', '/knobs');
+  cli.io.out(JSON.stringify(knobs, null, 2));
+  return 0;
+}
+
+/** The traffic knobs the flags set; empty when they set none (then the command only shows them). */
+function knobsUpdate(flags: Flags): Record<string, unknown> {
+  const update: Record<string, unknown> = {};
+  if (flags.clear) Object.assign(update, { latencyMs: 0, errorRate: 0, burst429: 0, hang: null });
+  const latency = integerFlag('latency', flags.latency);
+  if (latency !== undefined) update.latencyMs = latency;
+  if (flags['error-rate'] !== undefined) {
+    const rate = Number(flags['error-rate']);
+    if (!(rate >= 0 && rate <= 1))
+      throw new UsageError(`--error-rate must be between 0 and 1, got "${flags['error-rate']}"`);
+    update.errorRate = rate;
+  }
+  const burst = integerFlag('burst-429', flags['burst-429']);
+  if (burst !== undefined) update.burst429 = burst;
+  const retryAfter = integerFlag('retry-after', flags['retry-after']);
+  if (retryAfter !== undefined) update.retryAfterSeconds = retryAfter;
+  if (flags.hang !== undefined || flags['hang-after'] !== undefined) {
+    const remaining =
+      flags.hang === undefined || flags.hang === 'all' ? null : integerFlag('hang', flags.hang);
+    update.hang = { remaining, afterMs: integerFlag('hang-after', flags['hang-after']) ?? null };
+  }
+  return update;
+}
+
+async function stats(cli: Invocation): Promise<number> {
+  expectArgs(cli, 0, 'only flags');
+  const counts = cli.flags.reset
+    ? await cli.call('POST', '/stats/reset', {})
+    : await cli.call('GET', '/stats');
+  cli.io.out(JSON.stringify(counts, null, 2));
+  return 0;
+}
+
+/** Prints a step's outcome; false when a webhook the step produced was not delivered. */
+async function printResult(
+  cli: Invocation,
+  result: ControlResult,
+  withVerifyHelp: boolean,
+): Promise<boolean> {
+  const { io, print } = cli;
+  if (print) {
+    // A webhook the backend refused must not pass silently in a script.
+    const failed = result.deliveries.filter((d) => !d.delivered);
+    for (const d of failed)
+      io.err(`webhook ${d.eventId} NOT delivered (${d.status === null ? d.error : `HTTP ${d.status}`})`);
+    io.out(fieldText((result.created ?? result.purchase)[print]));
+    return failed.length === 0;
+  }
+  if (cli.flags.json) {
+    io.out(JSON.stringify(result, null, 2));
+    return true;
+  }
+  printPurchase(io, result.purchase);
+  if (result.created) {
+    io.out('created:');
+    printPurchase(io, result.created);
+  }
+  for (const webhook of result.webhooks) {
+    const d = result.deliveries.find((x) => x.eventId === webhook.eventId);
+    io.out(`  webhook ${webhook.event} [${webhook.platformEvent}] ${webhook.eventId}: ${deliveryOutcome(d)}`);
+  }
+  if (withVerifyHelp) {
+    const target = result.created ?? result.purchase;
+    const info = (await cli.call('GET', '/info')) as { apiKey: string };
+    printVerifyHelp(io, target, cli.base, info.apiKey, cli.flags.api ?? 'http://127.0.0.1:3000');
+  }
+  return true;
+}
+
+function deliveryOutcome(d: Delivery | undefined): string {
+  if (!d) return 'recorded, not sent (--no-webhook, or the sandbox has no webhook URL)';
+  return d.delivered
+    ? `delivered (HTTP ${d.status})`
+    : `NOT delivered (${d.status === null ? d.error : `HTTP ${d.status}`})`;
 }
 
 function fieldText(value: string | null | undefined): string {
