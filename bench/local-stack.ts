@@ -1,5 +1,5 @@
 // What the request figures run against: DynamoDB Local and fauxqs started here, the stack's tables
-// and queues created from infra/resources.ts, the Attesto sandbox on loopback, and the functions'
+// and queues created from shared/store/tables.ts and infra/resources.ts, the Attesto sandbox on loopback, and the functions'
 // environment pointed at them. Nothing leaves the machine.
 import { type DynamoDbLocal, startDynamoDbLocal } from '../dev/local/dynamodb-local';
 import { type LocalResources, provisionLocal } from '../dev/local/provision';

@@ -8,7 +8,7 @@ export type ItemAction = 'GetItem' | 'PutItem' | 'UpdateItem';
 /** Exactly the calls a function makes on one table: no Scan, DeleteItem or batch unless listed. */
 export interface TableAccess {
   items?: ItemAction[];
-  /** Global secondary indexes it queries (infra/resources.ts). */
+  /** Global secondary indexes it queries (shared/store/tables.ts). */
   queries?: string[];
 }
 

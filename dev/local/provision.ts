@@ -1,5 +1,5 @@
-// Creates the stack's tables and queues in the local emulators from infra/resources.ts, the
-// same definitions the CDK stack deploys.
+// Creates the stack's tables and queues in the local emulators from shared/store/tables.ts and
+// infra/resources.ts, the same definitions the CDK stack deploys.
 import {
   CreateTableCommand,
   type CreateTableCommandInput,

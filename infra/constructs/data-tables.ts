@@ -1,4 +1,4 @@
-// The tables of infra/resources.ts as TableV2s. Physical names are left to CloudFormation so
+// The tables of shared/store/tables.ts as TableV2s. Physical names are left to CloudFormation so
 // two stages (or two copies of the product) can live in one account.
 import type { RemovalPolicy } from 'aws-cdk-lib';
 import { type Attribute, AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
