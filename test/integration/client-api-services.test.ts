@@ -272,12 +272,12 @@ describe('restore', () => {
     let inFlight = 0;
     let most = 0;
     // The first calls wait until 8 are in flight, so a busy machine that is slow to start them
-    // cannot make the pool look smaller; a pool that never reaches 8 is let go after 5 s.
+    // cannot make the pool look smaller; a pool that never reaches 8 is let go after 2 s.
     let open = () => {};
     const gate = new Promise<void>((resolve) => {
       open = resolve;
     });
-    const fallback = setTimeout(open, 5_000);
+    const fallback = setTimeout(open, 2_000);
     const real = attestoClientFromEnv();
     const counting: AttestoClient = {
       async verifyApple(request, options) {
