@@ -139,7 +139,8 @@ describe('local HTTP API emulator (payload format 2.0)', () => {
     const context = received?.context as Context;
     expect(context.functionName).toBe('verify-apple');
     expect(context.awsRequestId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(context.getRemainingTimeInMillis()).toBeGreaterThan(9_000);
+    // This function's 10 s (not /slow's 1 s), less however long a busy machine took to get here.
+    expect(context.getRemainingTimeInMillis()).toBeGreaterThan(5_000);
     expect(context.getRemainingTimeInMillis()).toBeLessThanOrEqual(10_000);
   });
 
