@@ -14,6 +14,9 @@ export interface RestoreFigure {
   latencyMs: number;
   restoreMs: number;
   restoreAttestoCalls: number;
+  /** The SDK re-sending the same batch on a retry: everything is known, so Attesto is not asked. */
+  againMs: number;
+  againAttestoCalls: number;
   sequentialMs: number;
   sequentialAttestoCalls: number;
   speedup: number;
@@ -106,6 +109,19 @@ export async function measureRestore(): Promise<RestoreFigure> {
     const restoreAttestoCalls = sandbox.stats().verify.total;
     if (!restored.valid) throw new Error(`restore refused: ${restored.error}`);
 
+    sandbox.resetStats();
+    started = performance.now();
+    const again = bodyOf(
+      await restore(
+        httpEvent('POST', '/api/iap/restore', { user: `restore-${stamp}`, body: { transactions: entries } }),
+        lambdaContext('restore'),
+      ),
+    );
+    const againMs = performance.now() - started;
+    const againAttestoCalls = sandbox.stats().verify.total;
+    if (JSON.stringify(again) !== JSON.stringify(restored))
+      throw new Error('the retried restore answered differently');
+
     // The recipes' loop: every entry verified in turn, by another user so nothing is known yet.
     sandbox.resetStats();
     started = performance.now();
@@ -131,6 +147,8 @@ export async function measureRestore(): Promise<RestoreFigure> {
       latencyMs: RESTORE_LATENCY_MS,
       restoreMs,
       restoreAttestoCalls,
+      againMs,
+      againAttestoCalls,
       sequentialMs,
       sequentialAttestoCalls: sandbox.stats().verify.total,
       speedup: sequentialMs / restoreMs,

@@ -140,6 +140,13 @@ try {
         `≤ ${RESTORE_MAX_CALLS}`,
         ok(restore.restoreAttestoCalls <= RESTORE_MAX_CALLS),
       ],
+      [
+        'restore of the same batch again (SDK retry)',
+        `${ms(restore.againMs)}, ${restore.againAttestoCalls} Attesto calls`,
+        `first restore ${ms(restore.restoreMs)}`,
+        '0 Attesto calls',
+        ok(restore.againAttestoCalls === 0),
+      ],
     ],
   });
 

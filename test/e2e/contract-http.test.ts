@@ -52,8 +52,9 @@ describe('Attesto trouble', () => {
     api.sandbox.setKnobs({ hang: { remaining: 2, afterMs: null } });
     const started = Date.now();
     unavailable(await verify());
-    // Inside the SDK's 10 s per attempt.
-    expect(Date.now() - started).toBeLessThan(9_000);
+    // Inside the SDK's 10 s per attempt (the Attesto client's 7 s budget is pinned on a clock the
+    // test moves in attesto-client.test.ts); without a budget, the hang lasts until the test ends.
+    expect(Date.now() - started).toBeLessThan(10_000);
   }, 15_000);
 
   it("answers 502, never 401, when Attesto refuses the backend's API key", async () => {

@@ -321,7 +321,22 @@ describe('logs at DEBUG during representative flows', () => {
   });
 
   it('and neither do the answers', async () => {
+    // Every answer of the flows was captured, of every kind: successes (uuid, verify, restore,
+    // entitlements, accepted webhooks), refusals of bad input, of missing or bad credentials and
+    // signatures, and the failures when Attesto is busy, refuses our key, or a setting is missing.
+    const byStatus = new Map<number, number>();
+    for (const a of answers) byStatus.set(a.status, (byStatus.get(a.status) ?? 0) + 1);
+    expect(answers.length).toBeGreaterThanOrEqual(19);
+    expect(byStatus.get(200)).toBeGreaterThanOrEqual(7);
+    expect(byStatus.get(400)).toBeGreaterThanOrEqual(2);
+    expect(byStatus.get(401)).toBeGreaterThanOrEqual(5);
+    expect(byStatus.get(500)).toBeGreaterThanOrEqual(2);
+    expect(byStatus.get(502)).toBeGreaterThanOrEqual(2);
+    expect(byStatus.get(503)).toBeGreaterThanOrEqual(1);
+    for (const a of answers) expect(a.text, `a ${a.status} answer has a body`).not.toBe('');
     const bodies = answers.map((a) => a.text).join('\n');
+    // The bodies are what the app reads: the Google verify answer carries the token it was sent.
+    expect(bodies).toContain(purchaseTokens[0]);
     for (const [name, needle] of await needles()) expect(bodies.includes(needle), name).toBe(false);
   });
 });

@@ -52,19 +52,26 @@ describe('function factory', () => {
 
   it('uses the definition timeout, else the caller default, else 10 s; 256 MB unless the definition says', () => {
     const { stack, base } = miniStack();
-    new ProductFunction(stack, { ...base, def: functions.products });
-    new ProductFunction(stack, { ...base, def: functions.uuid, defaultTimeoutSeconds: 20 });
     new ProductFunction(stack, {
       ...base,
-      def: { ...functions.entitlements, timeoutSeconds: 25, memoryMb: 512 },
+      def: { name: 'products', description: 'no settings', tables: {} },
+    });
+    new ProductFunction(stack, {
+      ...base,
+      def: { name: 'uuid', description: 'caller default', tables: {} },
+      defaultTimeoutSeconds: 20,
+    });
+    new ProductFunction(stack, {
+      ...base,
+      def: { name: 'entitlements', description: 'its own', tables: {}, timeoutSeconds: 25, memoryMb: 512 },
     });
     const byDescription = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')).map(
       (r) => [r.Properties.Description, r.Properties.Timeout, r.Properties.MemorySize],
     );
     expect(byDescription).toEqual([
-      [functions.products.description, 10, 256],
-      [functions.uuid.description, 20, 256],
-      [functions.entitlements.description, 25, 512],
+      ['no settings', 10, 256],
+      ['caller default', 20, 256],
+      ['its own', 25, 512],
     ]);
   });
 

@@ -134,7 +134,7 @@ describe('direct store notification functions', () => {
       APPLE_ROOT_CERTIFICATES: rootDer.toString('base64'),
       APPLE_ENVIRONMENTS: 'Sandbox',
       APPLE_ONLINE_CHECKS: 'true',
-      APPLE_BUNDLE_ID: on.stack.config.store.appleBundleId,
+      APPLE_BUNDLE_ID: 'com.example.app',
     });
     expect(variables.APPLE_APP_APPLE_ID).toBeUndefined();
     expect(variablesOf(on, 'google-notifications').APPLE_ROOT_CERTIFICATES).toBeUndefined();
@@ -143,7 +143,7 @@ describe('direct store notification functions', () => {
   it('gives the Google function the push audience (default: the endpoint URL) and service account', () => {
     const variables = variablesOf(on, 'google-notifications');
     expect(variables.GOOGLE_PUSH_SERVICE_ACCOUNT).toBe(PUSH_ACCOUNT);
-    expect(variables.GOOGLE_PACKAGE_NAME).toBe(on.stack.config.store.googlePackageName);
+    expect(variables.GOOGLE_PACKAGE_NAME).toBe('com.example.app');
     const audience = JSON.stringify(variables.GOOGLE_PUSH_AUDIENCE);
     expect(audience).toContain('webhooks/google');
     expect(referencedIds(variables.GOOGLE_PUSH_AUDIENCE)).toContain(on.logicalId(on.stack.httpApi.api));

@@ -625,7 +625,8 @@ describe('Apple notifications with online checks: OCSP trouble is retryable, nev
         (e: unknown) => e,
       );
       expect(error).toBeInstanceOf(NotificationCheckUnavailableError);
-      expect(Date.now() - started).toBeLessThan(2_000);
+      // The configured 300 ms, not the 8 s default nor the hang (until the test ends).
+      expect(Date.now() - started).toBeLessThan(5_000);
     } finally {
       hang = false;
     }

@@ -36,25 +36,41 @@ function idsInOrder(state: WorldState): bigint[] {
   return ids;
 }
 
-/** One random store event; failures for the wrong state are part of the walk. */
-function randomStep(world: SandboxWorld, [kind, target, choice]: [number, number, number], now: number) {
+/** Refusals a random walk runs into: an action the purchase's state or platform does not allow, or an upgrade to the plan it is already on. */
+const EXPECTED_REFUSALS = ['INVALID_STATE', 'UNSUPPORTED', 'INVALID_INPUT'];
+
+/**
+ * One random store event. A purchase always succeeds; a lifecycle action may be refused for the
+ * purchase's state, and a refusal must leave the world unchanged. Anything else fails the test.
+ */
+function randomStep(
+  world: SandboxWorld,
+  [kind, target, choice]: [number, number, number],
+  now: number,
+): 'bought' | 'acted' | 'refused' {
   const purchases = world.state.purchases;
+  if (kind < 3 || purchases.length === 0) {
+    const product = PRODUCTS[choice % PRODUCTS.length] as SandboxProduct;
+    world.buy({ platform: 'apple', productId: product.productId }, now);
+    return 'bought';
+  }
+  const p = purchases[target % purchases.length];
+  const action = LIFECYCLE_ACTIONS[choice % LIFECYCLE_ACTIONS.length] ?? 'renew';
+  const before = JSON.stringify(world.state);
   try {
-    if (kind < 3 || purchases.length === 0) {
-      const product = PRODUCTS[choice % PRODUCTS.length] as SandboxProduct;
-      world.buy({ platform: 'apple', productId: product.productId }, now);
-    } else {
-      const p = purchases[target % purchases.length];
-      const action = LIFECYCLE_ACTIONS[choice % LIFECYCLE_ACTIONS.length] ?? 'renew';
-      world.act(p?.id ?? '', action, { newProductId: 'premium_yearly', grace: choice % 2 === 0 }, now);
-    }
-  } catch {
-    // INVALID_STATE / UNSUPPORTED: the world is unchanged.
+    world.act(p?.id ?? '', action, { newProductId: 'premium_yearly', grace: choice % 2 === 0 }, now);
+    return 'acted';
+  } catch (error) {
+    expect(error).toMatchObject({ name: 'SandboxError' });
+    expect(EXPECTED_REFUSALS).toContain((error as { code?: unknown }).code);
+    expect(JSON.stringify(world.state)).toBe(before);
+    return 'refused';
   }
 }
 
 describe('sandbox Apple transaction ids', () => {
   it('hands out strictly increasing ids, in any sequence of purchases and store events', () => {
+    const outcomes = { bought: 0, acted: 0, refused: 0 };
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 2 ** 31 }),
@@ -66,13 +82,16 @@ describe('sandbox Apple transaction ids', () => {
           for (const [i, step] of steps.entries()) {
             before.clear();
             for (const id of idsInOrder(world.state)) before.add(id);
-            randomStep(world, step, T0 + i * 1000);
+            const outcome = randomStep(world, step, T0 + i * 1000);
+            outcomes[outcome] += 1;
             const fresh = idsInOrder(world.state).filter((id) => !before.has(id));
             for (const id of fresh) {
               for (const old of before) expect(id).toBeGreaterThan(old);
               handedOut.push(String(id));
             }
           }
+          // The first step always buys, so every walk hands out at least one id.
+          expect(handedOut.length).toBeGreaterThan(0);
           for (const id of handedOut) expect(id).toMatch(/^2000000\d{9}$/);
           // Within each purchase, later transactions have higher ids (restore keeps the highest).
           for (const p of world.state.purchases) {
@@ -85,6 +104,11 @@ describe('sandbox Apple transaction ids', () => {
       ),
       { numRuns: 200 },
     );
+    // The walks exercised store events, not only purchases and refusals.
+    // (about 500 / 190 / 520 in practice; the walks start with a purchase, so at least one each).
+    expect(outcomes.bought).toBeGreaterThanOrEqual(200);
+    expect(outcomes.acted).toBeGreaterThan(50);
+    expect(outcomes.refused).toBeGreaterThan(50);
   });
 
   it('is deterministic per seed and differs between seeds', () => {
