@@ -11,6 +11,7 @@ import { DataTables } from '../../infra/constructs/data-tables';
 import { ProductFunction, type ProductFunctionProps } from '../../infra/constructs/function-factory';
 import { WebhookPipeline } from '../../infra/constructs/webhook-pipeline';
 import { functions } from '../../infra/functions';
+import { functionTimeoutSeconds } from '../../infra/local/function-handlers';
 
 function miniStack(context: Record<string, unknown> = { 'aws:cdk:bundling-stacks': [] }, outdir?: string) {
   const app = new App({ builtinCloudFormationValidation: false, context, ...(outdir ? { outdir } : {}) });
@@ -50,10 +51,9 @@ describe('function factory', () => {
     });
   });
 
-  it('uses the definition timeout, else the caller default, else 10 s; 256 MB unless the definition says', () => {
+  it('uses the definition timeout, else 10 s; 256 MB unless the definition says', () => {
     const { stack, base } = miniStack();
     new ProductFunction(stack, { ...base, def: functions.products });
-    new ProductFunction(stack, { ...base, def: functions.uuid, defaultTimeoutSeconds: 20 });
     new ProductFunction(stack, {
       ...base,
       def: { ...functions.entitlements, timeoutSeconds: 25, memoryMb: 512 },
@@ -63,9 +63,21 @@ describe('function factory', () => {
     );
     expect(byDescription).toEqual([
       [functions.products.description, 10, 256],
-      [functions.uuid.description, 20, 256],
       [functions.entitlements.description, 25, 512],
     ]);
+  });
+
+  it('gives the consumer its 30 s from its own definition, in the stack and in the local runtime', () => {
+    const { stack, base } = miniStack();
+    // Without its secret, which this mini stack does not create.
+    new ProductFunction(stack, { ...base, def: { ...functions['webhook-consumer'], secrets: [] } });
+    const timeouts = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')).map(
+      (r) => r.Properties.Timeout,
+    );
+    expect(functions['webhook-consumer'].timeoutSeconds).toBe(30);
+    expect(timeouts).toEqual([30]);
+    expect(functionTimeoutSeconds('webhook-consumer')).toBe(30);
+    expect(functionTimeoutSeconds('uuid')).toBe(10);
   });
 
   it('refuses a definition that asks for a resource the stack did not provide', () => {

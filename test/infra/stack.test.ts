@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { functions } from '../../infra/functions';
 import { CONSUMER_TIMEOUT_SECONDS, tables, webhookQueue } from '../../infra/resources';
 import { routeTable } from '../../infra/routes';
-import { stageConfigs } from '../../infra/stage-config';
+import { stageConfigs } from '../../infra/stage/values';
 import { actionsOf, referencedIds, statementsOf, synthStage } from './synth';
 
 // Built once per stage; every test below reads these templates.
