@@ -1,6 +1,6 @@
 // The documentation holds together: every relative link of the README and docs/ leads to a file
-// that exists (and to a heading in it, when it names one), and every "contract §n" /
-// "architecture §n" a code comment cites is a numbered heading of docs/contract.md /
+// that exists (and to a heading in it, when it names one), and every section a code comment cites
+// as "contract §3.2" or "architecture §4" is a numbered heading of docs/contract.md or
 // docs/architecture.md.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
