@@ -1,8 +1,8 @@
 // CDK app entry (cdk.json "app"). The stage comes from `-c stage=dev|staging|prod` (cdk.json
-// defaults it to dev); single settings can be overridden with context, see infra/stage-config.ts.
+// defaults it to dev); single settings can be overridden with context, see infra/stage/overrides.ts.
 import { App } from 'aws-cdk-lib';
 import { buildIapBackendApp } from './stack';
-import { StageConfigError } from './stage-config';
+import { StageConfigError } from './stage/stage-config-error';
 
 const app = new App();
 try {

@@ -1,6 +1,11 @@
 // Every Lambda of the product and exactly what it may touch. The CDK function factory grants
 // these accesses (and sets the matching environment variables) and nothing more; the local
-// runtime reads the same list to know which handler file serves which function.
+// runtime reads the same list to know which handler file serves which function and how long it
+// may run.
+import { CONSUMER_TIMEOUT_SECONDS } from './resources';
+
+/** A function whose definition sets no timeout gets this one; API Gateway itself gives up at 30 s. */
+export const DEFAULT_TIMEOUT_SECONDS = 10;
 
 /** The item-level DynamoDB calls the product makes (a transaction needs the action of each item). */
 export type ItemAction = 'GetItem' | 'PutItem' | 'UpdateItem';
@@ -26,8 +31,14 @@ export interface FunctionDef {
   sendsToQueue?: boolean;
   /** The Attesto secrets it reads. */
   secrets?: SecretKey[];
+  /** Unset: DEFAULT_TIMEOUT_SECONDS. */
   timeoutSeconds?: number;
   memoryMb?: number;
+  /**
+   * The stage setting (reservedConcurrency.<key>) that keeps concurrency for this function alone,
+   * which is also its ceiling; unset: the account's shared pool.
+   */
+  reservedConcurrency?: 'webhookConsumer' | 'attestoWebhook';
 }
 
 // verify and restore: alias and purchase reads, the recording write (UpdateItem, or a
@@ -92,6 +103,7 @@ export const functions: Record<FunctionName, FunctionDef> = {
     tables: {},
     sendsToQueue: true,
     secrets: ['attestoWebhookSecrets'],
+    reservedConcurrency: 'attestoWebhook',
   },
   // The stores' own notifications: verified against the store's signature, then queued like
   // Attesto's. Queue send only: the consumer re-reads Google purchases through Attesto.
@@ -118,5 +130,12 @@ export const functions: Record<FunctionName, FunctionDef> = {
       processedEvents: { items: ['PutItem'] },
     },
     secrets: ['attestoApiKey'],
+    // The queue's visibility timeout is derived from it (infra/resources.ts).
+    timeoutSeconds: CONSUMER_TIMEOUT_SECONDS,
+    reservedConcurrency: 'webhookConsumer',
   },
 };
+
+export function timeoutSecondsOf(def: FunctionDef): number {
+  return def.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+}

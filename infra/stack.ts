@@ -10,15 +10,10 @@ import { Monitoring } from './constructs/monitoring';
 import { WebhookPipeline } from './constructs/webhook-pipeline';
 import { corsSettings } from './cors';
 import { type FunctionName, functions } from './functions';
-import { CONSUMER_TIMEOUT_SECONDS } from './resources';
 import { routeTable } from './routes';
-import {
-  appleRootCertificatesValue,
-  parseStage,
-  placeholderSettings,
-  resolveStageConfig,
-  type StageConfig,
-} from './stage-config';
+import { appleRootCertificatesValue } from './stage/apple-roots';
+import { parseStage, placeholderSettings, resolveStageConfig } from './stage/resolve';
+import type { StageConfig } from './stage/schema';
 
 export interface IapBackendStackProps extends StackProps {
   config: StageConfig;
@@ -62,7 +57,7 @@ export class IapBackendStack extends Stack {
     for (const setting of placeholderSettings(config)) {
       Annotations.of(this).addWarningV2(
         'iap-backend:placeholder-setting',
-        `${setting} is still the example value in infra/stage-config.ts; set it before deploying.`,
+        `${setting} is still the example value in infra/stage/values.ts; set it before deploying.`,
       );
     }
 
@@ -89,10 +84,6 @@ export class IapBackendStack extends Stack {
       queue: this.pipeline.queue,
       secrets: this.attestoSecrets.byKey,
     };
-    const reserved: Partial<Record<FunctionName, number>> = {
-      'webhook-consumer': config.reservedConcurrency.webhookConsumer,
-      'attesto-webhook': config.reservedConcurrency.attestoWebhook,
-    };
     const built = {} as Record<FunctionName, ProductFunction>;
     for (const def of Object.values(functions)) {
       built[def.name] = new ProductFunction(this, {
@@ -102,8 +93,9 @@ export class IapBackendStack extends Stack {
         defaultEnvironment: { POWERTOOLS_LOG_LEVEL: config.logLevel },
         logRetention: config.logRetention,
         logRemovalPolicy: config.removalPolicy,
-        ...(def.name === 'webhook-consumer' ? { defaultTimeoutSeconds: CONSUMER_TIMEOUT_SECONDS } : {}),
-        ...(reserved[def.name] ? { reservedConcurrency: reserved[def.name] } : {}),
+        ...(def.reservedConcurrency
+          ? { reservedConcurrency: config.reservedConcurrency[def.reservedConcurrency] }
+          : {}),
       });
     }
     this.functions = built;

@@ -3,6 +3,7 @@
 import { readConfig, requiredSetting } from './config';
 import type { EntitlementPolicy } from './domain/entitlements';
 import type { OwnershipPolicy } from './domain/ownership';
+import { billingRetryMaxDays, ownershipPolicy, SETTING_DEFAULTS } from './setting-definitions';
 import * as z from './validation';
 
 const blankAsUnset = (value: unknown) =>
@@ -23,12 +24,12 @@ const flag = (fallback: boolean) =>
   );
 
 const settingsSchema = z.object({
-  OWNERSHIP_POLICY: unlessBlank(
-    z._default(z.enum(['move', 'keep'], { message: 'expected "move" or "keep"' }), 'keep'),
-  ),
+  OWNERSHIP_POLICY: unlessBlank(z._default(ownershipPolicy, SETTING_DEFAULTS.ownershipPolicy)),
   ALLOW_SANDBOX_PURCHASES: flag(true),
   BILLING_RETRY_ENTITLED: flag(true),
-  BILLING_RETRY_MAX_DAYS: unlessBlank(z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(365)), 16)),
+  BILLING_RETRY_MAX_DAYS: unlessBlank(
+    z._default(z.pipe(z.coerce.number(), billingRetryMaxDays), SETTING_DEFAULTS.billingRetryMaxDays),
+  ),
   GOOGLE_PACKAGE_NAME: unlessBlank(z.optional(requiredSetting)),
   APPLE_BUNDLE_ID: unlessBlank(z.optional(requiredSetting)),
 });

@@ -2,19 +2,13 @@
 // its first invocation (the cold start) and reused afterwards. The environment must be complete
 // before the first import, because handlers read their configuration at module load.
 import type { Context } from 'aws-lambda';
-import { type FunctionName, functions } from '../../infra/functions';
-import { CONSUMER_TIMEOUT_SECONDS } from '../../infra/resources';
+import { type FunctionName, functions, timeoutSecondsOf } from '../../infra/functions';
 
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 export type HandlerResolver = (fn: FunctionName) => Promise<LambdaHandler>;
 
-/** Used for functions whose definition sets no timeout; API Gateway itself gives up at 30 s. */
-const DEFAULT_FUNCTION_TIMEOUT_SECONDS = 10;
-
 export function functionTimeoutSeconds(fn: FunctionName): number {
-  const def = functions[fn];
-  if (def.timeoutSeconds) return def.timeoutSeconds;
-  return fn === 'webhook-consumer' ? CONSUMER_TIMEOUT_SECONDS : DEFAULT_FUNCTION_TIMEOUT_SECONDS;
+  return timeoutSecondsOf(functions[fn]);
 }
 
 export function functionHandlerResolver(

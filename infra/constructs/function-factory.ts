@@ -14,14 +14,19 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { TableDef } from '../../shared/store/tables';
-import type { FunctionDef, SecretKey, TableAccess, TableKey } from '../functions';
+import {
+  type FunctionDef,
+  type SecretKey,
+  type TableAccess,
+  type TableKey,
+  timeoutSecondsOf,
+} from '../functions';
 import { webhookQueue } from '../resources';
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export const SERVICE_NAME = 'iap-backend';
 export const METRICS_NAMESPACE = 'IapBackend';
-const DEFAULT_TIMEOUT_SECONDS = 10;
 export const DEFAULT_MEMORY_MB = 256;
 /** Variables holding each Attesto secret's ARN; when set they win over the plain ATTESTO_* variables. */
 export const SECRET_ENV_VARS: Record<SecretKey, string> = {
@@ -57,8 +62,6 @@ export interface ProductFunctionProps {
   resources: FunctionResources;
   logRetention: RetentionDays;
   logRemovalPolicy: RemovalPolicy;
-  /** Used when the definition sets no timeout. */
-  defaultTimeoutSeconds?: number;
   /** Concurrency kept for this function alone, which is also its ceiling; unset: the shared pool. */
   reservedConcurrency?: number;
   /** Settings shared by all functions (Attesto URL, store ids, policies); bound resources win over these. */
@@ -96,7 +99,7 @@ export class ProductFunction extends NodejsFunction {
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       memorySize: def.memoryMb ?? DEFAULT_MEMORY_MB,
-      timeout: Duration.seconds(def.timeoutSeconds ?? props.defaultTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS),
+      timeout: Duration.seconds(timeoutSecondsOf(def)),
       ...(props.reservedConcurrency ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
       tracing: Tracing.ACTIVE,
       logGroup,

@@ -21,7 +21,7 @@ import { Construct } from 'constructs';
 import type { CorsSettings } from '../cors';
 import type { FunctionName } from '../functions';
 import type { Route } from '../routes';
-import type { Throttle } from '../stage-config';
+import type { Throttle } from '../stage/schema';
 import { constructIdOf } from './function-factory';
 
 // Why each route without the JWT authorizer may be public (cdk-nag AwsSolutions-APIG4).

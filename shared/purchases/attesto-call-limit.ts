@@ -8,25 +8,20 @@ import type { AttestoClient } from '../attesto/client';
 import { readConfig } from '../config';
 import { HttpError } from '../http/errors';
 import { logger } from '../observability/logger';
+import { attestoCallsPerUser, attestoCallWindowSeconds, SETTING_DEFAULTS } from '../setting-definitions';
 import { takeFromWindow } from '../store/rate-limits';
 import * as z from '../validation';
 import type { PurchaseDeps } from './dependencies';
 
-/** Defaults (README "Limits"): room for recovery's 50 replays plus a 20-call restore, with retries. */
-export const DEFAULT_ATTESTO_CALLS_PER_USER = 120;
-export const DEFAULT_ATTESTO_CALL_WINDOW_SECONDS = 600;
-
 const blankAsUnset = (value: unknown) =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
-const count = (fallback: number, min: number, max: number) =>
-  z.pipe(
-    z.transform(blankAsUnset),
-    z._default(z.coerce.number().check(z.int(), z.gte(min), z.lte(max)), fallback),
-  );
+const count = (schema: z.ZodMiniType<number, number>, fallback: number) =>
+  z.pipe(z.transform(blankAsUnset), z._default(z.pipe(z.coerce.number(), schema), fallback));
 
+// Defaults: room for recovery's 50 replays plus a 20-call restore, with retries.
 const limitSchema = z.object({
-  ATTESTO_CALLS_PER_USER: count(DEFAULT_ATTESTO_CALLS_PER_USER, 1, 10_000),
-  ATTESTO_CALL_WINDOW_SECONDS: count(DEFAULT_ATTESTO_CALL_WINDOW_SECONDS, 10, 86_400),
+  ATTESTO_CALLS_PER_USER: count(attestoCallsPerUser, SETTING_DEFAULTS.attestoCallsPerUser),
+  ATTESTO_CALL_WINDOW_SECONDS: count(attestoCallWindowSeconds, SETTING_DEFAULTS.attestoCallWindowSeconds),
 });
 
 export interface AttestoCallLimit {

@@ -9,12 +9,13 @@ import type { SandboxWebhook } from '../../dev/sandbox/world-types';
 import { readMarker } from '../integration/webhook-test-kit';
 import { startRuntimeInMemory } from '../support/local-runtime';
 
-// The README's "A purchase on your laptop" walkthrough, run as written: its bash blocks go, one
+// The "A purchase on your laptop" walkthrough of docs/local-walkthrough.md, run as written: its bash blocks go, one
 // after another, into one bash shell (they share variables) against the local runtime. Only the
 // `API=` line is pointed at this test's port, and PORT / ATTESTO_SANDBOX_PORT are exported as the
-// README tells a reader to when ports differ. After every step the user's entitlements are read
-// independently and checked against what the README says they are.
+// page tells a reader to when ports differ. After every step the user's entitlements are read
+// independently and checked against what the page says they are.
 
+const PAGE = 'docs/local-walkthrough.md';
 const SECTION = '## A purchase on your laptop';
 const API_LINE = /^API=http:\/\/127\.0\.0\.1:3000$/m;
 
@@ -28,11 +29,11 @@ interface Entitlement {
 }
 
 function walkthroughBlocks(): string[] {
-  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf(`\n${SECTION}\n`);
-  if (start < 0) throw new Error(`README.md has no "${SECTION}" section`);
-  const end = readme.indexOf('\n## ', start + SECTION.length + 2);
-  const section = readme.slice(start, end < 0 ? undefined : end);
+  const page = readFileSync(join(REPO_ROOT, PAGE), 'utf8');
+  const start = page.indexOf(`\n${SECTION}\n`);
+  if (start < 0) throw new Error(`${PAGE} has no "${SECTION}" section`);
+  const end = page.indexOf('\n## ', start + SECTION.length + 2);
+  const section = page.slice(start, end < 0 ? undefined : end);
   return [...section.matchAll(/^```bash\n([\s\S]*?)^```$/gm)].map((m) => m[1] ?? '');
 }
 
@@ -93,7 +94,7 @@ class Shell {
   }
 }
 
-describe('README walkthrough: a purchase on your laptop', () => {
+describe('docs/local-walkthrough.md: a purchase on your laptop', () => {
   let runtime: LocalRuntime;
   let dir: string;
   let shell: Shell;
@@ -166,7 +167,7 @@ describe('README walkthrough: a purchase on your laptop', () => {
     throw new Error(`the backend never processed ${webhook.eventId}`);
   }
 
-  it('runs every step as written and the entitlements follow the README', async () => {
+  it('runs every step as written and the entitlements follow the page', async () => {
     const blocks = walkthroughBlocks();
     const started = performance.now();
     let firstExpiry = '';
@@ -311,11 +312,11 @@ describe('README walkthrough: a purchase on your laptop', () => {
       },
     ];
 
-    expect(blocks.length, 'one check per README block').toBe(steps.length);
+    expect(blocks.length, 'one check per block of the page').toBe(steps.length);
     const timings: string[] = [];
     for (const [i, script] of blocks.entries()) {
       const step = steps[i];
-      expect(script, `README block ${i + 1} is not the expected step`).toMatch(step?.block ?? /$^/);
+      expect(script, `${PAGE} block ${i + 1} is not the expected step`).toMatch(step?.block ?? /$^/);
       if (/^npm start\b/.test(script)) continue;
       const runnable = i === 1 ? script.replace(API_LINE, `API=http://127.0.0.1:${apiPort}`) : script;
       if (i === 1) expect(runnable, 'the first step sets API=http://127.0.0.1:3000').not.toBe(script);

@@ -7,6 +7,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { functionTimeoutSeconds } from '../../dev/local/function-handlers';
 import { DataTables } from '../../infra/constructs/data-tables';
 import { ProductFunction, type ProductFunctionProps } from '../../infra/constructs/function-factory';
 import { WebhookPipeline } from '../../infra/constructs/webhook-pipeline';
@@ -50,16 +51,11 @@ describe('function factory', () => {
     });
   });
 
-  it('uses the definition timeout, else the caller default, else 10 s; 256 MB unless the definition says', () => {
+  it('uses the definition timeout, else 10 s; 256 MB unless the definition says', () => {
     const { stack, base } = miniStack();
     new ProductFunction(stack, {
       ...base,
       def: { name: 'products', description: 'no settings', tables: {} },
-    });
-    new ProductFunction(stack, {
-      ...base,
-      def: { name: 'uuid', description: 'caller default', tables: {} },
-      defaultTimeoutSeconds: 20,
     });
     new ProductFunction(stack, {
       ...base,
@@ -70,9 +66,21 @@ describe('function factory', () => {
     );
     expect(byDescription).toEqual([
       ['no settings', 10, 256],
-      ['caller default', 20, 256],
       ['its own', 25, 512],
     ]);
+  });
+
+  it('gives the consumer its 30 s from its own definition, in the stack and in the local runtime', () => {
+    const { stack, base } = miniStack();
+    // Without its secret, which this mini stack does not create.
+    new ProductFunction(stack, { ...base, def: { ...functions['webhook-consumer'], secrets: [] } });
+    const timeouts = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')).map(
+      (r) => r.Properties.Timeout,
+    );
+    expect(functions['webhook-consumer'].timeoutSeconds).toBe(30);
+    expect(timeouts).toEqual([30]);
+    expect(functionTimeoutSeconds('webhook-consumer')).toBe(30);
+    expect(functionTimeoutSeconds('uuid')).toBe(10);
   });
 
   it('refuses a definition that asks for a resource the stack did not provide', () => {

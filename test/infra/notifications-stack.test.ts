@@ -5,7 +5,9 @@ import { App } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { functions } from '../../infra/functions';
 import { buildIapBackendApp } from '../../infra/stack';
-import { appleRootCertificatesValue, resolveStageConfig, StageConfigError } from '../../infra/stage-config';
+import { appleRootCertificatesValue } from '../../infra/stage/apple-roots';
+import { resolveStageConfig } from '../../infra/stage/resolve';
+import { StageConfigError } from '../../infra/stage/stage-config-error';
 import { appleTestPki } from '../support/apple-test-pki';
 import { actionsOf, referencedIds, statementsOf, synthStage } from './synth';
 

@@ -3,14 +3,10 @@ import { App, RemovalPolicy } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../infra/constructs/function-factory';
 import { buildIapBackendApp } from '../../infra/stack';
-import {
-  parseStage,
-  placeholderSettings,
-  resolveStageConfig,
-  STAGES,
-  StageConfigError,
-  stageConfigs,
-} from '../../infra/stage-config';
+import { parseStage, placeholderSettings, resolveStageConfig } from '../../infra/stage/resolve';
+import { STAGES } from '../../infra/stage/schema';
+import { StageConfigError } from '../../infra/stage/stage-config-error';
+import { stageConfigs } from '../../infra/stage/values';
 
 const context = (values: Record<string, string>) => (key: string) => values[key];
 

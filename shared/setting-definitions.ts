@@ -1,0 +1,24 @@
+// The settings a stage chooses that the functions also read from their environment: one
+// definition of each, so the stage configuration (infra/stage/schema.ts, checked at synth)
+// and the functions (checked at cold start) accept exactly the same values. Schemas here take
+// the typed value; the functions coerce their environment strings into them.
+import * as z from './validation';
+
+/** What happens when a second user verifies an unbound purchase another user holds. */
+export const OWNERSHIP_POLICIES = ['move', 'keep'] as const;
+export const ownershipPolicy = z.enum(OWNERSHIP_POLICIES, { message: 'expected "move" or "keep"' });
+
+/** Days after expiry a purchase in billing retry stays entitled (Google's grace is up to 30, retry up to 60). */
+export const billingRetryMaxDays = z.number().check(z.int(), z.gte(0), z.lte(60));
+
+/** Attesto calls one user may cause through verify and restore per window (see docs/configuration.md "Limits"). */
+export const attestoCallsPerUser = z.number().check(z.int(), z.gte(1), z.lte(10_000));
+export const attestoCallWindowSeconds = z.number().check(z.int(), z.gte(10), z.lte(86_400));
+
+/** Used by a function whose environment leaves a setting unset (tests, the local runtime). */
+export const SETTING_DEFAULTS = {
+  ownershipPolicy: 'keep',
+  billingRetryMaxDays: 16,
+  attestoCallsPerUser: 120,
+  attestoCallWindowSeconds: 600,
+} as const;
