@@ -94,6 +94,13 @@ function expectValid(result: unknown) {
   if (body.valid !== true) throw new Error(`expected valid:true, got ${JSON.stringify(body)}`);
 }
 
+// The user's Attesto call is counted (one conditional update, docs/configuration.md) before
+// Attesto is asked, so a limited user never spends the app's Attesto quota; after Attesto answers,
+// the purchase work keeps its two sequential round trips.
+const VERIFY_MINIMUM = '1 call-limit update, 1 Attesto, then ≤ 2 sequential DynamoDB';
+const verifyMeets = (c: { attesto: number; sequential: number; commands: string[] }) =>
+  c.attesto === 1 && c.commands.filter((x) => x === 'UpdateItemCommand').length === 1 && c.sequential <= 3;
+
 function scenarios(sandbox: AttestoSandbox): Scenario[] {
   const user = (i: number, tag: string) => `bench-${tag}-${i}-${Date.now()}`;
   const buy = async (platform: 'apple' | 'google', productId = 'premium_monthly') =>
@@ -108,8 +115,8 @@ function scenarios(sandbox: AttestoSandbox): Scenario[] {
     {
       name: 'verify Apple (new purchase)',
       fn: 'verify-apple',
-      minimum: '1 Attesto, ≤ 2 sequential DynamoDB',
-      meets: (c) => c.attesto === 1 && c.sequential <= 2,
+      minimum: VERIFY_MINIMUM,
+      meets: verifyMeets,
       async prepare(i) {
         const p = await buy('apple');
         return httpEvent('POST', '/api/iap/verify/apple', {
@@ -122,8 +129,8 @@ function scenarios(sandbox: AttestoSandbox): Scenario[] {
     {
       name: 'verify Google (new purchase)',
       fn: 'verify-google',
-      minimum: '1 Attesto, ≤ 2 sequential DynamoDB',
-      meets: (c) => c.attesto === 1 && c.sequential <= 2,
+      minimum: VERIFY_MINIMUM,
+      meets: verifyMeets,
       async prepare(i) {
         const p = await buy('google');
         return httpEvent('POST', '/api/iap/verify/google', {
