@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signAttestoPayload } from '../../shared/attesto/webhook-signature';
-import { MAX_WEBHOOK_BODY_BYTES } from '../../shared/webhooks/receive-webhook';
+import { MAX_WEBHOOK_BODY_BYTES } from '../../shared/ingest/attesto/receive-webhook';
 import {
   BODY_PATHS,
   type BodyEndpoint,

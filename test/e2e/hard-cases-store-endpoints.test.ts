@@ -8,15 +8,15 @@ import { isTextMediaType } from '../../infra/local/http-api-event';
 import type { LocalResources } from '../../infra/local/provision';
 import { routeTable } from '../../infra/routes';
 import { resetConfigCache } from '../../shared/config';
-import { UNDECODABLE_EVENT_TYPE } from '../../shared/notifications/enqueue-notification';
-import { MAX_NOTIFICATION_BODY_BYTES } from '../../shared/notifications/notification-http';
-import { decodePubSubMessage } from '../../shared/notifications/pubsub-message';
+import { UNDECODABLE_EVENT_TYPE } from '../../shared/ingest/enqueue';
+import { decodePubSubMessage } from '../../shared/ingest/google/pubsub-message';
+import { MAX_NOTIFICATION_BODY_BYTES } from '../../shared/ingest/http-edge';
 import {
   attributeText,
   BODY_ENCODING_ATTRIBUTE,
   EVENT_ID_ATTRIBUTE,
   EVENT_TYPE_ATTRIBUTE,
-} from '../../shared/webhooks/queue-message';
+} from '../../shared/ingest/queue-message';
 import { appleEnv } from '../integration/notifications-test-kit';
 import { inParallel, prototypeFingerprint, type RawAnswer, sendRaw } from '../support/bad-input-corpus';
 import {

@@ -6,7 +6,7 @@ import type { LifecycleAction } from '../../shared/attesto/sandbox/world';
 import type { SandboxWebhook } from '../../shared/attesto/sandbox/world-types';
 import { resetConfigCache } from '../../shared/config';
 import { purchaseKey } from '../../shared/domain/purchase';
-import { receiveGoogleNotification } from '../../shared/notifications/receive-google-notification';
+import { receiveGoogleNotification } from '../../shared/ingest/google/receive-notification';
 import { getPurchase } from '../../shared/store/purchases';
 import {
   type GoogleTestOidc,

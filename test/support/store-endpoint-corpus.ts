@@ -12,7 +12,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import fc from 'fast-check';
-import { MAX_NOTIFICATION_BODY_BYTES } from '../../shared/notifications/notification-http';
+import { MAX_NOTIFICATION_BODY_BYTES } from '../../shared/ingest/http-edge';
 import { APP_APPLE_ID, type AppleFixture, appleBody, BUNDLE_ID } from '../integration/notifications-test-kit';
 import { type AppleTestSigner, appleTestPki } from './apple-test-pki';
 import { ODD_TEXT, oddString } from './bad-input-corpus';

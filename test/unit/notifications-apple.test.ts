@@ -5,9 +5,9 @@ import { attestoWebhookSchema } from '../../shared/attesto/schemas';
 import {
   type AppleNotificationConfig,
   verifyAppleNotification,
-} from '../../shared/notifications/apple-notification-verifier';
-import { normalizeAppleNotification } from '../../shared/notifications/direct-envelope';
-import { NotificationAuthError, NotificationCheckUnavailableError } from '../../shared/notifications/errors';
+} from '../../shared/ingest/apple/notification-verifier';
+import { normalizeAppleNotification } from '../../shared/ingest/direct-envelope';
+import { NotificationAuthError, NotificationCheckUnavailableError } from '../../shared/ingest/errors';
 import {
   type AppleTestSigner,
   appleTestPki,

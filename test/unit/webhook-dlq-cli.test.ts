@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDlqArgs, resolveTarget, runDlqCli, UsageError } from '../../infra/local/dlq-cli';
-import { messageBodyOf, rawBodyOf } from '../../shared/webhooks/queue-message';
+import { messageBodyOf, rawBodyOf } from '../../shared/ingest/queue-message';
 
 describe('npm run dlq: arguments', () => {
   it('takes a command and flags in both --flag value and --flag=value forms', () => {

@@ -1,18 +1,13 @@
 // POST /webhooks/apple: an App Store Server Notification V2 straight from Apple. Everything Apple
-// signed in it is verified (shared/notifications/apple-notification-verifier.ts) before it is
+// signed in it is verified (shared/ingest/apple/notification-verifier.ts) before it is
 // wrapped in the envelope Attesto would have sent and queued; the consumer does the rest.
 // Apple retries any answer but 200 for about three days, so: 401 for anything that fails a
 // check (nothing queued, nothing said about why), 503 when Apple's OCSP responder cannot be
 // asked, 500 when the queue refuses, 400 when the body is not a notification at all.
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { logger } from '../observability/logger';
-import {
-  type AppleNotificationConfig,
-  type VerifiedAppleNotification,
-  verifyAppleNotification,
-} from './apple-notification-verifier';
-import { normalizeAppleNotification } from './direct-envelope';
-import type { EnqueueTarget } from './enqueue-notification';
+import { logger } from '../../observability/logger';
+import { normalizeAppleNotification } from '../direct-envelope';
+import type { EnqueueTarget } from '../enqueue';
 import {
   answer,
   enqueueAndAnswer,
@@ -21,7 +16,12 @@ import {
   oversized,
   rawBodyOf,
   refusal,
-} from './notification-http';
+} from '../http-edge';
+import {
+  type AppleNotificationConfig,
+  type VerifiedAppleNotification,
+  verifyAppleNotification,
+} from './notification-verifier';
 
 export interface ReceiveAppleDeps extends EnqueueTarget {
   config: () => AppleNotificationConfig;

@@ -1,5 +1,5 @@
 // Puts a verified store notification on the webhook queue, in the shape the Attesto webhook
-// function uses (shared/webhooks/queue-message.ts): the consumer cannot tell the paths apart,
+// function uses (shared/ingest/queue-message.ts): the consumer cannot tell the paths apart,
 // except by `tenantId: 'direct'`.
 import { type MessageAttributeValue, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { AttestoWebhook } from '../attesto/schemas';
@@ -9,7 +9,7 @@ import {
   EVENT_ID_ATTRIBUTE,
   EVENT_TYPE_ATTRIBUTE,
   messageBodyOf,
-} from '../webhooks/queue-message';
+} from './queue-message';
 
 /** eventType label of a verified push whose content could not be read; the consumer dead-letters it. */
 export const UNDECODABLE_EVENT_TYPE = 'google.undecodable';

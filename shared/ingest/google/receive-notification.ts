@@ -1,6 +1,6 @@
 // POST /webhooks/google: Google Play real-time developer notifications over an authenticated
 // Pub/Sub push subscription. The OIDC token Pub/Sub attaches is verified first
-// (shared/notifications/pubsub-push-auth.ts); only then is the body read, wrapped in the envelope
+// (shared/ingest/google/pubsub-push-auth.ts); only then is the body read, wrapped in the envelope
 // Attesto would have sent and queued. The consumer re-reads the purchase through Attesto's Google
 // verify, so nothing here needs Play API access.
 //
@@ -16,12 +16,11 @@
 //   legitimate, and that app's backend is the one that handles it.
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { JWTVerifyGetKey } from 'jose';
-import { logger } from '../observability/logger';
-import { countWebhookReceipt } from '../observability/metrics';
-import { normalizeGoogleNotification } from './direct-envelope';
-import { type EnqueueTarget, enqueueUndecodable } from './enqueue-notification';
-import { MalformedNotificationError } from './errors';
-import type { GoogleNotificationSettings } from './google-notification-settings';
+import { logger } from '../../observability/logger';
+import { countWebhookReceipt } from '../../observability/metrics';
+import { normalizeGoogleNotification } from '../direct-envelope';
+import { type EnqueueTarget, enqueueUndecodable } from '../enqueue';
+import { MalformedNotificationError } from '../errors';
 import {
   enqueueAndAnswer,
   headerOf,
@@ -32,7 +31,8 @@ import {
   rawBodyOf,
   received,
   refusal,
-} from './notification-http';
+} from '../http-edge';
+import type { GoogleNotificationSettings } from './notification-settings';
 import { type DecodedPubSubMessage, decodePubSubMessage } from './pubsub-message';
 import { verifyPubSubPush } from './pubsub-push-auth';
 

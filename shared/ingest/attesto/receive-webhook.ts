@@ -3,16 +3,16 @@
 // fast and nothing that can be slow or flaky sits between a signed event and the queue.
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { checkAttestoSignature } from '../attesto/webhook-signature';
-import { logger } from '../observability/logger';
-import { countWebhookReceipt } from '../observability/metrics';
+import { checkAttestoSignature } from '../../attesto/webhook-signature';
+import { logger } from '../../observability/logger';
+import { countWebhookReceipt } from '../../observability/metrics';
 import {
   attributeText,
   BODY_ENCODING_ATTRIBUTE,
   EVENT_ID_ATTRIBUTE,
   EVENT_TYPE_ATTRIBUTE,
   messageBodyOf,
-} from './queue-message';
+} from '../queue-message';
 
 /** Attesto's bodies are a few KiB; SQS takes at most 256 KiB. */
 export const MAX_WEBHOOK_BODY_BYTES = 256 * 1024;

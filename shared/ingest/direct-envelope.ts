@@ -1,7 +1,7 @@
 import type { AttestoWebhook, AttestoWebhookSubject } from '../attesto/schemas';
-import type { VerifiedAppleNotification } from './apple-notification-verifier';
+import type { VerifiedAppleNotification } from './apple/notification-verifier';
 import { type UnifiedEvent, unifiedAppleEvent, unifiedGoogleEvent } from './event-mapping';
-import type { DecodedPubSubMessage } from './pubsub-message';
+import type { DecodedPubSubMessage } from './google/pubsub-message';
 
 // Wraps a verified store notification in the envelope Attesto would have sent for it (contract
 // §3.4-§3.5), so the queue and the consumer see one shape whichever way the notification came.

@@ -5,7 +5,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { AttestoWebhook } from '../attesto/schemas';
 import { logger } from '../observability/logger';
 import { countWebhookReceipt } from '../observability/metrics';
-import { type EnqueueTarget, enqueueEnvelope } from './enqueue-notification';
+import { type EnqueueTarget, enqueueEnvelope } from './enqueue';
 import { NotificationAuthError, NotificationCheckUnavailableError } from './errors';
 
 /** Store notifications are a few KiB (Apple's signed payload, Pub/Sub's RTDN); SQS takes 256 KiB. */
