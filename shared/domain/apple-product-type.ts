@@ -1,7 +1,8 @@
 import { type Catalog, catalog, productById } from './catalog';
 import type { ProductType } from './purchase';
 
-const APPLE_SUBSCRIPTION_TYPES = new Set(['Auto-Renewable Subscription', 'Non-Renewing Subscription']);
+/** Apple's `type` names of the subscription kinds; anything else is a one-time product. */
+export const APPLE_SUBSCRIPTION_TYPES = new Set(['Auto-Renewable Subscription', 'Non-Renewing Subscription']);
 
 /**
  * The product type of an Apple transaction, the same for verify and webhooks. The app's catalog

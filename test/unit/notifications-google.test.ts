@@ -2,12 +2,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attestoWebhookSchema } from '../../shared/attesto/schemas';
-import { normalizeGoogleNotification } from '../../shared/ingest/direct-envelope';
 import {
   MalformedNotificationError,
   NotificationAuthError,
   NotificationCheckUnavailableError,
 } from '../../shared/ingest/errors';
+import { normalizeGoogleNotification } from '../../shared/ingest/google/envelope';
 import { decodePubSubMessage } from '../../shared/ingest/google/pubsub-message';
 import { type PubSubPushAuthConfig, verifyPubSubPush } from '../../shared/ingest/google/pubsub-push-auth';
 import {

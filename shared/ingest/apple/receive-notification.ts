@@ -6,17 +6,18 @@
 // asked, 500 when the queue refuses, 400 when the body is not a notification at all.
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { logger } from '../../observability/logger';
-import { normalizeAppleNotification } from '../direct-envelope';
-import type { EnqueueTarget } from '../enqueue';
+import { envelopeLogFields } from '../direct-envelope';
+import { type EnqueueTarget, enqueueEnvelope } from '../enqueue';
 import {
   answer,
   enqueueAndAnswer,
-  type NotificationResult,
-  type NotificationSource,
+  type IngestResult,
+  type IngestSource,
   oversized,
-  rawBodyOf,
   refusal,
+  requestBodyBytes,
 } from '../http-edge';
+import { normalizeAppleNotification } from './envelope';
 import {
   type AppleNotificationConfig,
   type VerifiedAppleNotification,
@@ -28,7 +29,7 @@ export interface ReceiveAppleDeps extends EnqueueTarget {
   now?: () => Date;
 }
 
-const APPLE: NotificationSource = {
+const APPLE: IngestSource = {
   endpoint: 'apple',
   label: 'Apple notification',
   unavailable: "Apple's OCSP responder did not answer; Apple retries",
@@ -47,9 +48,9 @@ function signedPayloadOf(raw: Buffer): string | undefined {
 export async function receiveAppleNotification(
   event: APIGatewayProxyEventV2,
   deps: ReceiveAppleDeps,
-): Promise<NotificationResult> {
+): Promise<IngestResult> {
   const requestId = event.requestContext?.requestId;
-  const raw = rawBodyOf(event);
+  const raw = requestBodyBytes(event);
   const tooLarge = oversized(raw, APPLE, requestId);
   if (tooLarge) return tooLarge;
   const signedPayload = signedPayloadOf(raw);
@@ -69,5 +70,9 @@ export async function receiveAppleNotification(
   }
 
   const envelope = normalizeAppleNotification(verified, signedPayload, deps.now?.() ?? new Date());
-  return enqueueAndAnswer(deps, envelope, APPLE, { environment: verified.environment, requestId });
+  return enqueueAndAnswer(APPLE, () => enqueueEnvelope(deps, envelope), {
+    ...envelopeLogFields(envelope),
+    environment: verified.environment,
+    requestId,
+  });
 }

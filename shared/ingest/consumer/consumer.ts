@@ -16,7 +16,7 @@ import { getPurchase, resolveAlias } from '../../store/purchases';
 import { userIdOfUuid } from '../../store/user-ids';
 import { ZodErrorBase } from '../../validation';
 import { upstreamEventKey } from '../direct-envelope';
-import { BODY_ENCODING_ATTRIBUTE, rawBodyOf } from '../queue-message';
+import { BODY_ENCODING_ATTRIBUTE, queuedBodyText } from '../queue-message';
 import { withCurrentEventName } from './legacy-event-names';
 import { resolveWebhookEvent, UnmatchedEventError } from './webhook-events';
 
@@ -142,7 +142,7 @@ function parseRecord(record: Pick<SQSRecord, 'body' | 'messageAttributes'>): Par
   const encoding = record.messageAttributes?.[BODY_ENCODING_ATTRIBUTE]?.stringValue;
   let json: unknown;
   try {
-    json = JSON.parse(rawBodyOf(record.body, encoding));
+    json = JSON.parse(queuedBodyText(record.body, encoding));
   } catch {
     return { ok: false, problem: 'the body is not JSON' };
   }

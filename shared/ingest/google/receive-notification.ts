@@ -18,20 +18,21 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { JWTVerifyGetKey } from 'jose';
 import { logger } from '../../observability/logger';
 import { countWebhookReceipt } from '../../observability/metrics';
-import { normalizeGoogleNotification } from '../direct-envelope';
-import { type EnqueueTarget, enqueueUndecodable } from '../enqueue';
+import { envelopeLogFields } from '../direct-envelope';
+import { type EnqueueTarget, enqueueEnvelope, enqueueUndecodable } from '../enqueue';
 import { MalformedNotificationError } from '../errors';
 import {
   enqueueAndAnswer,
   headerOf,
+  type IngestResult,
+  type IngestSource,
   internalError,
-  type NotificationResult,
-  type NotificationSource,
   oversized,
-  rawBodyOf,
   received,
   refusal,
+  requestBodyBytes,
 } from '../http-edge';
+import { normalizeGoogleNotification } from './envelope';
 import type { GoogleNotificationSettings } from './notification-settings';
 import { type DecodedPubSubMessage, decodePubSubMessage } from './pubsub-message';
 import { verifyPubSubPush } from './pubsub-push-auth';
@@ -43,7 +44,7 @@ export interface ReceiveGoogleDeps extends EnqueueTarget {
   now?: () => Date;
 }
 
-const PUBSUB: NotificationSource = {
+const PUBSUB: IngestSource = {
   endpoint: 'google',
   label: 'Pub/Sub push',
   unavailable: "Google's key set could not be fetched; Pub/Sub retries",
@@ -63,9 +64,9 @@ function messageIdOf(raw: Buffer): string | undefined {
 export async function receiveGoogleNotification(
   event: APIGatewayProxyEventV2,
   deps: ReceiveGoogleDeps,
-): Promise<NotificationResult> {
+): Promise<IngestResult> {
   const requestId = event.requestContext?.requestId;
-  const raw = rawBodyOf(event);
+  const raw = requestBodyBytes(event);
   const tooLarge = oversized(raw, PUBSUB, requestId);
   if (tooLarge) return tooLarge;
 
@@ -118,5 +119,8 @@ export async function receiveGoogleNotification(
   }
 
   const envelope = normalizeGoogleNotification(decoded, deps.now?.() ?? new Date());
-  return enqueueAndAnswer(deps, envelope, PUBSUB, { requestId });
+  return enqueueAndAnswer(PUBSUB, () => enqueueEnvelope(deps, envelope), {
+    ...envelopeLogFields(envelope),
+    requestId,
+  });
 }
