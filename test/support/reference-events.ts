@@ -1,8 +1,9 @@
 import { decodeAppleRenewalInfo, decodeAppleTransaction } from '../../shared/attesto/apple-jws';
 import type { SandboxWebhook } from '../../shared/attesto/sandbox/world-types';
 import { appleNotificationDataSchema } from '../../shared/attesto/schemas';
-import { appleEventFields } from '../../shared/domain/attesto-event';
-import { actionForAttestoEvent, type PurchaseEvent } from '../../shared/domain/state-machine';
+import { appleEventFields } from '../../shared/attesto/translate/event-fields';
+import type { PurchaseEvent } from '../../shared/domain/state-machine';
+import { actionForAttestoEvent } from '../../shared/ingest/consumer/event-actions';
 
 /**
  * The PurchaseEvent an Apple webhook stands for, decoded here from the envelope, for a reference

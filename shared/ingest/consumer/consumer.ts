@@ -6,7 +6,7 @@ import { AppleJwsDecodeError } from '../../attesto/apple-jws';
 import { type AttestoClient, attestoClientFromEnv } from '../../attesto/client';
 import { type AttestoWebhook, attestoWebhookSchema } from '../../attesto/schemas';
 import { keyReference } from '../../domain/purchase';
-import { actionForAttestoEvent, updateFor } from '../../domain/state-machine';
+import { updateFor } from '../../domain/state-machine';
 import { ServiceUnavailableError } from '../../http/errors';
 import { logger } from '../../observability/logger';
 import { countWebhookEvent } from '../../observability/metrics';
@@ -17,6 +17,7 @@ import { userIdOfUuid } from '../../store/user-ids';
 import { ZodErrorBase } from '../../validation';
 import { upstreamEventKey } from '../direct-envelope';
 import { BODY_ENCODING_ATTRIBUTE, queuedBodyText } from '../queue-message';
+import { actionForAttestoEvent } from './event-actions';
 import { withCurrentEventName } from './legacy-event-names';
 import { resolveWebhookEvent, UnmatchedEventError } from './webhook-events';
 

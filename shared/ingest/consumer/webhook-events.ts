@@ -22,8 +22,12 @@ import {
   type GoogleSubscriptionOk,
   googleNotificationDataSchema,
 } from '../../attesto/schemas';
-import { appleEventFields, googleProductFields, googleSubscriptionFields } from '../../domain/attesto-event';
-import { googleSubscriptionStatus, googleTokenStart } from '../../domain/google-snapshot';
+import {
+  appleEventFields,
+  googleProductFields,
+  googleSubscriptionFields,
+} from '../../attesto/translate/event-fields';
+import { googleSubscriptionStatus, googleTokenStart } from '../../attesto/translate/google-snapshot';
 import { aliasKey, keyReference, type Purchase, purchaseKey } from '../../domain/purchase';
 import type { PurchaseEvent, PurchaseEventFields, PurchaseEventKind } from '../../domain/state-machine';
 import { logger } from '../../observability/logger';

@@ -1,5 +1,5 @@
-import { type Catalog, catalog, productById } from './catalog';
-import type { ProductType } from './purchase';
+import { type Catalog, catalog, productById } from '../../domain/catalog';
+import type { ProductType } from '../../domain/purchase';
 
 /** Apple's `type` names of the subscription kinds; anything else is a one-time product. */
 export const APPLE_SUBSCRIPTION_TYPES = new Set(['Auto-Renewable Subscription', 'Non-Renewing Subscription']);

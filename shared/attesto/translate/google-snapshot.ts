@@ -10,11 +10,12 @@
 //     all, repeated verifies share the same key and the newest arrival wins (the store's guard is ≤).
 //   - a one-time product is ordered at purchaseTimeMillis; once canceled (refunded or voided,
 //     which Google never undoes) at `now`, the time we saw it, since Google gives no cancel time.
-import type { GoogleProductOk, GoogleSubscriptionOk } from '../attesto/schemas';
-import type { PurchaseSnapshot } from './apple-snapshot';
-import { type Catalog, catalog as defaultCatalog, productById } from './catalog';
-import { aliasKey, creditKey, type ProductType, type PurchaseStatus } from './purchase';
-import type { PurchaseEvent, PurchaseEventFields } from './state-machine';
+
+import { type Catalog, catalog as defaultCatalog, productById } from '../../domain/catalog';
+import { aliasKey, creditKey, type ProductType, type PurchaseStatus } from '../../domain/purchase';
+import type { PurchaseSnapshot } from '../../domain/snapshot';
+import type { PurchaseEvent, PurchaseEventFields } from '../../domain/state-machine';
+import type { GoogleProductOk, GoogleSubscriptionOk } from '../schemas';
 
 export type GoogleVerifyOk = GoogleSubscriptionOk | GoogleProductOk;
 
