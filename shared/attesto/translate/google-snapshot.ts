@@ -13,7 +13,7 @@
 
 import { type Catalog, catalog as defaultCatalog, productById } from '../../domain/catalog';
 import { aliasKey, creditKey, type ProductType, type PurchaseStatus } from '../../domain/purchase';
-import type { PurchaseSnapshot } from '../../domain/snapshot';
+import type { PurchaseSnapshot, SnapshotCredit } from '../../domain/snapshot';
 import type { PurchaseEvent, PurchaseEventFields } from '../../domain/state-machine';
 import type { GoogleProductOk, GoogleSubscriptionOk } from '../schemas';
 
@@ -30,6 +30,8 @@ export type GoogleSnapshot = Omit<PurchaseSnapshot, 'pk'> & {
 export type GoogleSnapshotOutcome =
   | { outcome: 'snapshot'; snapshot: GoogleSnapshot }
   | { outcome: 'rejected'; error: string; message: string };
+
+type Rejected = Extract<GoogleSnapshotOutcome, { outcome: 'rejected' }>;
 
 const SUBSCRIPTION_STATUS: Record<string, { status: PurchaseStatus; willRenew?: boolean } | 'pending'> = {
   SUBSCRIPTION_STATE_ACTIVE: { status: 'active' },
@@ -50,7 +52,7 @@ const PENDING = {
 } as const;
 
 /** Never names the purchase's product: the caller may not own it. */
-function productMismatch(requested: string): GoogleSnapshotOutcome {
+function productMismatch(requested: string): Rejected {
   return { outcome: 'rejected', error: 'PRODUCT_MISMATCH', message: `The purchase is not for ${requested}` };
 }
 
@@ -90,114 +92,172 @@ export function googleTokenStart(ok: GoogleSubscriptionOk): number | undefined {
   return msOf(ok.purchase.startTime) ?? msOf(str(ok.purchase.rawResponse.startTime));
 }
 
+/** What one kind of Google purchase says about access, before the fields every snapshot has. */
+interface GoogleReading {
+  /** Status, expiry and renewal as this kind of purchase reports them. */
+  fields: PurchaseEventFields;
+  occurredAt: number;
+  /** A subscription token's start time (state-machine.ts "Generations"). */
+  generation?: number;
+  expiresAt: number | null;
+  environment: 'production' | 'sandbox';
+  /** A consumable that is not canceled: credited once per token. */
+  creditable: boolean;
+  /** Order ids Google names besides purchase.orderId (a subscription's line items). */
+  orderIds: string[];
+}
+
+function isSubscription(ok: GoogleVerifyOk): ok is GoogleSubscriptionOk {
+  return ok.purchase.kind === 'androidpublisher#subscriptionPurchaseV2';
+}
+
+function lineItemsOf(raw: Record<string, unknown>): Record<string, unknown>[] {
+  return (Array.isArray(raw.lineItems) ? raw.lineItems : []).map(record).filter((l) => l !== undefined);
+}
+
+/** The line item's autoRenewingPlan says it; else Attesto's autoRenewing (the first line's). */
+function autoRenewOf(line: Record<string, unknown>, ok: GoogleSubscriptionOk): boolean | undefined {
+  const plan = record(line.autoRenewingPlan);
+  return typeof plan?.autoRenewEnabled === 'boolean'
+    ? plan.autoRenewEnabled
+    : (ok.purchase.autoRenewing ?? undefined);
+}
+
+function readSubscription(
+  ok: GoogleSubscriptionOk,
+  productId: string,
+  now: number,
+): GoogleReading | Rejected {
+  const { purchase } = ok;
+  const raw = purchase.rawResponse;
+  // Attesto echoes the requested productId; Google's own answer names the products it sold.
+  const lineItems = lineItemsOf(raw);
+  const line = lineItems.find((l) => l.productId === productId);
+  if (!line) return productMismatch(productId);
+  const state = str(raw.subscriptionState);
+  const mapped = state ? SUBSCRIPTION_STATUS[state] : undefined;
+  if (mapped === 'pending') return PENDING;
+  const expiresAt = msOf(str(line.expiryTime)) ?? msOf(purchase.expiryTime) ?? null;
+  const status = mapped?.status ?? 'active';
+  const willRenew = mapped?.willRenew ?? autoRenewOf(line, ok);
+  const generation = googleTokenStart(ok);
+  return {
+    fields: {
+      status,
+      expiresAt,
+      // Google moves expiryTime to the end of the grace period while in it.
+      ...(status === 'grace' ? { gracePeriodExpiresAt: expiresAt } : {}),
+      ...(willRenew !== undefined ? { willRenew } : {}),
+    },
+    occurredAt: generation ?? now,
+    ...(generation !== undefined ? { generation } : {}),
+    expiresAt,
+    environment: environmentOf(raw, 'subscription'),
+    creditable: false,
+    orderIds: lineItems.map((l) => str(l.latestSuccessfulOrderId)).filter((o) => o !== undefined),
+  };
+}
+
+function readOneTimeProduct(
+  ok: GoogleProductOk,
+  request: { productId: string; productType: ProductType },
+  now: number,
+): GoogleReading | Rejected {
+  const { purchase } = ok;
+  const rawProduct = str(purchase.rawResponse.productId);
+  if (rawProduct && rawProduct !== request.productId) return productMismatch(request.productId);
+  if (purchase.purchaseState === 2) return PENDING;
+  const canceled = purchase.purchaseState === 1;
+  const purchasedAt = purchase.purchaseTimeMillis === null ? undefined : Number(purchase.purchaseTimeMillis);
+  const fields: PurchaseEventFields = {
+    status: canceled ? 'revoked' : 'active',
+    expiresAt: null,
+    willRenew: false,
+  };
+  if (canceled) fields.revoked = true;
+  return {
+    fields,
+    occurredAt: canceled ? now : (purchasedAt ?? now),
+    expiresAt: null,
+    environment: environmentOf(purchase.rawResponse, 'product'),
+    creditable: request.productType === 'consumable' && !canceled,
+    orderIds: [],
+  };
+}
+
+/** Google has subscriptions and one-time products; the request tells consumables apart. */
+function productTypeOf(ok: GoogleVerifyOk, requested: ProductType): ProductType {
+  if (isSubscription(ok)) return 'subscription';
+  return requested === 'subscription' ? 'product' : requested;
+}
+
+function snapshotEvent(
+  ok: GoogleVerifyOk,
+  reading: GoogleReading,
+  request: { productId: string; productType: ProductType },
+): PurchaseEvent {
+  const { purchase } = ok;
+  const appUserId = ok.appUserId ?? purchase.obfuscatedExternalAccountId ?? undefined;
+  return {
+    kind: 'snapshot',
+    occurredAt: reading.occurredAt,
+    ...(reading.generation !== undefined ? { generation: reading.generation } : {}),
+    fields: {
+      ...reading.fields,
+      productId: request.productId,
+      productType: productTypeOf(ok, request.productType),
+      environment: reading.environment,
+      ownership: 'PURCHASED',
+      latestTransactionId: purchase.orderId ?? purchase.purchaseToken,
+      ...(appUserId ? { appUserId } : {}),
+    },
+  };
+}
+
+/** The token and every order id Google named: each leads back to the purchase. */
+function aliasesOf(ok: GoogleVerifyOk, reading: GoogleReading): string[] {
+  const orderIds = new Set<string>();
+  if (ok.purchase.orderId) orderIds.add(ok.purchase.orderId);
+  for (const order of reading.orderIds) orderIds.add(order);
+  return [
+    aliasKey('google-token', ok.purchase.purchaseToken),
+    ...[...orderIds].map((o) => aliasKey('google-order', o)),
+  ];
+}
+
+function creditOf(token: string, productId: string, from: Catalog): SnapshotCredit {
+  const product = productById(productId, from);
+  return {
+    key: creditKey('google', token),
+    productId,
+    ...(product?.credits ? { credits: product.credits } : {}),
+  };
+}
+
 export function googleSnapshot(
   ok: GoogleVerifyOk,
   request: { productId: string; productType: ProductType },
   now: number,
   from: Catalog = defaultCatalog,
 ): GoogleSnapshotOutcome {
-  const purchase = ok.purchase;
-  const raw = purchase.rawResponse;
-  const token = purchase.purchaseToken;
-  const appUserId = ok.appUserId ?? purchase.obfuscatedExternalAccountId ?? undefined;
-  const orderIds = new Set<string>();
-  if (purchase.orderId) orderIds.add(purchase.orderId);
-  let fields: PurchaseEventFields;
-  let occurredAt: number;
-  let expiresAt: number | null;
-  let environment: 'production' | 'sandbox';
-  let creditable = false;
-  let generation: number | undefined;
-
-  if (purchase.kind === 'androidpublisher#subscriptionPurchaseV2') {
-    // Attesto echoes the requested productId; Google's own answer names the products it sold.
-    const lineItems = (Array.isArray(raw.lineItems) ? raw.lineItems : [])
-      .map(record)
-      .filter((l) => l !== undefined);
-    const line = lineItems.find((l) => l.productId === request.productId);
-    if (!line) return productMismatch(request.productId);
-    for (const l of lineItems) {
-      const order = str(l.latestSuccessfulOrderId);
-      if (order) orderIds.add(order);
-    }
-    const state = str(raw.subscriptionState);
-    const mapped = state ? SUBSCRIPTION_STATUS[state] : undefined;
-    if (mapped === 'pending') return PENDING;
-    expiresAt = msOf(str(line.expiryTime)) ?? msOf(purchase.expiryTime) ?? null;
-    const plan = record(line.autoRenewingPlan);
-    const autoRenew =
-      typeof plan?.autoRenewEnabled === 'boolean'
-        ? plan.autoRenewEnabled
-        : (purchase.autoRenewing ?? undefined);
-    const status = mapped?.status ?? 'active';
-    const willRenew = mapped?.willRenew ?? autoRenew;
-    environment = environmentOf(raw, 'subscription');
-    generation = googleTokenStart(ok as GoogleSubscriptionOk);
-    occurredAt = generation ?? now;
-    fields = {
-      status,
-      expiresAt,
-      // Google moves expiryTime to the end of the grace period while in it.
-      ...(status === 'grace' ? { gracePeriodExpiresAt: expiresAt } : {}),
-      ...(willRenew !== undefined ? { willRenew } : {}),
-    };
-  } else {
-    const rawProduct = str(raw.productId);
-    if (rawProduct && rawProduct !== request.productId) return productMismatch(request.productId);
-    if (purchase.purchaseState === 2) return PENDING;
-    const canceled = purchase.purchaseState === 1;
-    expiresAt = null;
-    environment = environmentOf(raw, 'product');
-    const purchasedAt =
-      purchase.purchaseTimeMillis === null ? undefined : Number(purchase.purchaseTimeMillis);
-    occurredAt = canceled ? now : (purchasedAt ?? now);
-    creditable = request.productType === 'consumable' && !canceled;
-    fields = { status: canceled ? 'revoked' : 'active', expiresAt: null, willRenew: false };
-    if (canceled) fields.revoked = true;
-  }
-
-  const productType: ProductType =
-    purchase.kind === 'androidpublisher#subscriptionPurchaseV2'
-      ? 'subscription'
-      : request.productType === 'subscription'
-        ? 'product'
-        : request.productType;
-  const event: PurchaseEvent = {
-    kind: 'snapshot',
-    occurredAt,
-    ...(generation !== undefined ? { generation } : {}),
-    fields: {
-      ...fields,
-      productId: request.productId,
-      productType,
-      environment,
-      ownership: 'PURCHASED',
-      latestTransactionId: purchase.orderId ?? token,
-      ...(appUserId ? { appUserId } : {}),
-    },
-  };
-  const product = productById(request.productId, from);
+  const reading = isSubscription(ok)
+    ? readSubscription(ok, request.productId, now)
+    : readOneTimeProduct(ok, request, now);
+  if ('outcome' in reading) return reading;
+  const token = ok.purchase.purchaseToken;
   return {
     outcome: 'snapshot',
     snapshot: {
-      event,
-      aliases: [aliasKey('google-token', token), ...[...orderIds].map((o) => aliasKey('google-order', o))],
-      ...(creditable
-        ? {
-            credit: {
-              key: creditKey('google', token),
-              productId: request.productId,
-              ...(product?.credits ? { credits: product.credits } : {}),
-            },
-          }
-        : {}),
+      event: snapshotEvent(ok, reading, request),
+      aliases: aliasesOf(ok, reading),
+      ...(reading.creditable ? { credit: creditOf(token, request.productId, from) } : {}),
       transaction: {
         id: token,
         productId: request.productId,
-        expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString(),
+        expiresAt: reading.expiresAt === null ? null : new Date(reading.expiresAt).toISOString(),
       },
-      environment,
-      linkedPurchaseToken: str(raw.linkedPurchaseToken),
+      environment: reading.environment,
+      linkedPurchaseToken: str(ok.purchase.rawResponse.linkedPurchaseToken),
       purchaseToken: token,
     },
   };
