@@ -56,7 +56,7 @@ export function callBudget(counts: RestoreCounts, maxAttestoCalls: number): () =
 
 type Apple = Extract<RestoreEntry, { platform: 'apple' }>;
 type Google = Extract<RestoreEntry, { platform: 'google' }>;
-/** An entry ready to record, or why it goes no further; `attesto` once a call was made. */
+/** An entry ready to record, or why it goes no further. */
 type Verified = { prepared: Prepared } | { skipped: EntryOutcome };
 
 async function verifyApple(entry: Apple, context: RestoreContext, called: () => void): Promise<Verified> {
