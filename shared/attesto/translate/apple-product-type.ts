@@ -1,8 +1,6 @@
 import { type Catalog, catalog, productById } from '../../domain/catalog';
 import type { ProductType } from '../../domain/purchase';
-
-/** Apple's `type` names of the subscription kinds; anything else is a one-time product. */
-export const APPLE_SUBSCRIPTION_TYPES = new Set(['Auto-Renewable Subscription', 'Non-Renewing Subscription']);
+import { APPLE_SUBSCRIPTION_TYPES } from './apple-subscription-types';
 
 /**
  * The product type of an Apple transaction, the same for verify and webhooks. The app's catalog

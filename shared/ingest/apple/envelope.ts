@@ -1,7 +1,7 @@
 // A verified App Store Server Notification as the envelope Attesto would have sent for it
 // (see ../direct-envelope.ts for how the two differ).
 import type { AttestoWebhook, AttestoWebhookSubject } from '../../attesto/schemas';
-import { APPLE_SUBSCRIPTION_TYPES } from '../../attesto/translate/apple-product-type';
+import { APPLE_SUBSCRIPTION_TYPES } from '../../attesto/translate/apple-subscription-types';
 import { directEnvelopeHead } from '../direct-envelope';
 import { unifiedAppleEvent } from '../event-mapping';
 import type { VerifiedAppleNotification } from './notification-verifier';
