@@ -9,7 +9,7 @@ import {
   SendMessageBatchCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { EVENT_ID_ATTRIBUTE, EVENT_TYPE_ATTRIBUTE } from '../shared/webhooks/queue-message';
+import { EVENT_ID_ATTRIBUTE, EVENT_TYPE_ATTRIBUTE } from '../shared/ingest/queue-message';
 
 export interface DeadLetter {
   messageId: string;

@@ -1,12 +1,12 @@
 // POST /webhooks/apple: App Store Server Notifications V2 sent by Apple directly, verified and
-// queued (shared/notifications/receive-apple-notification.ts). No DynamoDB, no Attesto here.
+// queued (shared/ingest/apple/receive-notification.ts). No DynamoDB, no Attesto here.
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import {
   AppleSettingsError,
   appleNotificationSettings,
-} from '../../shared/notifications/apple-notification-settings';
-import { webhookQueueFromEnv } from '../../shared/notifications/enqueue-notification';
-import { receiveAppleNotification } from '../../shared/notifications/receive-apple-notification';
+} from '../../shared/ingest/apple/notification-settings';
+import { receiveAppleNotification } from '../../shared/ingest/apple/receive-notification';
+import { webhookQueueFromEnv } from '../../shared/ingest/enqueue';
 import { metrics } from '../../shared/observability/metrics';
 
 const queue = webhookQueueFromEnv(AppleSettingsError);

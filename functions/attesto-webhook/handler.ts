@@ -1,11 +1,11 @@
-// POST /attesto-webhook: Attesto's signed events, checked and queued (shared/webhooks/receive-webhook.ts).
+// POST /attesto-webhook: Attesto's signed events, checked and queued (shared/ingest/attesto/receive-webhook.ts).
 // Deliberately small: no middy stack, no DynamoDB, no Attesto client in this bundle.
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { attestoWebhookSecrets } from '../../shared/attesto/credentials';
 import { ConfigError } from '../../shared/config';
-import { webhookQueueFromEnv } from '../../shared/notifications/enqueue-notification';
+import { receiveAttestoWebhook } from '../../shared/ingest/attesto/receive-webhook';
+import { webhookQueueFromEnv } from '../../shared/ingest/enqueue';
 import { metrics } from '../../shared/observability/metrics';
-import { receiveAttestoWebhook } from '../../shared/webhooks/receive-webhook';
 
 const queue = webhookQueueFromEnv(ConfigError);
 

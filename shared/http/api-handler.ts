@@ -18,7 +18,11 @@ import { errorResponse, json } from './response';
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type ApiResult = APIGatewayProxyStructuredResultV2;
 
-/** The SDK's request bodies are a few hundred bytes; a restore batch of 200 entries stays far below this. */
+/**
+ * The SDK's request bodies are a few hundred bytes; a restore batch of 200 entries stays far below
+ * this. Deliberately not the ingest endpoints' limit (MAX_INGEST_BODY_BYTES), which is SQS's
+ * message size: this one only bounds what the JSON parser is asked to read, and may change alone.
+ */
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 
 export interface ApiRequest<Body> {

@@ -6,10 +6,11 @@ import type {
   AttestoClient,
   GoogleVerifyResult,
 } from '../attesto/client';
-import { appleSnapshot, type PurchaseSnapshot } from '../domain/apple-snapshot';
-import { attestoGoogleType, productById } from '../domain/catalog';
+import { appleSnapshot } from '../attesto/translate/apple-snapshot';
+import { googleSnapshot } from '../attesto/translate/google-snapshot';
+import { attestoGoogleType } from '../attesto/translate/google-verify-type';
+import { productById } from '../domain/catalog';
 import { type Entitlement, entitlementsOf } from '../domain/entitlements';
-import { googleSnapshot } from '../domain/google-snapshot';
 import { type Binding, bindingOf, onHeldByAnother } from '../domain/ownership';
 import {
   keyReference,
@@ -18,6 +19,7 @@ import {
   purchaseKey,
   userReference,
 } from '../domain/purchase';
+import type { PurchaseSnapshot } from '../domain/snapshot';
 import { updateFor } from '../domain/state-machine';
 import { InvalidRequestError } from '../http/errors';
 import { logger } from '../observability/logger';

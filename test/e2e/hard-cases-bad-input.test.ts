@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signAttestoPayload } from '../../shared/attesto/webhook-signature';
-import { MAX_WEBHOOK_BODY_BYTES } from '../../shared/webhooks/receive-webhook';
+import { MAX_INGEST_BODY_BYTES } from '../../shared/ingest/http-edge';
 import {
   BODY_PATHS,
   type BodyEndpoint,
@@ -288,16 +288,16 @@ describe('POST /attesto-webhook', () => {
         if (bytes > 10 * 1024 * 1024) {
           expect(res.status, where).toBe(413);
           expect(res.json.message, where).toMatch(/too large/i);
-        } else if (bytes > MAX_WEBHOOK_BODY_BYTES) {
+        } else if (bytes > MAX_INGEST_BODY_BYTES) {
           expect(res.status, where).toBe(413);
-          expectNamedProblem(res, 'PAYLOAD_TOO_LARGE', [String(MAX_WEBHOOK_BODY_BYTES)], where);
+          expectNamedProblem(res, 'PAYLOAD_TOO_LARGE', [String(MAX_INGEST_BODY_BYTES)], where);
         } else {
           // Deliberately no detail for the caller: the reason is only logged.
           expect(res.status, where).toBe(401);
           expect(res.json, where).toEqual({ error: 'UNAUTHORIZED' });
         }
         // Only the big bodies: a 10 MB one takes a while to repeat for every signature.
-        if (bytes > MAX_WEBHOOK_BODY_BYTES) break;
+        if (bytes > MAX_INGEST_BODY_BYTES) break;
       }
     });
     expect(await queueDepth(api.resources)).toBe(0);

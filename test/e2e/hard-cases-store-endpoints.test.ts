@@ -8,15 +8,15 @@ import { isTextMediaType } from '../../dev/local/http-api-event';
 import type { LocalResources } from '../../dev/local/provision';
 import { routeTable } from '../../infra/routes';
 import { resetConfigCache } from '../../shared/config';
-import { UNDECODABLE_EVENT_TYPE } from '../../shared/notifications/enqueue-notification';
-import { MAX_NOTIFICATION_BODY_BYTES } from '../../shared/notifications/notification-http';
-import { decodePubSubMessage } from '../../shared/notifications/pubsub-message';
+import { UNDECODABLE_EVENT_TYPE } from '../../shared/ingest/enqueue';
+import { decodePubSubMessage } from '../../shared/ingest/google/pubsub-message';
+import { MAX_INGEST_BODY_BYTES } from '../../shared/ingest/http-edge';
 import {
   attributeText,
   BODY_ENCODING_ATTRIBUTE,
   EVENT_ID_ATTRIBUTE,
   EVENT_TYPE_ATTRIBUTE,
-} from '../../shared/webhooks/queue-message';
+} from '../../shared/ingest/queue-message';
 import { appleEnv } from '../integration/notifications-test-kit';
 import { inParallel, prototypeFingerprint, type RawAnswer, sendRaw } from '../support/bad-input-corpus';
 import {
@@ -113,10 +113,16 @@ function expectUnauthorized(res: RawAnswer, where: string) {
   expect(res.json, where).toEqual({ error: 'UNAUTHORIZED' });
 }
 
+/** The same 413 as the Attesto webhook's: it names the limit. */
+const TOO_LARGE = {
+  error: 'PAYLOAD_TOO_LARGE',
+  message: `Request body exceeds ${MAX_INGEST_BODY_BYTES} bytes`,
+};
+
 function expectTooLarge(c: StoreCase, res: RawAnswer, where: string) {
   expect(res.status, where).toBe(413);
   if (c.expect.kind === 'gateway') expect(res.json?.message, where).toMatch(/too large/i);
-  else expect(res.json, where).toEqual({ error: 'PAYLOAD_TOO_LARGE' });
+  else expect(res.json, where).toEqual(TOO_LARGE);
 }
 
 const queued = () => depthOf(resources.queueUrl);
@@ -272,11 +278,11 @@ describe('POST /webhooks/google without a valid push token', () => {
     // Too large is answered before the token is looked at, whoever sends it.
     const huge = await send(GOOGLE, {
       contentType: 'application/json',
-      body: Buffer.alloc(MAX_NOTIFICATION_BODY_BYTES + 1, 0x20),
+      body: Buffer.alloc(MAX_INGEST_BODY_BYTES + 1, 0x20),
     });
     sent.cases++;
     expect(huge.status).toBe(413);
-    expect(huge.json).toEqual({ error: 'PAYLOAD_TOO_LARGE' });
+    expect(huge.json).toEqual(TOO_LARGE);
     expect(await queued()).toBe(0);
   }, 20_000);
 

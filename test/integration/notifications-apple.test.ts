@@ -2,7 +2,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resetConfigCache } from '../../shared/config';
 import { purchaseKey } from '../../shared/domain/purchase';
-import { receiveAppleNotification } from '../../shared/notifications/receive-apple-notification';
+import { receiveAppleNotification } from '../../shared/ingest/apple/receive-notification';
 import { getPurchase } from '../../shared/store/purchases';
 import { appleTestPki, generateAppleTestPki } from '../support/apple-test-pki';
 import { useLocalAws } from '../support/local-aws';

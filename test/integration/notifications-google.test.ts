@@ -6,7 +6,7 @@ import type { LifecycleAction } from '../../dev/sandbox/world';
 import type { SandboxWebhook } from '../../dev/sandbox/world-types';
 import { resetConfigCache } from '../../shared/config';
 import { purchaseKey } from '../../shared/domain/purchase';
-import { receiveGoogleNotification } from '../../shared/notifications/receive-google-notification';
+import { receiveGoogleNotification } from '../../shared/ingest/google/receive-notification';
 import { getPurchase } from '../../shared/store/purchases';
 import {
   type GoogleTestOidc,

@@ -55,7 +55,7 @@ export async function readItem(pk: string): Promise<Record<string, unknown> | un
   return Item;
 }
 
-/** The same store event as the direct store endpoints wrap it (shared/notifications/direct-envelope.ts). */
+/** The same store event as the direct store endpoints wrap it (shared/ingest/direct-envelope.ts). */
 export function asDirectEnvelope(webhook: SandboxWebhook): SandboxWebhook {
   return { ...webhook, eventId: `${webhook.source}_${webhook.externalId}`, tenantId: 'direct' };
 }

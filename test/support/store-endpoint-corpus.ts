@@ -12,7 +12,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import fc from 'fast-check';
-import { MAX_NOTIFICATION_BODY_BYTES } from '../../shared/notifications/notification-http';
+import { MAX_INGEST_BODY_BYTES } from '../../shared/ingest/http-edge';
 import { APP_APPLE_ID, type AppleFixture, appleBody, BUNDLE_ID } from '../integration/notifications-test-kit';
 import { type AppleTestSigner, appleTestPki } from './apple-test-pki';
 import { ODD_TEXT, oddString } from './bad-input-corpus';
@@ -354,18 +354,18 @@ export function appleCorpus(): StoreCase[] {
   cases.push(
     refused(
       'a forged payload at exactly our limit',
-      padJsonTo({ signedPayload: forged }, MAX_NOTIFICATION_BODY_BYTES),
+      padJsonTo({ signedPayload: forged }, MAX_INGEST_BODY_BYTES),
     ),
     {
       name: 'a genuine payload one byte over our limit',
       contentType: JSON_TYPE,
-      body: padJsonTo({ signedPayload: genuine }, MAX_NOTIFICATION_BODY_BYTES + 1),
+      body: padJsonTo({ signedPayload: genuine }, MAX_INGEST_BODY_BYTES + 1),
       expect: { kind: 'tooLarge' },
     },
     {
       name: 'a genuine payload, base64 body one byte over our limit',
       contentType: 'application/octet-stream',
-      body: padJsonTo({ signedPayload: genuine }, MAX_NOTIFICATION_BODY_BYTES + 1),
+      body: padJsonTo({ signedPayload: genuine }, MAX_INGEST_BODY_BYTES + 1),
       expect: { kind: 'tooLarge' },
     },
     {
@@ -657,12 +657,12 @@ export function googleCorpus(): StoreCase[] {
   cases.push(
     ignored(
       "another app's notification at exactly our limit",
-      padJsonTo(pushOf(others.subscription), MAX_NOTIFICATION_BODY_BYTES),
+      padJsonTo(pushOf(others.subscription), MAX_INGEST_BODY_BYTES),
     ),
     {
       name: 'one of ours one byte over our limit',
       contentType: JSON_TYPE,
-      body: padJsonTo(good, MAX_NOTIFICATION_BODY_BYTES + 1),
+      body: padJsonTo(good, MAX_INGEST_BODY_BYTES + 1),
       expect: { kind: 'tooLarge' },
     },
     {

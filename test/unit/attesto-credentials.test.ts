@@ -12,7 +12,7 @@ import { signAttestoPayload } from '../../shared/attesto/webhook-signature';
 import { ConfigError, resetConfigCache } from '../../shared/config';
 import { ServiceUnavailableError } from '../../shared/http/errors';
 import { errorResponse } from '../../shared/http/response';
-import { receiveAttestoWebhook } from '../../shared/webhooks/receive-webhook';
+import { receiveAttestoWebhook } from '../../shared/ingest/attesto/receive-webhook';
 
 // There is no local Secrets Manager, so its answers are mocked (aws-sdk-client-mock).
 const sm = mockClient(SecretsManagerClient);

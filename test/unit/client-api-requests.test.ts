@@ -6,7 +6,8 @@ import {
   type RestoreEntry,
   restoreEntryOf,
 } from '../../shared/purchases/request-schemas';
-import { emptyRestoreCounts, entriesToVerify } from '../../shared/purchases/restore';
+import { emptyRestoreCounts } from '../../shared/purchases/restore-counts';
+import { entriesToVerify } from '../../shared/purchases/restore-entries';
 import { settings } from '../../shared/settings';
 
 describe('verify bodies', () => {

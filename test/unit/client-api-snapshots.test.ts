@@ -5,8 +5,8 @@ import {
   googleProductOkSchema,
   googleSubscriptionOkSchema,
 } from '../../shared/attesto/schemas';
-import { appleSnapshot } from '../../shared/domain/apple-snapshot';
-import { googleSnapshot } from '../../shared/domain/google-snapshot';
+import { appleSnapshot } from '../../shared/attesto/translate/apple-snapshot';
+import { googleSnapshot } from '../../shared/attesto/translate/google-snapshot';
 import { mergeUpdate, updateFor } from '../../shared/domain/state-machine';
 
 const T0 = Date.parse('2026-11-01T10:00:00.000Z');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { attestoGoogleType } from '../../shared/attesto/translate/google-verify-type';
 import {
-  attestoGoogleType,
   CatalogError,
   catalog,
   entitlementKeysOf,

@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Purchase, purchaseKey } from '../../shared/domain/purchase';
 import {
-  actionForAttestoEvent,
   applyInOrder,
   KIND_PRECEDENCE,
   mergeUpdate,
@@ -12,6 +11,7 @@ import {
   staleFill,
   updateFor,
 } from '../../shared/domain/state-machine';
+import { actionForAttestoEvent } from '../../shared/ingest/consumer/event-actions';
 import {
   ev,
   inKeyOrder,

@@ -2,12 +2,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attestoWebhookSchema } from '../../shared/attesto/schemas';
+import { normalizeAppleNotification } from '../../shared/ingest/apple/envelope';
 import {
   type AppleNotificationConfig,
   verifyAppleNotification,
-} from '../../shared/notifications/apple-notification-verifier';
-import { normalizeAppleNotification } from '../../shared/notifications/direct-envelope';
-import { NotificationAuthError, NotificationCheckUnavailableError } from '../../shared/notifications/errors';
+} from '../../shared/ingest/apple/notification-verifier';
+import { NotificationAuthError, NotificationCheckUnavailableError } from '../../shared/ingest/errors';
 import {
   type AppleTestSigner,
   appleTestPki,

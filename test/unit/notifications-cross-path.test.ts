@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { type AttestoWebhook, attestoWebhookSchema } from '../../shared/attesto/schemas';
-import { verifyAppleNotification } from '../../shared/notifications/apple-notification-verifier';
-import {
-  normalizeAppleNotification,
-  normalizeGoogleNotification,
-  upstreamEventKey,
-} from '../../shared/notifications/direct-envelope';
-import { decodePubSubMessage } from '../../shared/notifications/pubsub-message';
+import { normalizeAppleNotification } from '../../shared/ingest/apple/envelope';
+import { verifyAppleNotification } from '../../shared/ingest/apple/notification-verifier';
+import { upstreamEventKey } from '../../shared/ingest/direct-envelope';
+import { normalizeGoogleNotification } from '../../shared/ingest/google/envelope';
+import { decodePubSubMessage } from '../../shared/ingest/google/pubsub-message';
 import { appleTestPki, signAppleJws } from '../support/apple-test-pki';
 import { pubSubPushBody } from '../support/google-test-oidc';
 

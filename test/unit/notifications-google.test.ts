@@ -2,14 +2,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attestoWebhookSchema } from '../../shared/attesto/schemas';
-import { normalizeGoogleNotification } from '../../shared/notifications/direct-envelope';
 import {
   MalformedNotificationError,
   NotificationAuthError,
   NotificationCheckUnavailableError,
-} from '../../shared/notifications/errors';
-import { decodePubSubMessage } from '../../shared/notifications/pubsub-message';
-import { type PubSubPushAuthConfig, verifyPubSubPush } from '../../shared/notifications/pubsub-push-auth';
+} from '../../shared/ingest/errors';
+import { normalizeGoogleNotification } from '../../shared/ingest/google/envelope';
+import { decodePubSubMessage } from '../../shared/ingest/google/pubsub-message';
+import { type PubSubPushAuthConfig, verifyPubSubPush } from '../../shared/ingest/google/pubsub-push-auth';
 import {
   type GoogleTestOidc,
   pubSubPushBody,

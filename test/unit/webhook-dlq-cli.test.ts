@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDlqArgs, resolveTarget, runDlqCli, UsageError } from '../../ops/dlq-cli';
-import { messageBodyOf, rawBodyOf } from '../../shared/webhooks/queue-message';
+import { messageBodyOf, queuedBodyText } from '../../shared/ingest/queue-message';
 
 describe('npm run dlq: arguments', () => {
   it('takes a command and flags in both --flag value and --flag=value forms', () => {
@@ -93,8 +93,8 @@ describe('queued webhook bodies', () => {
   it('travel as text when SQS accepts them, else as base64, and come back byte for byte', () => {
     const json = Buffer.from(JSON.stringify({ event: 'test', note: 'é ✓' }));
     expect(messageBodyOf(json)).toEqual({ body: json.toString('utf8'), base64: false });
-    expect(rawBodyOf(Buffer.from('{"a":1}').toString('base64'), 'base64')).toBe('{"a":1}');
-    expect(rawBodyOf('{"a":1}', undefined)).toBe('{"a":1}');
+    expect(queuedBodyText(Buffer.from('{"a":1}').toString('base64'), 'base64')).toBe('{"a":1}');
+    expect(queuedBodyText('{"a":1}', undefined)).toBe('{"a":1}');
     for (const raw of [
       Buffer.from([0xff, 0xfe, 0x41]),
       Buffer.from('a\u0000b'),

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { AppleRenewalInfo, AppleTransactionPayload } from '../../shared/attesto/apple-jws';
 import type { GoogleProductOk, GoogleSubscriptionOk } from '../../shared/attesto/schemas';
-import { appleProductType } from '../../shared/domain/apple-product-type';
+import { appleProductType } from '../../shared/attesto/translate/apple-product-type';
 import {
   appleEventFields,
   googleProductFields,
   googleSubscriptionFields,
-} from '../../shared/domain/attesto-event';
+} from '../../shared/attesto/translate/event-fields';
 
 const tx: AppleTransactionPayload = {
   transactionId: '2000000000000002',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type AttestoWebhook, attestoWebhookSchema } from '../../shared/attesto/schemas';
-import { hasLegacyEventName, withCurrentEventName } from '../../shared/webhooks/legacy-event-names';
+import { hasLegacyEventName, withCurrentEventName } from '../../shared/ingest/consumer/legacy-event-names';
 
 function webhook(fields: Partial<AttestoWebhook> & Pick<AttestoWebhook, 'source' | 'data'>): AttestoWebhook {
   return attestoWebhookSchema.parse({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attributeText } from '../../shared/webhooks/queue-message';
+import { attributeText } from '../../shared/ingest/queue-message';
 
 describe('attributeText', () => {
   it('replaces characters SQS refuses in attributes', () => {

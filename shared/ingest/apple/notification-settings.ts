@@ -2,7 +2,7 @@
 // missing or malformed setting fails the request with a 500 and a log line naming the variable,
 // never with a 401: a configuration mistake must not look like a forged notification.
 import { X509Certificate } from 'node:crypto';
-import type { AppleEnvironment, AppleNotificationConfig } from './apple-notification-verifier';
+import type { AppleEnvironment, AppleNotificationConfig } from './notification-verifier';
 
 // Parsed by hand, not with zod (nor shared/config.ts, which builds zod schemas on load): the
 // Apple function's bundle carries Apple's verifier and its OCSP client already, and zod alone

@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
-import { NotificationAuthError, NotificationCheckUnavailableError } from './errors';
+import { NotificationAuthError, NotificationCheckUnavailableError } from '../errors';
 
 // Authenticates a Pub/Sub push request. An authenticated push subscription sends
 // `Authorization: Bearer <Google-signed OIDC token>` whose audience is what the subscription was

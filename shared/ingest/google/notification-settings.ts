@@ -1,8 +1,8 @@
 // The environment of the Google endpoint (set by infra/stack.ts from the stage config). A
 // missing or malformed setting fails the request with a 500 and a log line naming the variable,
 // never with a 401: a configuration mistake must not look like a forged notification.
-import { readConfig, requiredSetting } from '../config';
-import * as z from '../validation';
+import { readConfig, requiredSetting } from '../../config';
+import * as z from '../../validation';
 import type { PubSubPushAuthConfig } from './pubsub-push-auth';
 
 const googleSchema = z.object({

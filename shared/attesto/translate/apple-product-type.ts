@@ -1,7 +1,6 @@
-import { type Catalog, catalog, productById } from './catalog';
-import type { ProductType } from './purchase';
-
-const APPLE_SUBSCRIPTION_TYPES = new Set(['Auto-Renewable Subscription', 'Non-Renewing Subscription']);
+import { type Catalog, catalog, productById } from '../../domain/catalog';
+import type { ProductType } from '../../domain/purchase';
+import { APPLE_SUBSCRIPTION_TYPES } from './apple-subscription-types';
 
 /**
  * The product type of an Apple transaction, the same for verify and webhooks. The app's catalog

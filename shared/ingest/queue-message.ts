@@ -36,7 +36,7 @@ export function attributeText(value: string): string {
     .join('');
 }
 
-/** The signed body text back from a queued message. */
-export function rawBodyOf(body: string, encoding: string | undefined): string {
+/** The request body back from a queued message's body and its bodyEncoding attribute, as text. */
+export function queuedBodyText(body: string, encoding: string | undefined): string {
   return encoding === 'base64' ? Buffer.from(body, 'base64').toString('utf8') : body;
 }

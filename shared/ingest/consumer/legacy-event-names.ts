@@ -5,8 +5,8 @@
 // and `platformEvent` empty. Their `data` is the store notification itself, the same as today, so
 // the current name is read from it with the tables the direct store endpoints use: one mapping,
 // whatever the old name said.
-import { type AttestoWebhook, isAttestoEvent } from '../attesto/schemas';
-import { unifiedAppleEvent, unifiedGoogleEvent } from '../notifications/event-mapping';
+import { type AttestoWebhook, isAttestoEvent } from '../../attesto/schemas';
+import { unifiedAppleEvent, unifiedGoogleEvent } from '../event-mapping';
 
 /** True for a webhook named in Attesto's vocabulary from before the unified event names. */
 export function hasLegacyEventName(webhook: Pick<AttestoWebhook, 'event' | 'platformEvent'>): boolean {

@@ -1,12 +1,13 @@
 // What an Attesto webhook tells us about a purchase, as PurchaseEventFields (pure). Apple's
 // notification carries the state in its inner transaction and renewal info; a Google
 // notification carries none, so its fields come from a re-read through Attesto's Google verify.
-import type { AppleRenewalInfo, AppleTransactionPayload } from '../attesto/apple-jws';
-import type { GoogleProductOk, GoogleSubscriptionOk } from '../attesto/schemas';
+
+import { type Catalog, catalog, productById } from '../../domain/catalog';
+import type { Environment, Ownership } from '../../domain/purchase';
+import type { PurchaseEventFields } from '../../domain/state-machine';
+import type { AppleRenewalInfo, AppleTransactionPayload } from '../apple-jws';
+import type { GoogleProductOk, GoogleSubscriptionOk } from '../schemas';
 import { appleProductType } from './apple-product-type';
-import { type Catalog, catalog, productById } from './catalog';
-import type { Environment, Ownership } from './purchase';
-import type { PurchaseEventFields } from './state-machine';
 
 function appleEnvironment(value: string): Environment {
   return value === 'Production' ? 'production' : 'sandbox';

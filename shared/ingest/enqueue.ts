@@ -1,6 +1,6 @@
-// Puts a verified store notification on the webhook queue, in the shape the Attesto webhook
-// function uses (shared/webhooks/queue-message.ts): the consumer cannot tell the paths apart,
-// except by `tenantId: 'direct'`.
+// Puts what an ingest endpoint accepted on the webhook queue, in the shape of queue-message.ts:
+// Attesto's signed bytes as they came, a verified store notification as the envelope Attesto
+// would have sent for it. The consumer cannot tell the paths apart, except by `tenantId: 'direct'`.
 import { type MessageAttributeValue, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { AttestoWebhook } from '../attesto/schemas';
 import {
@@ -9,7 +9,7 @@ import {
   EVENT_ID_ATTRIBUTE,
   EVENT_TYPE_ATTRIBUTE,
   messageBodyOf,
-} from '../webhooks/queue-message';
+} from './queue-message';
 
 /** eventType label of a verified push whose content could not be read; the consumer dead-letters it. */
 export const UNDECODABLE_EVENT_TYPE = 'google.undecodable';
@@ -55,6 +55,36 @@ export async function enqueueEnvelope(target: EnqueueTarget, envelope: AttestoWe
   );
 }
 
+/** Labels of a raw body on the queue; they only help people and tools, the consumer reads the body. */
+export interface RawBodyLabels {
+  eventId?: string | undefined;
+  eventType?: string | undefined;
+}
+
+/**
+ * Request bytes as they came: Attesto's signed body (the consumer parses exactly what was signed),
+ * or a Google push the backend cannot read (see enqueueUndecodable).
+ */
+export async function enqueueRawBody(
+  target: EnqueueTarget,
+  raw: Buffer,
+  labels: RawBodyLabels,
+): Promise<void> {
+  const { body, base64 } = messageBodyOf(raw);
+  const attributes: Record<string, MessageAttributeValue> = {};
+  if (labels.eventId) attributes[EVENT_ID_ATTRIBUTE] = label(labels.eventId);
+  if (labels.eventType) attributes[EVENT_TYPE_ATTRIBUTE] = label(labels.eventType);
+  if (base64) attributes[BODY_ENCODING_ATTRIBUTE] = label('base64');
+  await target.sqs.send(
+    new SendMessageCommand({
+      QueueUrl: target.queueUrl(),
+      // SQS refuses an empty body; the label says what it was.
+      MessageBody: body || '(empty body)',
+      MessageAttributes: attributes,
+    }),
+  );
+}
+
 /**
  * The raw request body of an authenticated push the backend cannot read. It is not an envelope,
  * so the consumer reports it as poison every time it is received and SQS moves it to the
@@ -66,18 +96,8 @@ export async function enqueueUndecodable(
   raw: Buffer,
   messageId: string | undefined,
 ): Promise<void> {
-  const { body, base64 } = messageBodyOf(raw);
-  const attributes: Record<string, MessageAttributeValue> = {
-    [EVENT_TYPE_ATTRIBUTE]: label(UNDECODABLE_EVENT_TYPE),
-  };
-  if (messageId) attributes[EVENT_ID_ATTRIBUTE] = label(`google_${messageId}`);
-  if (base64) attributes[BODY_ENCODING_ATTRIBUTE] = label('base64');
-  await target.sqs.send(
-    new SendMessageCommand({
-      QueueUrl: target.queueUrl(),
-      // SQS refuses an empty body; the label says what it was.
-      MessageBody: body || '(empty body)',
-      MessageAttributes: attributes,
-    }),
-  );
+  await enqueueRawBody(target, raw, {
+    eventType: UNDECODABLE_EVENT_TYPE,
+    ...(messageId ? { eventId: `google_${messageId}` } : {}),
+  });
 }

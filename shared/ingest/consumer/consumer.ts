@@ -2,22 +2,23 @@
 // purchase together with its processed-events marker in one transaction, so it takes effect
 // exactly once whatever the queue redelivers, and never moves a purchase backwards.
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { AppleJwsDecodeError } from '../attesto/apple-jws';
-import { type AttestoClient, attestoClientFromEnv } from '../attesto/client';
-import { type AttestoWebhook, attestoWebhookSchema } from '../attesto/schemas';
-import { keyReference } from '../domain/purchase';
-import { actionForAttestoEvent, updateFor } from '../domain/state-machine';
-import { ServiceUnavailableError } from '../http/errors';
-import { upstreamEventKey } from '../notifications/direct-envelope';
-import { logger } from '../observability/logger';
-import { countWebhookEvent } from '../observability/metrics';
-import { settings } from '../settings';
-import { applyEvent, markProcessed } from '../store/processed-events';
-import { getPurchase, resolveAlias } from '../store/purchases';
-import { userIdOfUuid } from '../store/user-ids';
-import { ZodErrorBase } from '../validation';
+import { AppleJwsDecodeError } from '../../attesto/apple-jws';
+import { type AttestoClient, attestoClientFromEnv } from '../../attesto/client';
+import { type AttestoWebhook, attestoWebhookSchema } from '../../attesto/schemas';
+import { keyReference } from '../../domain/purchase';
+import { updateFor } from '../../domain/state-machine';
+import { ServiceUnavailableError } from '../../http/errors';
+import { logger } from '../../observability/logger';
+import { countWebhookEvent } from '../../observability/metrics';
+import { settings } from '../../settings';
+import { applyEvent, markProcessed } from '../../store/processed-events';
+import { getPurchase, resolveAlias } from '../../store/purchases';
+import { userIdOfUuid } from '../../store/user-ids';
+import { ZodErrorBase } from '../../validation';
+import { upstreamEventKey } from '../direct-envelope';
+import { BODY_ENCODING_ATTRIBUTE, queuedBodyText } from '../queue-message';
+import { actionForAttestoEvent } from './event-actions';
 import { withCurrentEventName } from './legacy-event-names';
-import { BODY_ENCODING_ATTRIBUTE, rawBodyOf } from './queue-message';
 import { resolveWebhookEvent, UnmatchedEventError } from './webhook-events';
 
 export type WebhookOutcome =
@@ -142,7 +143,7 @@ function parseRecord(record: Pick<SQSRecord, 'body' | 'messageAttributes'>): Par
   const encoding = record.messageAttributes?.[BODY_ENCODING_ATTRIBUTE]?.stringValue;
   let json: unknown;
   try {
-    json = JSON.parse(rawBodyOf(record.body, encoding));
+    json = JSON.parse(queuedBodyText(record.body, encoding));
   } catch {
     return { ok: false, problem: 'the body is not JSON' };
   }

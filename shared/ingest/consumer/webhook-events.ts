@@ -12,8 +12,8 @@
 //   - one-time product, full refund (refundType 1, or none given): revoked (status refunded);
 //   - one-time product, quantity-based partial refund (refundType 2): the purchase keeps its
 //     access; the event is recorded and logged, not applied.
-import { decodeAppleRenewalInfo, decodeAppleTransaction } from '../attesto/apple-jws';
-import type { AttestoCallOptions, AttestoClient } from '../attesto/client';
+import { decodeAppleRenewalInfo, decodeAppleTransaction } from '../../attesto/apple-jws';
+import type { AttestoCallOptions, AttestoClient } from '../../attesto/client';
 import {
   type AttestoWebhook,
   appleNotificationDataSchema,
@@ -21,14 +21,18 @@ import {
   type GoogleProductOk,
   type GoogleSubscriptionOk,
   googleNotificationDataSchema,
-} from '../attesto/schemas';
-import { appleEventFields, googleProductFields, googleSubscriptionFields } from '../domain/attesto-event';
-import { googleSubscriptionStatus, googleTokenStart } from '../domain/google-snapshot';
-import { aliasKey, keyReference, type Purchase, purchaseKey } from '../domain/purchase';
-import type { PurchaseEvent, PurchaseEventFields, PurchaseEventKind } from '../domain/state-machine';
-import { DIRECT_TENANT_ID } from '../notifications/direct-envelope';
-import { logger } from '../observability/logger';
-import { googleChainRoot } from '../purchases/google-chain';
+} from '../../attesto/schemas';
+import {
+  appleEventFields,
+  googleProductFields,
+  googleSubscriptionFields,
+} from '../../attesto/translate/event-fields';
+import { googleSubscriptionStatus, googleTokenStart } from '../../attesto/translate/google-snapshot';
+import { aliasKey, keyReference, type Purchase, purchaseKey } from '../../domain/purchase';
+import type { PurchaseEvent, PurchaseEventFields, PurchaseEventKind } from '../../domain/state-machine';
+import { logger } from '../../observability/logger';
+import { googleChainRoot } from '../../purchases/google-chain';
+import { DIRECT_TENANT_ID } from '../direct-envelope';
 
 export interface ResolvedEvent {
   pk: string;

@@ -1,6 +1,6 @@
-import { type GoogleDeveloperNotification, googleNotificationDataSchema } from '../attesto/schemas';
-import * as z from '../validation';
-import { MalformedNotificationError } from './errors';
+import { type GoogleDeveloperNotification, googleNotificationDataSchema } from '../../attesto/schemas';
+import * as z from '../../validation';
+import { MalformedNotificationError } from '../errors';
 
 // The body of a Pub/Sub push: `{message: {data: <base64 JSON>, messageId, publishTime, …},
 // subscription}`. `data` is Google Play's DeveloperNotification. Call this only after

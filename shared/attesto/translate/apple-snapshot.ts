@@ -5,35 +5,13 @@
 // The snapshot is therefore ordered at that transaction's purchaseDate (the start of its period),
 // or at its revocationDate when it was refunded or revoked, so an old renewal verified late never
 // moves the expiry back, and a refund seen at verify is not older than the purchase it overrides.
-import type { AppleVerifyOk } from '../attesto/schemas';
+
+import { type Catalog, catalog as defaultCatalog, productById } from '../../domain/catalog';
+import { aliasKey, creditKey, purchaseKey } from '../../domain/purchase';
+import type { PurchaseSnapshot } from '../../domain/snapshot';
+import type { PurchaseEvent } from '../../domain/state-machine';
+import type { AppleVerifyOk } from '../schemas';
 import { appleProductType } from './apple-product-type';
-import { type Catalog, catalog as defaultCatalog, productById } from './catalog';
-import { aliasKey, creditKey, purchaseKey } from './purchase';
-import type { PurchaseEvent } from './state-machine';
-
-export interface SnapshotCredit {
-  key: string;
-  productId: string;
-  credits?: Record<string, number>;
-}
-
-/** What the SDK gets back as `transaction` (contract §1.6), minus verifiedAt (a clock read). */
-export interface VerifiedTransaction {
-  id: string;
-  productId: string;
-  expiresAt: string | null;
-}
-
-export interface PurchaseSnapshot {
-  /** purchaseKey of the purchase this transaction belongs to. */
-  pk: string;
-  event: PurchaseEvent;
-  aliases: string[];
-  /** Set for a consumable that is not revoked: credited once per transaction. */
-  credit?: SnapshotCredit;
-  transaction: VerifiedTransaction;
-  environment: 'production' | 'sandbox';
-}
 
 const ms = (iso: string) => Date.parse(iso);
 

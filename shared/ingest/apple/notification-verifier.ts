@@ -12,7 +12,7 @@ import {
   VerificationStatus,
 } from '@apple/app-store-server-library/dist/jws_verification.js';
 import { Environment } from '@apple/app-store-server-library/dist/models/Environment.js';
-import { NotificationAuthError, NotificationCheckUnavailableError } from './errors';
+import { NotificationAuthError, NotificationCheckUnavailableError } from '../errors';
 
 // Verifies App Store Server Notifications V2 with Apple's own SignedDataVerifier: the x5c chain up
 // to the configured root(s), Apple's marker OIDs on the leaf (1.2.840.113635.100.6.11.1) and

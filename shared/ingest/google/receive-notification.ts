@@ -1,6 +1,6 @@
 // POST /webhooks/google: Google Play real-time developer notifications over an authenticated
 // Pub/Sub push subscription. The OIDC token Pub/Sub attaches is verified first
-// (shared/notifications/pubsub-push-auth.ts); only then is the body read, wrapped in the envelope
+// (shared/ingest/google/pubsub-push-auth.ts); only then is the body read, wrapped in the envelope
 // Attesto would have sent and queued. The consumer re-reads the purchase through Attesto's Google
 // verify, so nothing here needs Play API access.
 //
@@ -16,23 +16,24 @@
 //   legitimate, and that app's backend is the one that handles it.
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { JWTVerifyGetKey } from 'jose';
-import { logger } from '../observability/logger';
-import { countWebhookReceipt } from '../observability/metrics';
-import { normalizeGoogleNotification } from './direct-envelope';
-import { type EnqueueTarget, enqueueUndecodable } from './enqueue-notification';
-import { MalformedNotificationError } from './errors';
-import type { GoogleNotificationSettings } from './google-notification-settings';
+import { logger } from '../../observability/logger';
+import { countWebhookReceipt } from '../../observability/metrics';
+import { envelopeLogFields } from '../direct-envelope';
+import { type EnqueueTarget, enqueueEnvelope, enqueueUndecodable } from '../enqueue';
+import { MalformedNotificationError } from '../errors';
 import {
   enqueueAndAnswer,
   headerOf,
+  type IngestResult,
+  type IngestSource,
   internalError,
-  type NotificationResult,
-  type NotificationSource,
   oversized,
-  rawBodyOf,
   received,
   refusal,
-} from './notification-http';
+  requestBodyBytes,
+} from '../http-edge';
+import { normalizeGoogleNotification } from './envelope';
+import type { GoogleNotificationSettings } from './notification-settings';
 import { type DecodedPubSubMessage, decodePubSubMessage } from './pubsub-message';
 import { verifyPubSubPush } from './pubsub-push-auth';
 
@@ -43,7 +44,7 @@ export interface ReceiveGoogleDeps extends EnqueueTarget {
   now?: () => Date;
 }
 
-const PUBSUB: NotificationSource = {
+const PUBSUB: IngestSource = {
   endpoint: 'google',
   label: 'Pub/Sub push',
   unavailable: "Google's key set could not be fetched; Pub/Sub retries",
@@ -63,9 +64,9 @@ function messageIdOf(raw: Buffer): string | undefined {
 export async function receiveGoogleNotification(
   event: APIGatewayProxyEventV2,
   deps: ReceiveGoogleDeps,
-): Promise<NotificationResult> {
+): Promise<IngestResult> {
   const requestId = event.requestContext?.requestId;
-  const raw = rawBodyOf(event);
+  const raw = requestBodyBytes(event);
   const tooLarge = oversized(raw, PUBSUB, requestId);
   if (tooLarge) return tooLarge;
 
@@ -118,5 +119,8 @@ export async function receiveGoogleNotification(
   }
 
   const envelope = normalizeGoogleNotification(decoded, deps.now?.() ?? new Date());
-  return enqueueAndAnswer(deps, envelope, PUBSUB, { requestId });
+  return enqueueAndAnswer(PUBSUB, () => enqueueEnvelope(deps, envelope), {
+    ...envelopeLogFields(envelope),
+    requestId,
+  });
 }
