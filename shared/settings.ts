@@ -1,4 +1,4 @@
-// The policies an operator chooses per stage (DESIGN §7), read from the environment once per cold
+// The policies an operator chooses per stage (architecture §7), read from the environment once per cold
 // start through readConfig. Blank values count as unset so a template can leave them empty.
 import { readConfig, requiredSetting } from './config';
 import type { EntitlementPolicy } from './domain/entitlements';

@@ -5,7 +5,7 @@ import {
   ServiceUnavailableError,
 } from '../http/errors';
 
-// How Attesto's answers become our HTTP answers (DESIGN §6). Messages carry Attesto's error code,
+// How Attesto's answers become our HTTP answers (architecture §6). Messages carry Attesto's error code,
 // HTTP status and request id for support, never the API key or the purchase being verified.
 
 export interface AttestoFailureContext {

@@ -1,4 +1,4 @@
-// Entitlements are derived, never stored (DESIGN §3, §5): a pure function of the user's purchases
+// Entitlements are derived, never stored (architecture §3, §5): a pure function of the user's purchases
 // and the time.
 import { type Catalog, catalog as defaultCatalog, productById } from './catalog';
 import type { Environment, Platform, Purchase, PurchaseStatus } from './purchase';

@@ -1,4 +1,4 @@
-// The purchase record (DESIGN §3) and the keys of every item in the purchases table.
+// The purchase record (architecture §3) and the keys of every item in the purchases table.
 import { createHash } from 'node:crypto';
 
 export type Platform = 'apple' | 'google';
@@ -53,7 +53,7 @@ export const PURCHASE_FIELDS = [
 
 /**
  * One purchase item. Every field of PurchaseFields is optional: a webhook may create the item
- * before the verify that knows the rest (DESIGN §4 "webhook before verify").
+ * before the verify that knows the rest (architecture §4 "webhook before verify").
  */
 export interface Purchase extends Partial<PurchaseFields> {
   /** `<platform>#<subjectKey>` */

@@ -1,4 +1,4 @@
-// The purchase state machine (DESIGN §4, §5). Pure: an event in, the field assignments out.
+// The purchase state machine (architecture §4, §5). Pure: an event in, the field assignments out.
 //
 // Ordering. Attesto delivers in any order and more than once, so the result must not depend on
 // arrival. Every update carries a register key (generation, order), compared lexicographically:

@@ -7,7 +7,7 @@ export function json(statusCode: number, body: unknown): APIGatewayProxyStructur
   return { statusCode, headers: { ...JSON_HEADERS }, body: JSON.stringify(body) };
 }
 
-/** The single error → HTTP mapping (DESIGN §6). */
+/** The single error → HTTP mapping (architecture §6). */
 export function errorResponse(error: unknown, requestId: string): APIGatewayProxyStructuredResultV2 {
   if (error instanceof HttpError) {
     const body: Record<string, unknown> = { error: error.code, message: error.message };

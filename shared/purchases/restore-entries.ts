@@ -2,7 +2,7 @@
 //
 // An iOS batch holds every transaction the device ever saw — each renewal of each subscription
 // (contract §1.8). The newest transaction of a product (highest numeric transactionId) carries
-// that subscription's current state; older renewals carry nothing newer (DESIGN §4), so only the
+// that subscription's current state; older renewals carry nothing newer (architecture §4), so only the
 // newest per product is verified. Consumables are separate purchases, so each of those counts.
 // An entry for a product the catalog does not list grants nothing and is skipped without a call.
 import { productById } from '../domain/catalog';

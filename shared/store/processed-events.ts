@@ -1,5 +1,5 @@
 // The webhook consumer's writes: each event's state change together with its processed-events
-// marker, in one transaction, so an event is applied exactly once or not at all (DESIGN §3, §4).
+// marker, in one transaction, so an event is applied exactly once or not at all (architecture §3, §4).
 import { PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { PurchaseUpdate } from '../domain/purchase';
 import {

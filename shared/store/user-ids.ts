@@ -1,4 +1,4 @@
-// The user-ids table: each user's appUserId UUID, both directions (DESIGN §3). Both items are
+// The user-ids table: each user's appUserId UUID, both directions (architecture §3). Both items are
 // written in one transaction, each only if absent, so mint-or-lookup is idempotent under races
 // and a UUID can never belong to two users.
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ContractApi, startContractApi } from '../support/contract-api';
 import { sdkProductsResponseSchema, sdkVerifyOkSchema } from '../support/sdk-schemas';
 
-// HTTP semantics the SDK depends on (DESIGN §6, contract §1.3), through the local HTTP API with
+// HTTP semantics the SDK depends on (architecture §6, contract §1.3), through the local HTTP API with
 // its JWT authorizer, against the Attesto sandbox's misbehaviour knobs.
 
 let api: ContractApi;

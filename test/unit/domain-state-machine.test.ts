@@ -148,7 +148,7 @@ const arrivalArb = historyArb.chain((events) =>
   }),
 );
 
-describe('order independence (DESIGN §4)', () => {
+describe('order independence (architecture §4)', () => {
   it('any permutation with duplicates of a history ends in the in-order state', () => {
     fc.assert(
       fc.property(arrivalArb, ({ events, duplicates, keys }) => {

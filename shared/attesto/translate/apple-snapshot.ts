@@ -1,7 +1,7 @@
 // An Apple verify result (Attesto §2.2) as a purchase snapshot: the event the store applies, the
 // identifiers that lead back to the purchase, and a consumable's credit. Pure.
 //
-// Ordering (DESIGN §4): Attesto's answer describes ONE transaction, which may be an old renewal.
+// Ordering (architecture §4): Attesto's answer describes ONE transaction, which may be an old renewal.
 // The snapshot is therefore ordered at that transaction's purchaseDate (the start of its period),
 // or at its revocationDate when it was refunded or revoked, so an old renewal verified late never
 // moves the expiry back, and a refund seen at verify is not older than the purchase it overrides.

@@ -1,4 +1,4 @@
-// The webhook function's whole job (DESIGN §1): check Attesto's HMAC over the raw bytes, put the
+// The webhook function's whole job (architecture §1): check Attesto's HMAC over the raw bytes, put the
 // raw body on the queue, answer. No DynamoDB and no Attesto call here, so Attesto gets its 2xx
 // fast and nothing that can be slow or flaky sits between a signed event and the queue.
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';

@@ -1,4 +1,4 @@
-// The webhook consumer (DESIGN §1, §4): each SQS record is one Attesto webhook, applied to its
+// The webhook consumer (architecture §1, §4): each SQS record is one Attesto webhook, applied to its
 // purchase together with its processed-events marker in one transaction, so it takes effect
 // exactly once whatever the queue redelivers, and never moves a purchase backwards.
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';

@@ -1,4 +1,4 @@
-// One Attesto webhook → the purchase it is about and the PurchaseEvent it makes (DESIGN §5).
+// One Attesto webhook → the purchase it is about and the PurchaseEvent it makes (architecture §5).
 // Apple: the inner signed transaction and renewal info carry the state. Google: the notification
 // is only a prompt, so the purchase is re-read through Attesto's Google verify with the
 // notification's CURRENT token, and that token and the order id become aliases of the root purchase.
