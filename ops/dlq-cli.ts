@@ -8,7 +8,6 @@
 //      (api: --api-url, else http://127.0.0.1:$PORT, PORT defaulting to 3000).
 // On AWS the usual credential chain applies (AWS_PROFILE, …); locally the emulator's dummy ones.
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../dev/local/provision';
 import { listDeadLetters, redriveDeadLetters } from './dead-letter-queue';
 
 const USAGE = `usage: npm run dlq -- <list|redrive> [options]
@@ -62,12 +61,15 @@ export interface QueueTarget {
   endpoint: string | undefined;
   region: string | undefined;
   local: boolean;
+  /** The emulator's dummy credentials, as the local runtime describes them. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
   source: string;
 }
 
 interface RuntimeInfo {
   sqsEndpoint?: string;
   region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
   queueUrl?: string;
   dlqUrl?: string;
 }
@@ -110,8 +112,9 @@ export async function resolveTarget(
     dlqUrl: dlqUrl ?? info.dlqUrl,
     queueUrl: queueUrl ?? info.queueUrl,
     endpoint: args.flags.endpoint ?? info.sqsEndpoint,
-    region: args.flags.region ?? info.region ?? LOCAL_REGION,
+    region: args.flags.region ?? info.region,
     local: true,
+    ...(info.credentials ? { credentials: info.credentials } : {}),
     source: `local runtime at ${apiUrl}`,
   };
 }
@@ -121,7 +124,7 @@ function sqsClientFor(target: QueueTarget): SQSClient {
     useQueueUrlAsEndpoint: false,
     ...(target.endpoint ? { endpoint: target.endpoint } : {}),
     ...(target.region ? { region: target.region } : {}),
-    ...(target.local ? { credentials: LOCAL_CREDENTIALS } : {}),
+    ...(target.credentials ? { credentials: target.credentials } : {}),
   });
 }
 

@@ -178,6 +178,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           dynamodbEndpoint: ddb.endpoint,
           sqsEndpoint: sqsLocal.endpoint,
           region: LOCAL_REGION,
+          // Dummies the emulators accept, so ops tools need no copy of them.
+          credentials: LOCAL_CREDENTIALS,
           tables: resources.tableNames,
           queueUrl: resources.queueUrl,
           dlqUrl: resources.dlqUrl,

@@ -11,7 +11,7 @@ const FORBIDDEN: Record<string, readonly string[]> = {
   functions: ['infra', 'dev', 'ops', 'test', 'bench'],
   infra: ['dev', 'ops', 'test', 'bench'],
   dev: ['ops', 'test', 'bench'],
-  ops: ['test', 'bench'],
+  ops: ['dev', 'test', 'bench'],
   bench: ['test'],
 };
 

@@ -67,6 +67,7 @@ describe('npm run dlq: where the queues are', () => {
         JSON.stringify({
           sqsEndpoint: 'http://127.0.0.1:9',
           region: 'us-east-1',
+          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
           queueUrl: 'http://q',
           dlqUrl: 'http://d',
         }),
@@ -78,7 +79,9 @@ describe('npm run dlq: where the queues are', () => {
       dlqUrl: 'http://d',
       queueUrl: 'http://q',
       endpoint: 'http://127.0.0.1:9',
+      region: 'us-east-1',
       local: true,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
   });
 
