@@ -61,7 +61,8 @@ export type FunctionName =
   | 'attesto-webhook'
   | 'apple-notifications'
   | 'google-notifications'
-  | 'webhook-consumer';
+  | 'webhook-consumer'
+  | 'admin-customer';
 
 export const functions: Record<FunctionName, FunctionDef> = {
   'verify-apple': {
@@ -133,6 +134,17 @@ export const functions: Record<FunctionName, FunctionDef> = {
     // The queue's visibility timeout is derived from it (infra/resources.ts).
     timeoutSeconds: CONSUMER_TIMEOUT_SECONDS,
     reservedConcurrency: 'webhookConsumer',
+  },
+  'admin-customer': {
+    name: 'admin-customer',
+    description:
+      'Operator lookup: finds a customer by any reference and returns their purchases and entitlements',
+    // Reads only: the alias and purchase items (GetItem), the user's purchases (byUser), and the
+    // user ↔ uuid items in both directions.
+    tables: {
+      purchases: { items: ['GetItem'], queries: ['byUser'] },
+      userIds: { items: ['GetItem'] },
+    },
   },
 };
 

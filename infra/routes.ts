@@ -2,8 +2,11 @@
 import type { FunctionName } from './functions';
 
 export type HttpMethod = 'GET' | 'POST';
-/** `user`: the JWT authorizer runs and the handler gets the caller's claims; `none`: public. */
-export type RouteAuth = 'user' | 'none';
+/**
+ * `user`: the JWT authorizer runs and the handler gets the caller's claims; `operator`: AWS IAM
+ * (SigV4) for the people who run the app, never a user's token; `none`: public.
+ */
+export type RouteAuth = 'user' | 'operator' | 'none';
 
 export interface Route {
   method: HttpMethod;
@@ -37,6 +40,8 @@ export function routeTable(options: RouteOptions = {}): Route[] {
     // The getting-started guide fetches the uuid with a plain GET; accepting it costs nothing.
     { method: 'GET', path: '/api/iap/uuid', fn: 'uuid', auth: 'user' },
     { method: 'POST', path: '/attesto-webhook', fn: 'attesto-webhook', auth: 'none' },
+    // Support and operations (docs/support.md): signed with the operator's AWS credentials.
+    { method: 'GET', path: '/admin/customer', fn: 'admin-customer', auth: 'operator' },
     // The stores cannot send our users' JWTs: each handler verifies the store's own signature.
     ...(options.appleNotifications
       ? [{ method: 'POST', path: '/webhooks/apple', fn: 'apple-notifications', auth: 'none' } as const]
@@ -45,4 +50,9 @@ export function routeTable(options: RouteOptions = {}): Route[] {
       ? [{ method: 'POST', path: '/webhooks/google', fn: 'google-notifications', auth: 'none' } as const]
       : []),
   ];
+}
+
+/** The routes an operator's managed policy may invoke: exactly those with `auth: 'operator'`. */
+export function operatorRoutes(routes: readonly Route[]): Route[] {
+  return routes.filter((route) => route.auth === 'operator');
 }

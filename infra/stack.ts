@@ -135,6 +135,11 @@ export class IapBackendStack extends Stack {
       new CfnOutput(this, outputId, { value, description });
     output('ApiUrl', this.httpApi.url, 'Base URL of the API; the SDK calls <ApiUrl>api/iap/…');
     output(
+      'OperatorPolicyArn',
+      this.httpApi.operatorPolicy.managedPolicyArn,
+      'Attach to the role of the people who run support: allows the /admin/ routes (npm run admin) only',
+    );
+    output(
       'WebhookUrl',
       `${this.httpApi.url}attesto-webhook`,
       "Set as the webhook URL in Attesto's dashboard",

@@ -7,6 +7,7 @@ import type {
   APIGatewayProxyEventV2WithJWTAuthorizer,
 } from 'aws-lambda';
 import { LOCAL_ACCOUNT_ID } from './lambda-context';
+import type { IamIdentity } from './sigv4-authorizer';
 
 export interface RawRequest {
   method: string;
@@ -22,8 +23,8 @@ export interface RawRequest {
 export interface EventOptions {
   routeKey: string;
   pathParameters: Record<string, string>;
-  /** Present only on routes behind the JWT authorizer. */
-  authorizer?: APIGatewayEventRequestContextJWTAuthorizer;
+  /** Present only on routes behind an authorizer: the JWT's claims, or the IAM caller. */
+  authorizer?: APIGatewayEventRequestContextJWTAuthorizer | { iam: IamIdentity };
   requestId: string;
   now: number;
   apiId?: string;

@@ -7,10 +7,11 @@ import type { CorsSettings } from '../../infra/cors';
 import type { FunctionName } from '../../infra/functions';
 import type { Route } from '../../infra/routes';
 import type { HandlerResolver } from './function-handlers';
-import { apiGatewayRequestId, buildHttpApiEvent } from './http-api-event';
+import { apiGatewayRequestId, buildHttpApiEvent, type EventOptions } from './http-api-event';
 import { type HttpResponse, toHttpResponse } from './http-api-result';
 import { createLambdaContext, invokeWithTimeout } from './lambda-context';
 import { createRouteMatcher } from './route-matcher';
+import type { OperatorAuthorizer } from './sigv4-authorizer';
 
 /** API Gateway's request payload quota for HTTP APIs. */
 const MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024;
@@ -28,6 +29,8 @@ export interface HttpApiOptions {
   resolveHandler: HandlerResolver;
   /** Required when any route has `auth: 'user'`. */
   authorize?: Authorizer;
+  /** The IAM (SigV4) check of `auth: 'operator'` routes; without it they answer 403 to everyone. */
+  authorizeOperator?: OperatorAuthorizer;
   cors?: CorsSettings;
   timeoutSeconds: (fn: FunctionName) => number;
   extraEndpoints?: ExtraEndpoints;
@@ -125,10 +128,15 @@ function createHttpApiListener(options: HttpApiOptions) {
     const matched = match(method, path);
     if (!matched) return message(404, 'Not Found');
 
-    let authorizer: APIGatewayEventRequestContextJWTAuthorizer | undefined;
+    let authorizer: EventOptions['authorizer'];
     if (matched.route.auth === 'user') {
       authorizer = await options.authorize?.(req.headers.authorization);
       if (!authorizer) return message(401, 'Unauthorized');
+    }
+    if (matched.route.auth === 'operator') {
+      const iam = await options.authorizeOperator?.({ method, url: rawUrl, headers: req.headers, body });
+      if (!iam) return message(403, 'Forbidden');
+      authorizer = { iam };
     }
 
     const fn = matched.route.fn;

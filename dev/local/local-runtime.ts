@@ -16,6 +16,11 @@ import type { HttpResponse } from './http-api-result';
 import { createJwtAuthorizer } from './jwt-authorizer';
 import { freePort } from './ports';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, provisionLocal } from './provision';
+import {
+  createSigV4Authorizer,
+  generateOperatorCredentials,
+  type OperatorCredentials,
+} from './sigv4-authorizer';
 import { startSqsLocal } from './sqs-local';
 import { startSqsPoller } from './sqs-poller';
 
@@ -55,6 +60,8 @@ export interface LocalRuntime {
   data: string;
   /** DynamoDB, SQS and the queue names, one line. */
   emulators: string;
+  /** The one credential the /admin/ routes accept in this run (npm run admin reads it from /_dev/runtime). */
+  adminCredentials: OperatorCredentials;
   ddb: DynamoDbLocal;
   stop(): Promise<void>;
 }
@@ -157,6 +164,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       auth = `dev issuer ${issuer.issuer} (audience ${issuer.audience})`;
     }
 
+    // New on every start and never written down: only this run's tools can sign for /admin/.
+    const adminCredentials = generateOperatorCredentials();
+    const authorizeOperator = createSigV4Authorizer({
+      credentials: adminCredentials,
+      region: LOCAL_REGION,
+      onReject: (reason) => options.log(`  403: ${reason}`),
+    });
+
     const resolveHandler = functionHandlerResolver();
     const reportError = (fn: string | undefined, error: unknown) =>
       options.warn(`[${fn ?? 'api'}] ${(error as Error)?.stack ?? String(error)}`);
@@ -171,6 +186,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       }),
       resolveHandler,
       authorize,
+      authorizeOperator,
       cors: corsSettings(env),
       timeoutSeconds: functionTimeoutSeconds,
       extraEndpoints: async (req, body) =>
@@ -183,6 +199,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           tables: resources.tableNames,
           queueUrl: resources.queueUrl,
           dlqUrl: resources.dlqUrl,
+          // For `npm run admin`: the local runtime's own operator credential, signed for LOCAL_REGION.
+          adminCredentials,
         }) ?? devEndpoints?.(req, body),
       log: options.log,
       onFunctionError: reportError,
@@ -224,6 +242,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       auth,
       data: inMemory ? 'in memory (--in-memory): nothing is kept after Ctrl-C' : dataDir,
       emulators: `DynamoDB ${ddb.endpoint} · SQS ${sqsLocal.endpoint} (queue ${resources.queueUrl.split('/').pop()}, DLQ ${resources.dlqUrl.split('/').pop()}) · ${apiUrl}${RUNTIME_INFO_PATH}`,
+      adminCredentials,
       ddb,
       stop,
     };

@@ -23,6 +23,8 @@ function banner(runtime: LocalRuntime, startedMs: number): string {
     `  Auth       ${runtime.auth}`,
     `  Token      npm run -s token -- alice`,
     `             curl -H "Authorization: Bearer $(npm run -s token -- alice)" ${runtime.apiUrl}/api/iap/entitlements`,
+    `  Admin      npm run admin -- customer <user id, uuid, transaction id, token or order id>`,
+    `             signed with this run's own key ${runtime.adminCredentials.accessKeyId} (docs/support.md)`,
     `  Data       ${data}`,
     `  Emulators  ${runtime.emulators}`,
     '',

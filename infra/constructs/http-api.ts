@@ -1,9 +1,12 @@
 // The HTTP API, built from THE route table (infra/routes.ts) so it cannot drift from the local
-// runtime. Routes marked `auth: 'user'` get the JWT authorizer; `auth: 'none'` routes are public
-// by design (the webhook proves itself with its HMAC signature, the catalog is public data).
-import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+// runtime. Routes marked `auth: 'user'` get the JWT authorizer; `auth: 'operator'` routes get AWS
+// IAM (SigV4), and the managed policy built here is the one way to be allowed to call them;
+// `auth: 'none'` routes are public by design (the webhook proves itself with its HMAC signature,
+// the catalog is public data).
+import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  type CfnApi,
   type CfnRoute,
   type CfnStage,
   CorsHttpMethod,
@@ -13,14 +16,15 @@ import {
   type HttpStage,
   LogGroupLogDestination,
 } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { CorsSettings } from '../cors';
 import type { FunctionName } from '../functions';
-import type { Route } from '../routes';
+import { operatorRoutes, type Route } from '../routes';
 import type { Throttle } from '../stage/schema';
 import { constructIdOf } from './function-factory';
 
@@ -56,6 +60,8 @@ export class ProductHttpApi extends Construct {
   readonly accessLogs: LogGroup;
   /** Routes by `METHOD path`, for tests and outputs. */
   readonly routes = new Map<string, HttpRoute>();
+  /** Allows `execute-api:Invoke` on the operator routes and nothing else; attach it to an operator role. */
+  readonly operatorPolicy: ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: ProductHttpApiProps) {
     super(scope, id);
@@ -103,6 +109,7 @@ export class ProductHttpApi extends Construct {
     const authorizer = new HttpJwtAuthorizer('UserJwt', props.auth.issuer, {
       jwtAudience: props.auth.audience,
     });
+    const iamAuthorizer = new HttpIamAuthorizer();
     const integrations = new Map<FunctionName, HttpLambdaIntegration>();
     const cfnStage = this.stage.node.defaultChild as CfnStage;
     const routeSettings: Record<string, Throttle> = {};
@@ -120,6 +127,7 @@ export class ProductHttpApi extends Construct {
         methods: [HttpMethod[route.method]],
         integration,
         ...(route.auth === 'user' ? { authorizer } : {}),
+        ...(route.auth === 'operator' ? { authorizer: iamAuthorizer } : {}),
       });
       if (!created) throw new Error(`No route created for ${route.method} ${route.path}`);
       this.routes.set(`${route.method} ${route.path}`, created);
@@ -144,6 +152,25 @@ export class ProductHttpApi extends Construct {
         { ThrottlingRateLimit: t.rateLimit, ThrottlingBurstLimit: t.burstLimit },
       ]),
     );
+
+    const invokable = operatorRoutes(props.routes).map((route) =>
+      // Any stage of this API (it has one, $default); the method and path are exact.
+      this.api.arnForExecuteApi(route.method, route.path, '*'),
+    );
+    this.operatorPolicy = new ManagedPolicy(this, 'OperatorPolicy', {
+      description: 'iap-backend support and operations: invoke the /admin/ routes of this API, nothing else',
+      statements: [new PolicyStatement({ actions: ['execute-api:Invoke'], resources: invokable })],
+    });
+    // cdk-nag names each wildcard resource in its finding: one acknowledgement per route.
+    const stack = Stack.of(this);
+    const apiLogicalId = stack.resolve(stack.getLogicalId(this.api.node.defaultChild as CfnApi)) as string;
+    for (const route of operatorRoutes(props.routes)) {
+      Validations.of(this.operatorPolicy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/*/${route.method}${route.path}]`,
+        reason:
+          'The wildcard is the stage segment of the execute-api ARN only (this API has the single $default stage); the method and /admin/ path are exact.',
+      });
+    }
   }
 
   get url(): string {

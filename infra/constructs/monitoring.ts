@@ -96,19 +96,23 @@ export class Monitoring extends Construct {
       label: 'API 5xx %',
       period: FIVE_MINUTES,
     });
-    // An alarm's metric math may combine at most 10 metrics.
-    if (props.functions.length > 10)
-      throw new Error('LambdaThrottles alarm: split it, more than 10 functions');
-    const throttleMetrics: Record<string, Metric> = {};
-    props.functions.forEach((fn, i) => {
-      throttleMetrics[`t${i}`] = fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' });
-    });
-    const throttles = new MathExpression({
-      expression: Object.keys(throttleMetrics).join(' + '),
-      usingMetrics: throttleMetrics,
-      label: 'Lambda throttles (all functions)',
-      period: FIVE_MINUTES,
-    });
+    // An alarm's metric math may combine at most 10 metrics: one throttle sum per 10 functions.
+    const throttleGroups: MathExpression[] = [];
+    for (let start = 0; start < props.functions.length; start += 10) {
+      const throttleMetrics: Record<string, Metric> = {};
+      props.functions.slice(start, start + 10).forEach((fn, i) => {
+        throttleMetrics[`t${start + i}`] = fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' });
+      });
+      const group = throttleGroups.length + 1;
+      throttleGroups.push(
+        new MathExpression({
+          expression: Object.keys(throttleMetrics).join(' + '),
+          usingMetrics: throttleMetrics,
+          label: `Lambda throttles (group ${group})`,
+          period: FIVE_MINUTES,
+        }),
+      );
+    }
 
     const action = new SnsAction(this.topic);
     const alarm = (alarmId: string, description: string, props: ConstructorParameters<typeof Alarm>[2]) => {
@@ -144,16 +148,19 @@ export class Monitoring extends Construct {
         datapointsToAlarm: 2,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
-      alarm(
-        'LambdaThrottles',
-        'Lambda throttled invocations: the account or function concurrency limit was hit.',
-        {
-          metric: throttles,
-          threshold: 0,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        },
+      // The first group keeps the alarm's original name; each further group of 10 adds one.
+      ...throttleGroups.map((throttles, i) =>
+        alarm(
+          i === 0 ? 'LambdaThrottles' : `LambdaThrottles${i + 1}`,
+          'Lambda throttled invocations: the account or function concurrency limit was hit.',
+          {
+            metric: throttles,
+            threshold: 0,
+            comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluationPeriods: 1,
+            treatMissingData: TreatMissingData.NOT_BREACHING,
+          },
+        ),
       ),
     ];
 
@@ -210,7 +217,7 @@ export class Monitoring extends Construct {
         ),
         width: 12,
       }),
-      new GraphWidget({ title: 'Lambda throttles', left: [throttles], width: 12 }),
+      new GraphWidget({ title: 'Lambda throttles', left: throttleGroups, width: 12 }),
     );
     this.dashboard.addWidgets(
       new GraphWidget({

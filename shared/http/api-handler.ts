@@ -29,13 +29,15 @@ export interface ApiRequest<Body> {
   body: Body;
   /** The caller's user id: the JWT `sub` claim (routes with auth `user`). */
   userId: string;
+  /** The signing IAM principal's ARN (routes with auth `operator`); empty otherwise. */
+  operator: string;
   event: ApiEvent;
   context: Context;
   requestId: string;
 }
 
 export interface ApiHandlerOptions<S extends AnySchema | undefined> {
-  auth: 'user' | 'none';
+  auth: 'user' | 'operator' | 'none';
   /** Schema of the JSON body; omit for routes that take no body (GET, uuid). */
   body?: S;
   maxBodyBytes?: number;
@@ -98,6 +100,13 @@ function callerId(event: ApiEvent): string {
   return sub;
 }
 
+/** API Gateway's IAM authorizer has already checked the signature; this names who signed. */
+function operatorArn(event: ApiEvent): string {
+  const iam = (event.requestContext.authorizer as { iam?: { userArn?: unknown } } | undefined)?.iam;
+  if (typeof iam?.userArn !== 'string' || iam.userArn.length === 0) throw new UnauthorizedError();
+  return iam.userArn;
+}
+
 const errorMapping: MiddlewareObj<ApiEvent, ApiResult> = {
   onError: (request) => {
     const requestId = request.event?.requestContext?.requestId ?? request.context?.awsRequestId ?? 'unknown';
@@ -123,9 +132,11 @@ export function apiHandler<S extends AnySchema | undefined = undefined>(
         options.body ? parseJsonBody(event, options.body, options.maxBodyBytes) : undefined
       ) as BodyOf<S>;
       const userId = options.auth === 'user' ? callerId(event) : '';
+      const operator = options.auth === 'operator' ? operatorArn(event) : '';
       const result = await handle({
         body,
         userId,
+        operator,
         event,
         context,
         requestId: event.requestContext.requestId,

@@ -42,6 +42,13 @@ export class UnauthorizedError extends HttpError {
   }
 }
 
+/** 404: what the caller asked for does not exist; the message names what was searched. */
+export class NotFoundError extends HttpError {
+  constructor(message: string) {
+    super(404, 'NOT_FOUND', message);
+  }
+}
+
 export class PayloadTooLargeError extends HttpError {
   constructor(limitBytes: number) {
     super(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${limitBytes} bytes`);

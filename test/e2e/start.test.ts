@@ -118,6 +118,25 @@ describe('npm start (dev/local/start.ts --in-memory)', () => {
     expect(info.sqsEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
+  it('names its admin key in the banner and lets `npm run admin` sign with it, refusing unsigned calls', async () => {
+    const info = (await (await fetch(`http://127.0.0.1:${port}/_dev/runtime`)).json()) as {
+      adminCredentials: { accessKeyId: string };
+    };
+    expect(output).toContain('npm run admin -- customer');
+    expect(output).toContain(info.adminCredentials.accessKeyId);
+    expect(output).not.toContain((info.adminCredentials as { secretAccessKey?: string }).secretAccessKey);
+    expect((await fetch(`http://127.0.0.1:${port}/admin/customer?ref=alice`)).status).toBe(403);
+    const failed = await run(TSX, ['ops/admin-cli.ts', 'customer', 'nobody-at-all'], {
+      env: { ...process.env, PORT: String(port) },
+    }).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    // Signed correctly (not 403), and the lookup itself answered: nobody has that reference.
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain('No customer or purchase found for "nobody-at-all"');
+  });
+
   it('answers 401 without a token', async () => {
     const res = await fetch(`http://127.0.0.1:${port}/api/iap/entitlements`);
     expect(res.status).toBe(401);

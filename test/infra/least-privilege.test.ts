@@ -92,6 +92,13 @@ const expected: Record<string, Record<string, string[]>> = {
     processedEvents: ['dynamodb:PutItem'],
     [API_KEY]: READ_SECRET,
   },
+  // Operator lookup, read only: resolveAlias/getPurchase (GetItem), purchasesOfUser (byUser),
+  // uuidOfUser/userIdOfUuid (GetItem). No secret, no write.
+  'admin-customer': {
+    purchases: ['dynamodb:GetItem'],
+    'purchases/index/byUser': ['dynamodb:Query'],
+    userIds: ['dynamodb:GetItem'],
+  },
 };
 
 describe('least privilege', () => {

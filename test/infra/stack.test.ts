@@ -23,6 +23,7 @@ const FUNCTION_NAMES: FunctionName[] = [
   'apple-notifications',
   'google-notifications',
   'webhook-consumer',
+  'admin-customer',
 ];
 /** The default routes: key, function, whether the JWT authorizer runs. */
 const ROUTES: { key: string; fn: FunctionName; user: boolean }[] = [
@@ -35,16 +36,20 @@ const ROUTES: { key: string; fn: FunctionName; user: boolean }[] = [
   { key: 'GET /api/iap/uuid', fn: 'uuid', user: true },
   { key: 'POST /attesto-webhook', fn: 'attesto-webhook', user: false },
 ];
+/** The operator routes: AWS IAM (SigV4), never the JWT authorizer, never public. */
+const OPERATOR_ROUTES: { key: string; fn: FunctionName }[] = [
+  { key: 'GET /admin/customer', fn: 'admin-customer' },
+];
 
 describe('HTTP API', () => {
   const routes = resourcesOfType(dev, 'AWS::ApiGatewayV2::Route');
   const routeByKey = new Map(routes.map(([, r]) => [r.Properties.RouteKey as string, r.Properties]));
 
   it('has exactly the default routes', () => {
-    expect([...routeByKey.keys()].sort()).toEqual(ROUTES.map((r) => r.key).sort());
+    expect([...routeByKey.keys()].sort()).toEqual([...ROUTES, ...OPERATOR_ROUTES].map((r) => r.key).sort());
   });
 
-  it.each(ROUTES)('$key → the $fn function', (route) => {
+  it.each([...ROUTES, ...OPERATOR_ROUTES])('$key → the $fn function', (route) => {
     const props = routeByKey.get(route.key);
     const [integrationId] = referencedIds(props?.Target);
     const integration = dev.json.Resources[integrationId ?? ''];
@@ -69,6 +74,54 @@ describe('HTTP API', () => {
     }
     expect(routeByKey.get('POST /attesto-webhook')?.AuthorizerId).toBeUndefined();
     expect(routeByKey.get('GET /api/iap/products')?.AuthorizerId).toBeUndefined();
+  });
+
+  it('authorises the /admin/ routes with AWS IAM, and only those', () => {
+    for (const route of OPERATOR_ROUTES) {
+      expect(routeByKey.get(route.key)?.AuthorizationType, route.key).toBe('AWS_IAM');
+      expect(routeByKey.get(route.key)?.AuthorizerId, route.key).toBeUndefined();
+    }
+    const iamRoutes = [...routeByKey.entries()].filter(([, props]) => props.AuthorizationType === 'AWS_IAM');
+    expect(iamRoutes.map(([key]) => key).sort()).toEqual(['GET /admin/customer']);
+    expect([...routeByKey.keys()].filter((key) => key.includes(' /admin/')).sort()).toEqual([
+      'GET /admin/customer',
+    ]);
+  });
+
+  it('outputs a managed policy that allows invoking exactly the /admin/ routes', () => {
+    const policies = resourcesOfType(dev, 'AWS::IAM::ManagedPolicy');
+    expect(policies).toHaveLength(1);
+    const [policyId, policy] = policies[0] as [string, { Properties: { PolicyDocument: unknown } }];
+    const apiId = dev.logicalId(dev.stack.httpApi.api);
+    expect(policy.Properties.PolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: 'execute-api:Invoke',
+          Resource: {
+            'Fn::Join': [
+              '',
+              [
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                ':execute-api:',
+                { Ref: 'AWS::Region' },
+                ':',
+                { Ref: 'AWS::AccountId' },
+                ':',
+                { Ref: apiId },
+                '/*/GET/admin/customer',
+              ],
+            ],
+          },
+        },
+      ],
+    });
+    // Attached to nobody by the stack: the operator's own role gets it.
+    expect(policy.Properties).not.toHaveProperty('Roles');
+    expect(policy.Properties).not.toHaveProperty('Users');
+    expect(dev.json.Outputs?.OperatorPolicyArn.Value).toEqual({ Ref: policyId });
   });
 
   it('checks issuer and audience from the stage config', () => {
@@ -491,7 +544,8 @@ describe('monitoring and outputs', () => {
   it('alarms on a non-empty DLQ, consumer errors, API 5xx rate and throttles, all to the topic', () => {
     const topicId = dev.logicalId(dev.stack.monitoring.topic);
     const alarms = resourcesOfType(dev, 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
-    expect(alarms).toHaveLength(4);
+    // Throttles take one alarm per 10 functions (metric math combines at most 10 metrics).
+    expect(alarms).toHaveLength(5);
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
     dev.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -533,6 +587,7 @@ describe('monitoring and outputs', () => {
         'ProcessedEventsTableName',
         'WebhookQueueUrl',
         'WebhookDlqUrl',
+        'OperatorPolicyArn',
       ]),
     );
     expect(JSON.stringify(dev.json.Outputs?.WebhookUrl.Value)).toContain('attesto-webhook');

@@ -1,0 +1,216 @@
+// `npm run admin -- <command>`: the support and operations CLI over the operator API (/admin/).
+//
+// Where the API is, first match wins:
+//   1. --api <url>: a deployed stack, signed with the caller's AWS credentials (the usual chain:
+//      AWS_PROFILE, SSO, environment, instance role …); region from --region, else the URL, else
+//      AWS_REGION;
+//   2. the running `npm start` on 127.0.0.1:$PORT (3000 by default), signed with the admin
+//      credential it generated at start and describes at GET /_dev/runtime.
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import type { AdminTarget } from './admin-request';
+import { callAdmin } from './admin-request';
+
+const USAGE = `usage: npm run admin -- customer <reference> [--json] [--api <url>] [--region <region>]
+
+  customer <reference>   the customer behind a reference: an app user id (JWT sub), an appUserId
+                         uuid, an Apple transaction or original transaction id, a Google purchase
+                         token or order id; prints their ids, entitlements and purchases
+
+options:
+  --json            print the API's JSON answer instead of the readable view
+  --api URL         a deployed stack's API URL (output ApiUrl), signed with your AWS credentials;
+                    default: the local runtime on 127.0.0.1:$PORT (PORT=3000)
+  --region REGION   the stack's region (default: from the URL, else AWS_REGION)
+`;
+
+export class UsageError extends Error {}
+
+export interface AdminArgs {
+  command: 'customer';
+  ref: string;
+  json: boolean;
+  api?: string;
+  region?: string;
+}
+
+export function parseAdminArgs(argv: readonly string[]): AdminArgs {
+  const positional: string[] = [];
+  const flags: Partial<Record<'api' | 'region', string>> = {};
+  let json = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--json') json = true;
+    else if (arg === '--api' || arg === '--region') {
+      const value = argv[++i];
+      if (!value || value.startsWith('--')) throw new UsageError(`${arg} needs a value`);
+      flags[arg.slice(2) as 'api' | 'region'] = value;
+    } else if (arg.startsWith('--')) throw new UsageError(`unknown option "${arg}"`);
+    else positional.push(arg);
+  }
+  const [command, ref, ...extra] = positional;
+  if (command !== 'customer')
+    throw new UsageError(command ? `unknown command "${command}"` : 'a command is required');
+  if (!ref?.trim()) throw new UsageError('customer needs a reference');
+  if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  return { command, ref: ref.trim(), json, ...flags };
+}
+
+interface RuntimeInfo {
+  region?: string;
+  adminCredentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export async function resolveAdminTarget(
+  args: AdminArgs,
+  env: NodeJS.ProcessEnv,
+  fetchImpl: typeof fetch = fetch,
+): Promise<AdminTarget> {
+  if (args.api) {
+    const region =
+      args.region ?? /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com/.exec(args.api)?.[1] ?? env.AWS_REGION;
+    if (!region) throw new UsageError(`no region for ${args.api}: pass --region or set AWS_REGION`);
+    return { baseUrl: args.api, region, credentials: defaultProvider(), source: args.api };
+  }
+  const local = `http://127.0.0.1:${env.PORT || 3000}`;
+  let info: RuntimeInfo;
+  try {
+    const res = await fetchImpl(`${local}/_dev/runtime`, { signal: AbortSignal.timeout(3_000) });
+    if (!res.ok) throw new Error(`it answered ${res.status}`);
+    info = (await res.json()) as RuntimeInfo;
+  } catch (error) {
+    throw new UsageError(
+      `no local runtime answered at ${local}/_dev/runtime (${(error as Error).message}); start it with npm start, or pass --api <url> for a deployed stack`,
+    );
+  }
+  if (!info.adminCredentials || !info.region)
+    throw new UsageError(`${local}/_dev/runtime did not describe an admin credential; restart npm start`);
+  return {
+    baseUrl: local,
+    region: info.region,
+    credentials: info.adminCredentials,
+    source: `npm start at ${local}`,
+  };
+}
+
+interface CustomerAnswer {
+  reference: string;
+  matchedBy: string;
+  user: { userId: string; appUserId: string | null } | null;
+  entitlements: Array<{
+    key: string;
+    productId: string;
+    expiresAt: string | null;
+    status: string;
+    platform: string;
+    environment: string | null;
+  }>;
+  purchases: Array<{
+    platform: string;
+    subjectKey: string;
+    productId: string | null;
+    status: string | null;
+    expiresAt: string | null;
+    environment: string | null;
+    ownership: string | null;
+    owner: string | null;
+    latestTransactionId: string | null;
+    updatedAt: string;
+  }>;
+  history: unknown;
+  explanation: unknown;
+}
+
+const MATCHED_BY: Record<string, string> = {
+  userId: 'app user id',
+  appUserId: 'appUserId uuid',
+  appleOriginalTransactionId: 'Apple original transaction id',
+  appleTransactionId: 'Apple transaction id',
+  googlePurchaseToken: 'Google purchase token',
+  googleOrderId: 'Google order id',
+};
+
+/** The readable view: one screen a support person can read on the phone with a customer. */
+export function formatCustomer(view: CustomerAnswer): string {
+  const lines: string[] = [];
+  const matched = MATCHED_BY[view.matchedBy] ?? view.matchedBy;
+  if (view.user) {
+    lines.push(`Customer ${view.user.userId}  (found by ${matched})`);
+    lines.push(`  appUserId  ${view.user.appUserId ?? '(none minted)'}`);
+  } else {
+    lines.push(`No customer holds this purchase yet  (found by ${matched})`);
+  }
+  lines.push('', `Entitlements (${view.entitlements.length})`);
+  if (!view.entitlements.length) lines.push('  none');
+  for (const e of view.entitlements) {
+    lines.push(
+      `  ${e.key}  ${e.expiresAt ? `until ${e.expiresAt}` : 'lifetime'}  ${e.status}  ${e.platform}/${e.environment ?? '?'}  from ${e.productId}`,
+    );
+  }
+  lines.push('', `Purchases (${view.purchases.length})`);
+  for (const p of view.purchases) {
+    const expiry = p.expiresAt ? `expires ${p.expiresAt}` : p.status ? 'no expiry' : 'expiry unknown';
+    lines.push(
+      `  ${p.platform}  ${p.productId ?? '(product unknown)'}  ${p.status ?? '(status unknown)'}  ${expiry}  ${p.environment ?? '?'}`,
+    );
+    lines.push(
+      `      owner ${p.owner ?? '(nobody yet)'}${p.ownership === 'FAMILY_SHARED' ? ' (family sharing)' : ''}  ${p.platform === 'apple' ? 'original transaction' : 'purchase token'} ${p.subjectKey}  updated ${p.updatedAt}`,
+    );
+  }
+  lines.push('', 'History and entitlement explanation: not recorded yet.');
+  return `${lines.join('\n')}\n`;
+}
+
+export async function runAdmin(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  out: (text: string) => void,
+  err: (text: string) => void,
+): Promise<number> {
+  let args: AdminArgs;
+  try {
+    args = parseAdminArgs(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    err(`${error.message}\n${USAGE}`);
+    return 2;
+  }
+  let target: AdminTarget;
+  try {
+    target = await resolveAdminTarget(args, env);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    err(`${error.message}\n`);
+    return 2;
+  }
+  const res = await callAdmin(target, { method: 'GET', path: '/admin/customer', query: { ref: args.ref } });
+  const body = res.body as { message?: string } | undefined;
+  if (res.status === 403) {
+    err(
+      `${target.source} refused the request (403): the credentials are not allowed to call /admin/ (attach the stack's OperatorPolicyArn to your role)\n`,
+    );
+    return 1;
+  }
+  if (res.status !== 200) {
+    err(`${body?.message ?? `the API answered ${res.status}`}\n`);
+    return 1;
+  }
+  out(args.json ? `${JSON.stringify(res.body, null, 2)}\n` : formatCustomer(res.body as CustomerAnswer));
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  runAdmin(
+    process.argv.slice(2),
+    process.env,
+    (text) => process.stdout.write(text),
+    (text) => process.stderr.write(text),
+  ).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`npm run admin failed: ${(error as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

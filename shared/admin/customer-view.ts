@@ -1,0 +1,91 @@
+// The support view of one customer: who they are, what they are entitled to now, and every
+// purchase with its state. Pure: the purchases and the time come in as arguments.
+import { type Entitlement, type EntitlementPolicy, entitlementsOf } from '../domain/entitlements';
+import type { Purchase } from '../domain/purchase';
+import type { ReferenceKind } from './customer-reference';
+
+export interface PurchaseSummary {
+  platform: Purchase['platform'];
+  /** Apple originalTransactionId; Google root purchase token. */
+  subjectKey: string;
+  productId: string | null;
+  productType: string | null;
+  status: string | null;
+  /** ISO-8601; null = never expires or not known yet (see `status`). */
+  expiresAt: string | null;
+  gracePeriodExpiresAt: string | null;
+  willRenew: boolean | null;
+  environment: string | null;
+  ownership: string | null;
+  /** The user who holds it; null = nobody has verified or claimed it yet. */
+  owner: string | null;
+  /** The appUserId the store bound it to at purchase time, if any. */
+  appUserId: string | null;
+  latestTransactionId: string | null;
+  updatedAt: string;
+}
+
+export interface CustomerView {
+  /** What the operator asked for, and what kind of identifier it turned out to be. */
+  reference: string;
+  matchedBy: ReferenceKind;
+  /** null when the reference named a purchase nobody holds yet. */
+  user: { userId: string; appUserId: string | null } | null;
+  /** Exactly what the app gets from GET /api/iap/entitlements now. */
+  entitlements: Entitlement[];
+  /** Newest change first. */
+  purchases: PurchaseSummary[];
+  /**
+   * The history timeline and the explanation of each entitlement (which purchase gives it, or
+   * why a missing one is missing) are not recorded yet: these stay null until they are, so
+   * scripts can already test for them.
+   */
+  history: null;
+  explanation: null;
+}
+
+const iso = (ms: number | null | undefined): string | null =>
+  typeof ms === 'number' ? new Date(ms).toISOString() : null;
+
+export function purchaseSummary(p: Purchase): PurchaseSummary {
+  return {
+    platform: p.platform,
+    subjectKey: p.subjectKey,
+    productId: p.productId ?? null,
+    productType: p.productType ?? null,
+    status: p.status ?? null,
+    expiresAt: iso(p.expiresAt),
+    gracePeriodExpiresAt: iso(p.gracePeriodExpiresAt),
+    willRenew: p.willRenew ?? null,
+    environment: p.environment ?? null,
+    ownership: p.ownership ?? null,
+    owner: p.userId ?? null,
+    appUserId: p.appUserId ?? null,
+    latestTransactionId: p.latestTransactionId ?? null,
+    updatedAt: p.updatedAt,
+  };
+}
+
+export interface CustomerFacts {
+  reference: string;
+  matchedBy: ReferenceKind;
+  user: { userId: string; appUserId: string | null } | null;
+  purchases: readonly Purchase[];
+}
+
+export function customerView(facts: CustomerFacts, now: number, policy: EntitlementPolicy): CustomerView {
+  // A purchase nobody holds gives nobody anything.
+  const entitlements = facts.user ? entitlementsOf(facts.purchases, now, policy) : [];
+  const purchases = [...facts.purchases]
+    .sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : 0))
+    .map(purchaseSummary);
+  return {
+    reference: facts.reference,
+    matchedBy: facts.matchedBy,
+    user: facts.user,
+    entitlements,
+    purchases,
+    history: null,
+    explanation: null,
+  };
+}
