@@ -15,7 +15,7 @@ import { applyEvent, markProcessed } from '../../store/processed-events';
 import { getPurchase, resolveAlias } from '../../store/purchases';
 import { userIdOfUuid } from '../../store/user-ids';
 import { ZodErrorBase } from '../../validation';
-import { upstreamEventKey } from '../direct-envelope';
+import { DIRECT_TENANT_ID, upstreamEventKey } from '../direct-envelope';
 import { BODY_ENCODING_ATTRIBUTE, queuedBodyText } from '../queue-message';
 import { actionForAttestoEvent } from './event-actions';
 import { withCurrentEventName } from './legacy-event-names';
@@ -119,6 +119,12 @@ async function processWebhook(received: AttestoWebhook, deps: ConsumerDeps = {})
     update: updateFor(resolved.event),
     ...(userId ? { userId } : {}),
     aliases: resolved.aliases,
+    cause: {
+      source: webhook.tenantId === DIRECT_TENANT_ID ? `${webhook.source}-direct` : 'attesto-webhook',
+      eventId: webhook.eventId,
+      markerId,
+      event: resolved.event.kind,
+    },
   });
   logger.info('Webhook processed', {
     ...about,
