@@ -30,6 +30,8 @@ export interface ApplyEventInput {
   /** aliasKey(...)s the event revealed (e.g. the current Google token). */
   aliases?: readonly string[];
   ttlDays?: number;
+  /** The purchase item as the caller just read it (strongly consistent); unset, applyEvent reads it. */
+  stored?: { item: Record<string, unknown> | undefined };
   /** What caused the change, for its history record; default: an Attesto webhook with this marker. */
   cause?: HistoryCause;
 }
@@ -61,8 +63,8 @@ export async function applyEvent(input: ApplyEventInput): Promise<ApplyEventResu
     markerId: input.eventId,
     event: input.outcome,
   };
-  let current: Record<string, unknown> | undefined;
-  let read = false;
+  let current = input.stored?.item;
+  let read = input.stored !== undefined;
   return retryingWrite<ApplyEventResult>('Applying the event', async () => {
     if (!read) {
       current = await storedItem(input.pk);

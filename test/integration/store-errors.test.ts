@@ -1,8 +1,5 @@
 // Failures DynamoDB Local cannot produce on demand, forced with aws-sdk-client-mock.
-import {
-  ConditionalCheckFailedException,
-  ProvisionedThroughputExceededException,
-} from '@aws-sdk/client-dynamodb';
+import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
   GetCommand,

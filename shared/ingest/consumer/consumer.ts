@@ -12,7 +12,7 @@ import { logger } from '../../observability/logger';
 import { countWebhookEvent } from '../../observability/metrics';
 import { settings } from '../../settings';
 import { applyEvent, markProcessed } from '../../store/processed-events';
-import { getPurchase, resolveAlias } from '../../store/purchases';
+import { getPurchase, resolveAlias, storedItem } from '../../store/purchases';
 import { userIdOfUuid } from '../../store/user-ids';
 import { ZodErrorBase } from '../../validation';
 import { DIRECT_TENANT_ID, upstreamEventKey } from '../direct-envelope';
@@ -111,7 +111,11 @@ async function processWebhook(received: AttestoWebhook, deps: ConsumerDeps = {})
   // owner. A family member's copy may carry the purchaser's appAccountToken, so it names nobody
   // (domain/ownership.ts): the member who verifies it claims it.
   const familyShared = resolved.event.fields.ownership === 'FAMILY_SHARED';
-  const userId = resolved.appUserId && !familyShared ? await userIdOfUuid(resolved.appUserId) : undefined;
+  // The purchase is read alongside the user lookup: the write needs it to know what it changes.
+  const [userId, stored] = await Promise.all([
+    resolved.appUserId && !familyShared ? userIdOfUuid(resolved.appUserId) : undefined,
+    storedItem(resolved.pk),
+  ]);
   const { result } = await applyEvent({
     eventId: markerId,
     outcome: resolved.event.kind,
@@ -119,6 +123,7 @@ async function processWebhook(received: AttestoWebhook, deps: ConsumerDeps = {})
     update: updateFor(resolved.event),
     ...(userId ? { userId } : {}),
     aliases: resolved.aliases,
+    stored: { item: stored },
     cause: {
       source: webhook.tenantId === DIRECT_TENANT_ID ? `${webhook.source}-direct` : 'attesto-webhook',
       eventId: webhook.eventId,
