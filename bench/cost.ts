@@ -52,9 +52,9 @@ function lambdaDollars(fn: FunctionName, durationMs: number, invocations: number
 }
 
 export function costModel(input: {
-  verify: { durationMs: number; readUnits: number; writeUnits: number };
+  verify: { durationMs: number; readUnits: number; writeUnits: number; historyWriteUnits: number };
   webhook: { durationMs: number };
-  consumerBatch: { durationMs: number; readUnits: number; writeUnits: number };
+  consumerBatch: { durationMs: number; readUnits: number; writeUnits: number; historyWriteUnits: number };
 }): CostFigure {
   const million = 1e6;
   const verifyLines: CostLine[] = [
@@ -65,7 +65,7 @@ export function costModel(input: {
       dollars: lambdaDollars('verify-apple', input.verify.durationMs, million),
     },
     {
-      item: `DynamoDB writes (${input.verify.writeUnits} WRU)`,
+      item: `DynamoDB writes (${input.verify.writeUnits} WRU, of which history ${input.verify.historyWriteUnits})`,
       dollars: input.verify.writeUnits * PRICES.dynamoWriteUnit * million,
     },
     {
@@ -93,7 +93,7 @@ export function costModel(input: {
       dollars: PRICES.sqsRequest * (million + 2 * batches),
     },
     {
-      item: `DynamoDB writes (${(input.consumerBatch.writeUnits / SQS_BATCH).toFixed(1)} WRU per event)`,
+      item: `DynamoDB writes (${(input.consumerBatch.writeUnits / SQS_BATCH).toFixed(1)} WRU per event, of which history ${(input.consumerBatch.historyWriteUnits / SQS_BATCH).toFixed(1)})`,
       dollars: (input.consumerBatch.writeUnits / SQS_BATCH) * PRICES.dynamoWriteUnit * million,
     },
     {

@@ -15,6 +15,8 @@ export interface SdkCall {
   /** DynamoDB capacity units the call consumed (ReturnConsumedCapacity TOTAL), when it reported them. */
   readUnits: number;
   writeUnits: number;
+  /** Of `writeUnits`, those spent on the history table (its records and their index entries). */
+  historyWriteUnits: number;
 }
 
 const calls: SdkCall[] = [];
@@ -43,7 +45,8 @@ function instrument(stack: Stack, service: string): void {
       // biome-ignore lint/suspicious/noExplicitAny: see Next
       (next: Next) => async (args: any) => {
         if (args.input && typeof args.input === 'object' && !('ReturnConsumedCapacity' in args.input)) {
-          args.input.ReturnConsumedCapacity = 'TOTAL';
+          // INDEXES: the units per table, so the history table's share can be told apart.
+          args.input.ReturnConsumedCapacity = 'INDEXES';
         }
         return next(args);
       },
@@ -61,17 +64,25 @@ function instrument(stack: Stack, service: string): void {
         endedAt: Number.NaN,
         readUnits: 0,
         writeUnits: 0,
+        historyWriteUnits: 0,
       };
       calls.push(call);
       try {
         const result = await next(args);
         const consumed = result?.output?.ConsumedCapacity;
-        const units = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []).reduce(
-          (sum: number, c: { CapacityUnits?: number }) => sum + (c.CapacityUnits ?? 0),
-          0,
-        );
+        const perTable: { CapacityUnits?: number; TableName?: string }[] = Array.isArray(consumed)
+          ? consumed
+          : consumed
+            ? [consumed]
+            : [];
+        const units = perTable.reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
         if (READS.has(call.command)) call.readUnits = units;
-        else call.writeUnits = units;
+        else {
+          call.writeUnits = units;
+          call.historyWriteUnits = perTable
+            .filter((c) => /history$/.test(c.TableName ?? ''))
+            .reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+        }
         return result;
       } finally {
         call.endedAt = performance.now();
@@ -107,6 +118,7 @@ function hookFetch(isAttesto: (url: string) => boolean): void {
       endedAt: Number.NaN,
       readUnits: 0,
       writeUnits: 0,
+      historyWriteUnits: 0,
     };
     calls.push(call);
     try {

@@ -17,7 +17,7 @@ export interface TableAccess {
   queries?: string[];
 }
 
-export type TableKey = 'purchases' | 'userIds' | 'processedEvents' | 'rateLimits';
+export type TableKey = 'purchases' | 'userIds' | 'processedEvents' | 'rateLimits' | 'history';
 
 /** The two Attesto secrets: the API key (verify calls) and the webhook signing secrets. */
 export type SecretKey = 'attestoApiKey' | 'attestoWebhookSecrets';
@@ -49,6 +49,8 @@ const verifyingTables: FunctionDef['tables'] = {
   // Who the store binds a purchase to: the caller's UUID and, for another UUID, its user.
   userIds: { items: ['GetItem'] },
   rateLimits: { items: ['UpdateItem'] },
+  // The history record of a change, a Put in the change's transaction (shared/store/history.ts).
+  history: { items: ['PutItem'] },
 };
 
 export type FunctionName =
@@ -123,12 +125,13 @@ export const functions: Record<FunctionName, FunctionDef> = {
   'webhook-consumer': {
     name: 'webhook-consumer',
     description: 'Applies queued store events to the purchase state',
-    // applyEvent (marker Put, purchase Update, alias Puts), alias and stale-item reads, the
+    // applyEvent (marker Put, purchase Update, history Put, alias Puts), alias and purchase reads, the
     // appUserId → user lookup, markProcessed (Put). Google events re-read through Attesto.
     tables: {
       purchases: { items: ['GetItem', 'PutItem', 'UpdateItem'] },
       userIds: { items: ['GetItem'] },
       processedEvents: { items: ['PutItem'] },
+      history: { items: ['PutItem'] },
     },
     secrets: ['attestoApiKey'],
     // The queue's visibility timeout is derived from it (infra/resources.ts).

@@ -32,6 +32,7 @@ function functionEnvironment(config: StageConfig): Record<string, string> {
     PRODUCTS_REQUIRE_AUTH: String(config.policies.productsRequireAuth),
     ATTESTO_CALLS_PER_USER: String(config.attesto.callLimit.calls),
     ATTESTO_CALL_WINDOW_SECONDS: String(config.attesto.callLimit.windowSeconds),
+    ...(config.historyRetentionDays ? { HISTORY_RETENTION_DAYS: String(config.historyRetentionDays) } : {}),
   };
 }
 
@@ -161,6 +162,7 @@ export class IapBackendStack extends Stack {
       this.tables.processedEvents.tableName,
       'DynamoDB table: processed-events',
     );
+    output('HistoryTableName', this.tables.history.tableName, 'DynamoDB table: history');
     output('WebhookQueueUrl', this.pipeline.queue.queueUrl, 'SQS queue of verified webhook events');
     output(
       'WebhookDlqUrl',

@@ -15,6 +15,12 @@ export const billingRetryMaxDays = z.number().check(z.int(), z.gte(0), z.lte(60)
 export const attestoCallsPerUser = z.number().check(z.int(), z.gte(1), z.lte(10_000));
 export const attestoCallWindowSeconds = z.number().check(z.int(), z.gte(10), z.lte(86_400));
 
+/**
+ * Days each history record is kept (DynamoDB TTL); unset keeps history forever. At most 100 years,
+ * so a typo of extra digits is caught rather than meaning "forever" by accident.
+ */
+export const historyRetentionDays = z.number().check(z.int(), z.gte(1), z.lte(36_500));
+
 /** Used by a function whose environment leaves a setting unset (tests, the local runtime). */
 export const SETTING_DEFAULTS = {
   ownershipPolicy: 'keep',

@@ -5,6 +5,7 @@ import { type Attribute, AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws
 import { Construct } from 'constructs';
 import type { KeyDef, TableDef } from '../../shared/store/tables';
 import {
+  historyTable,
   processedEventsTable,
   purchasesTable,
   rateLimitsTable,
@@ -27,6 +28,7 @@ export class DataTables extends Construct {
   readonly userIds: TableV2;
   readonly processedEvents: TableV2;
   readonly rateLimits: TableV2;
+  readonly history: TableV2;
   readonly byKey: Record<TableKey, BoundTable>;
 
   constructor(scope: Construct, id: string, props: DataTablesProps) {
@@ -50,11 +52,13 @@ export class DataTables extends Construct {
     this.userIds = build(userIdsTable);
     this.processedEvents = build(processedEventsTable);
     this.rateLimits = build(rateLimitsTable);
+    this.history = build(historyTable);
     this.byKey = {
       purchases: { table: this.purchases, def: purchasesTable },
       userIds: { table: this.userIds, def: userIdsTable },
       processedEvents: { table: this.processedEvents, def: processedEventsTable },
       rateLimits: { table: this.rateLimits, def: rateLimitsTable },
+      history: { table: this.history, def: historyTable },
     };
   }
 }

@@ -22,6 +22,7 @@ export const CONTEXT_OVERRIDES = {
   corsAllowOrigins: { setting: 'corsAllowOrigins', reading: 'list' },
   alarmEmail: { setting: 'alarms.email', reading: 'text' },
   consumerMaxConcurrency: { setting: 'consumerMaxConcurrency', reading: 'number' },
+  historyRetentionDays: { setting: 'historyRetentionDays', reading: 'number' },
   consumerReservedConcurrency: { setting: 'reservedConcurrency.webhookConsumer', reading: 'number' },
   webhookReservedConcurrency: { setting: 'reservedConcurrency.attestoWebhook', reading: 'number' },
   appleNotifications: { setting: 'notifications.apple.enabled', reading: 'flag' },

@@ -9,6 +9,7 @@ import {
   attestoCallsPerUser,
   attestoCallWindowSeconds,
   billingRetryMaxDays,
+  historyRetentionDays,
   type OWNERSHIP_POLICIES,
   ownershipPolicy,
 } from '../../shared/setting-definitions';
@@ -96,6 +97,8 @@ export interface StageConfig {
    * Attesto's per-tenant rate limit.
    */
   consumerMaxConcurrency: number;
+  /** Days each history record is kept; unset: forever (the default of every stage). */
+  historyRetentionDays?: number;
 }
 
 export type AppleNotificationEnvironment = 'Production' | 'Sandbox';
@@ -199,6 +202,7 @@ export const stageConfigSchema = z.object({
   removalPolicy: z.enum([RemovalPolicy.RETAIN, RemovalPolicy.DESTROY]),
   deletionProtection: z.boolean(),
   consumerMaxConcurrency: z.number().int().min(2).max(1000),
+  historyRetentionDays: z.optional(historyRetentionDays),
   notifications: z.object({
     apple: z.object({
       enabled: z.boolean(),

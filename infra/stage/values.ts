@@ -34,6 +34,8 @@ const shared = {
     productsRequireAuth: false,
   },
   corsAllowOrigins: [...DEFAULT_CORS_ORIGINS],
+  // historyRetentionDays: unset on every stage, so history is kept forever; a number of days
+  // sets a TTL on each record (docs/configuration.md, History).
 } satisfies Partial<StageConfig>;
 
 /** Off until configured: a stage serves the direct store endpoints only when told to. */

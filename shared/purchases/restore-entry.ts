@@ -122,6 +122,7 @@ async function record(
     userId,
     await context.binding(prepared.snapshot),
     deps,
+    'restore',
   );
   if ('rejection' in recorded) {
     logger.info('restore entry rejected', { platform: entry.platform, error: recorded.rejection.error });

@@ -199,6 +199,7 @@ export async function recordForUser(
   userId: string,
   binding: Binding,
   deps: PurchaseDeps,
+  source: 'verify' | 'restore' = 'verify',
 ): Promise<Recorded> {
   if (binding.kind === 'other') {
     logger.info('Verify refused: the store binds the purchase to another user', {
@@ -213,6 +214,7 @@ export async function recordForUser(
       owner: { userId, mode },
       aliases: snapshot.aliases,
       ...(snapshot.credit ? { credit: snapshot.credit } : {}),
+      cause: { source, caller: userId, ...(mode === 'set' ? { reason: 'moved from another user' } : {}) },
     });
   let outcome = await record('claim');
   if (outcome.heldBy !== undefined) {

@@ -10,7 +10,8 @@ import {
   storeError,
   tableName,
 } from './dynamo-client';
-import { guardedUpdate, purchaseWrite, staleFillUpdate, transactUpdate } from './purchase-writes';
+import { changedFields, type HistoryCause, historyPut } from './history';
+import { planWrite, purchaseWrite, transactUpdate } from './purchase-writes';
 import { storedItem } from './purchases';
 
 const DEFAULT_TTL_DAYS = 30;
@@ -29,6 +30,10 @@ export interface ApplyEventInput {
   /** aliasKey(...)s the event revealed (e.g. the current Google token). */
   aliases?: readonly string[];
   ttlDays?: number;
+  /** The purchase item as the caller just read it (strongly consistent); unset, applyEvent reads it. */
+  stored?: { item: Record<string, unknown> | undefined };
+  /** What caused the change, for its history record; default: an Attesto webhook with this marker. */
+  cause?: HistoryCause;
 }
 
 export type ApplyEventResult =
@@ -40,7 +45,9 @@ export type ApplyEventResult =
   | { result: 'duplicate' };
 
 /**
- * Applies one event to its purchase and marks it processed, atomically. Throttling, contention
+ * Applies one event to its purchase and marks it processed, atomically, with the purchase's
+ * history record when the event changes it. The purchase is read first (history.ts says why): an
+ * event that changes nothing writes only its marker (and any new aliases). Throttling, contention
  * and network failures are thrown (as ServiceUnavailableError) so the queue delivers again.
  */
 export async function applyEvent(input: ApplyEventInput): Promise<ApplyEventResult> {
@@ -51,34 +58,62 @@ export async function applyEvent(input: ApplyEventInput): Promise<ApplyEventResu
   );
   const purchases = tableName('PURCHASES_TABLE');
   const aliases = [...new Set(input.aliases ?? [])];
-  let current: Record<string, unknown> | undefined;
-  let stale = false;
+  const cause: HistoryCause = input.cause ?? {
+    source: 'attesto-webhook',
+    markerId: input.eventId,
+    event: input.outcome,
+  };
+  let current = input.stored?.item;
+  let read = input.stored !== undefined;
   return retryingWrite<ApplyEventResult>('Applying the event', async () => {
+    if (!read) {
+      current = await storedItem(input.pk);
+      read = true;
+    }
     const now = new Date();
-    const operation =
-      stale && current
-        ? staleFillUpdate(write, current, now.toISOString())
-        : guardedUpdate(write, now.toISOString());
+    const plan = planWrite(write, current, now.toISOString());
+    const { operation } = plan;
+    const changed = operation !== undefined && changedFields(current, plan.after) !== undefined;
+    const result = plan.stale ? 'stale' : 'applied';
+    const marker = markerPut(input.eventId, input.outcome, now, input.ttlDays);
+    if (!operation && aliases.length === 0) {
+      // Nothing to change: the marker alone, one plain conditional Put.
+      const done = await putMarker(marker);
+      return { done: { result: done === 'duplicate' ? 'duplicate' : result } };
+    }
     try {
       await documentClient().send(
         new TransactWriteCommand({
           TransactItems: [
-            { Put: markerPut(input.eventId, input.outcome, now, input.ttlDays) },
+            { Put: marker },
             ...(operation ? [transactUpdate(purchases, input.pk, operation)] : []),
+            ...(changed
+              ? [
+                  {
+                    Put: historyPut({
+                      pk: input.pk,
+                      rev: plan.rev,
+                      now,
+                      cause,
+                      before: current,
+                      after: plan.after,
+                    }),
+                  },
+                ]
+              : []),
             ...aliases.map((alias) => ({
               Put: { TableName: purchases, Item: { pk: alias, target: input.pk } },
             })),
           ],
         }),
       );
-      return { done: { result: stale ? 'stale' : 'applied' } };
+      return { done: { result } };
     } catch (error) {
       const reasons = cancellationOrThrow(error);
       if (reasons[0]?.code === 'ConditionalCheckFailed') return { done: { result: 'duplicate' } };
       const purchaseReason = operation ? reasons[1] : undefined;
       if (purchaseReason?.code === 'ConditionalCheckFailed') {
         current = purchaseReason.item ?? (await storedItem(input.pk));
-        stale = true;
         return 'again';
       }
       if (!isContention(reasons)) throw error;
@@ -96,8 +131,12 @@ export async function markProcessed(
   outcome: string,
   ttlDays = DEFAULT_TTL_DAYS,
 ): Promise<'recorded' | 'duplicate'> {
+  return putMarker(markerPut(eventId, outcome, new Date(), ttlDays));
+}
+
+async function putMarker(marker: ReturnType<typeof markerPut>): Promise<'recorded' | 'duplicate'> {
   try {
-    await documentClient().send(new PutCommand(markerPut(eventId, outcome, new Date(), ttlDays)));
+    await documentClient().send(new PutCommand(marker));
     return 'recorded';
   } catch (error) {
     if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return 'duplicate';

@@ -76,6 +76,8 @@ class ExpressionBuilder {
   readonly names: Record<string, string> = {};
   readonly values: Record<string, unknown> = {};
   readonly sets: string[] = [];
+  /** What the SETs do, so the write can be applied to a copy of the item in memory. */
+  readonly effects = new Map<string, { value: unknown; ifAbsent: boolean }>();
   private n = 0;
 
   private readonly tokens = new Map<string, string>();
@@ -97,11 +99,13 @@ class ExpressionBuilder {
   }
 
   set(attribute: string, v: unknown): void {
+    this.effects.set(attribute, { value: v, ifAbsent: false });
     this.sets.push(`${this.name(attribute)} = ${this.value(v)}`);
   }
 
   setIfAbsent(attribute: string, v: unknown): void {
     const n = this.name(attribute);
+    this.effects.set(attribute, { value: v, ifAbsent: true });
     this.sets.push(`${n} = if_not_exists(${n}, ${this.value(v)})`);
   }
 
@@ -146,9 +150,8 @@ function claimGuard(b: ExpressionBuilder, owner: UserIdAssignment | undefined): 
 /**
  * The common path: apply the whole update when the purchase is new or has applied nothing newer
  * under the lexicographic key (appliedGen, appliedOrder) ≤ (gen, order), appliedGen absent = 0.
- * No read needed.
  */
-export function guardedUpdate(write: PurchaseWrite, nowIso: string): UpdateOperation {
+function guardedBuilder(write: PurchaseWrite, nowIso: string): { b: ExpressionBuilder; condition: string } {
   const b = new ExpressionBuilder();
   b.set('platform', write.platform);
   b.set('subjectKey', write.subjectKey);
@@ -170,20 +173,20 @@ export function guardedUpdate(write: PurchaseWrite, nowIso: string): UpdateOpera
       : `attribute_not_exists(${pk}) OR attribute_not_exists(${appliedGen}) OR ${appliedGen} < ${b.value(gen)}` +
         ` OR (${appliedGen} = ${b.value(gen)} AND ${appliedOrder} <= ${order})`;
   const ownerGuard = claimGuard(b, write.owner);
-  return b.operation(ownerGuard ? `(${orderGuard}) AND ${ownerGuard}` : orderGuard);
+  return { b, condition: ownerGuard ? `(${orderGuard}) AND ${ownerGuard}` : orderGuard };
 }
 
 /**
- * The stale path: the guard failed, so `current` (the item returned with the failure) already
+ * The stale path: `current` (the item as read, or returned with a failed condition) already
  * holds something newer. Write only the fields the merge rule lets this update set, plus the
  * owner, and only over exactly that version of the item (`rev`), so a concurrent write sends us
  * back to merge again. Undefined when there is nothing to write.
  */
-export function staleFillUpdate(
+function staleFillBuilder(
   write: PurchaseWrite,
   current: Record<string, unknown>,
   nowIso: string,
-): UpdateOperation | undefined {
+): { b: ExpressionBuilder; condition: string } | undefined {
   const purchase = purchaseFromItem(current);
   const fill = staleFill(purchase, write.update);
   const owner = write.owner;
@@ -197,12 +200,74 @@ export function staleFillUpdate(
   setFields(b, fill, write.update);
   if (ownerChanges) setOwner(b, owner);
   const pk = b.name('pk');
+  return { b, condition: `attribute_exists(${pk}) AND ${revPin(b, current)}` };
+}
+
+function revPin(b: ExpressionBuilder, current: Record<string, unknown>): string {
   const rev = b.name('rev');
-  return b.operation(
-    typeof current.rev === 'number'
-      ? `attribute_exists(${pk}) AND ${rev} = ${b.value(current.rev)}`
-      : `attribute_exists(${pk}) AND attribute_not_exists(${rev})`,
-  );
+  return typeof current.rev === 'number'
+    ? `${rev} = ${b.value(current.rev)}`
+    : `attribute_not_exists(${rev})`;
+}
+
+/** The newest update `item` has applied is at or below `update` under (appliedGen, appliedOrder). */
+function guardPasses(item: Record<string, unknown>, update: PurchaseUpdate): boolean {
+  const appliedGen = typeof item.appliedGen === 'number' ? item.appliedGen : 0;
+  const gen = update.gen ?? 0;
+  if (appliedGen !== gen) return appliedGen < gen;
+  return typeof item.appliedOrder === 'number' && item.appliedOrder <= update.order;
+}
+
+/** Attributes a write always touches, which alone do not make it a change. */
+const BOOKKEEPING_ONLY = new Set(['updatedAt', 'rev']);
+
+export interface PlannedWrite {
+  /** The write, pinned to the version `current` read; undefined when it would change nothing. */
+  operation?: UpdateOperation;
+  /** The item as it is after the write (as `current` when there is no write). */
+  after: Record<string, unknown>;
+  /** The purchase had applied something newer: only blank fields (and the owner) are written. */
+  stale: boolean;
+  /** The item's write counter after the write. */
+  rev: number;
+}
+
+/**
+ * The write of `write` over `current` (the item as read, undefined when there is none), merged in
+ * memory with the same rules the conditions enforce, so the caller knows the item after it (for
+ * history) without a write that returns it. The condition pins `current`'s version (`rev`), so the
+ * write lands on exactly the item it was merged with, or fails and hands that item back.
+ */
+export function planWrite(
+  write: PurchaseWrite,
+  current: Record<string, unknown> | undefined,
+  nowIso: string,
+): PlannedWrite {
+  const stale = current !== undefined && !guardPasses(current, write.update);
+  const built = stale && current ? staleFillBuilder(write, current, nowIso) : guardedBuilder(write, nowIso);
+  const rev = (typeof current?.rev === 'number' ? current.rev : 0) + 1;
+  if (!built) return { after: current ?? {}, stale, rev: rev - 1 };
+  const after: Record<string, unknown> = { ...(current ?? {}), pk: write.pk };
+  for (const [attribute, { value, ifAbsent }] of built.b.effects) {
+    if (!ifAbsent || after[attribute] === undefined) after[attribute] = value;
+  }
+  after.rev = rev;
+  if (current && sameExceptBookkeeping(current, after)) return { after: current, stale, rev: rev - 1 };
+  const pin = current
+    ? stale
+      ? '' // the stale fill already pins rev
+      : ` AND ${revPin(built.b, current)}`
+    : ` AND attribute_not_exists(${built.b.name('pk')})`;
+  return { operation: built.b.operation(`(${built.condition})${pin}`), after, stale, rev };
+}
+
+function sameExceptBookkeeping(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const key of keys) {
+    if (BOOKKEEPING_ONLY.has(key)) continue;
+    if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) return false;
+  }
+  return true;
 }
 
 /**

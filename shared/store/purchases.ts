@@ -1,6 +1,6 @@
 // The purchases table: purchase items, alias items and consumable credit ledger items.
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { keyReference, type Purchase, type PurchaseUpdate } from '../domain/purchase';
+import type { Purchase, PurchaseUpdate } from '../domain/purchase';
 import {
   cancellationOrThrow,
   conditionFailureItem,
@@ -10,13 +10,13 @@ import {
   storeError,
   tableName,
 } from './dynamo-client';
+import { changedFields, type HistoryCause, historyPut } from './history';
 import {
   claimBlockedBy,
-  guardedUpdate,
   isPurchaseItem,
+  planWrite,
   purchaseFromItem,
   purchaseWrite,
-  staleFillUpdate,
   transactUpdate,
   type UpdateOperation,
   type UserIdAssignment,
@@ -112,6 +112,8 @@ export interface RecordSnapshotInput {
   /** aliasKey(...)s that should lead to this purchase. */
   aliases?: readonly string[];
   credit?: CreditEntry;
+  /** What caused the write, for its history record; default: a verify by the owner's user. */
+  cause?: HistoryCause;
 }
 
 export interface RecordSnapshotResult {
@@ -127,44 +129,69 @@ export interface RecordSnapshotResult {
 
 /**
  * Records a verify result: upserts the purchase under the ordering guard, sets or claims its
- * owner, writes its aliases and, for a consumable, its credit — in one transaction (one
- * UpdateItem when there are no aliases and no credit). A claim on a purchase another user holds
- * writes nothing at all and answers who holds it.
+ * owner, writes its aliases and, for a consumable, its credit, and when the purchase changes its
+ * history record — in one transaction (one UpdateItem when only bookkeeping changes and there are
+ * no aliases and no credit; nothing at all for an exact repeat). The purchase is read first
+ * (history.ts says why). A claim on a purchase another user holds writes nothing at all and
+ * answers who holds it.
  */
 export async function recordSnapshot(input: RecordSnapshotInput): Promise<RecordSnapshotResult> {
   const write = purchaseWrite(input.pk, input.update, input.owner);
   const aliases = [...new Set(input.aliases ?? [])];
+  const cause: HistoryCause = input.cause ?? {
+    source: 'verify',
+    ...(input.owner ? { caller: input.owner.userId } : {}),
+  };
   let credit = input.credit;
   let current: Record<string, unknown> | undefined;
-  let stale = false;
+  let read = false;
   return retryingWrite<RecordSnapshotResult>('Recording the purchase', async () => {
+    if (!read) {
+      current = await storedItem(input.pk);
+      read = true;
+    }
+    const plan = planWrite(write, current, new Date().toISOString());
+    const stale = plan.stale;
     const heldBy = claimBlockedBy(current, input.owner);
     if (heldBy)
       return { done: { purchase: purchaseFromItem(current ?? {}), credited: false, stale, heldBy } };
-    const now = new Date().toISOString();
-    const operation = stale && current ? staleFillUpdate(write, current, now) : guardedUpdate(write, now);
+    const now = new Date();
+    const { operation } = plan;
+    const changed = operation !== undefined && changedFields(current, plan.after) !== undefined;
+    const done = { done: { purchase: purchaseFromItem(plan.after), credited: credit !== undefined, stale } };
 
-    if (aliases.length === 0 && !credit) {
-      if (!operation) return { done: { purchase: purchaseFromItem(current ?? {}), credited: false, stale } };
+    if (aliases.length === 0 && !credit && !changed) {
+      if (!operation) return done;
       const outcome = await updateReturningItem(input.pk, operation);
       if ('purchase' in outcome) return { done: { purchase: outcome.purchase, credited: false, stale } };
       current = outcome.current ?? (await storedItem(input.pk));
-      stale = true;
       return 'again';
     }
 
     const transactItems = [
       ...(operation ? [transactUpdate(purchasesTable(), input.pk, operation)] : []),
+      ...(changed
+        ? [
+            {
+              Put: historyPut({
+                pk: input.pk,
+                rev: plan.rev,
+                now,
+                cause,
+                before: current,
+                after: plan.after,
+              }),
+            },
+          ]
+        : []),
       ...aliases.map((alias) => ({
         Put: { TableName: purchasesTable(), Item: { pk: alias, target: input.pk } },
       })),
-      ...(credit ? [{ Put: creditPut(credit, input.pk, input.owner?.userId, now) }] : []),
+      ...(credit ? [{ Put: creditPut(credit, input.pk, input.owner?.userId, now.toISOString()) }] : []),
     ];
     try {
       await documentClient().send(new TransactWriteCommand({ TransactItems: transactItems }));
-      const purchase = await getPurchase(input.pk);
-      if (!purchase) throw new Error(`Purchase ${keyReference(input.pk)} vanished after its write`);
-      return { done: { purchase, credited: credit !== undefined, stale } };
+      return done;
     } catch (error) {
       const reasons = cancellationOrThrow(error);
       const purchaseReason = operation ? reasons[0] : undefined;
@@ -172,7 +199,6 @@ export async function recordSnapshot(input: RecordSnapshotInput): Promise<Record
       let understood = isContention(reasons);
       if (purchaseReason?.code === 'ConditionalCheckFailed') {
         current = purchaseReason.item ?? (await storedItem(input.pk));
-        stale = true;
         understood = true;
       }
       if (creditReason?.code === 'ConditionalCheckFailed') {

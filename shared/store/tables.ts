@@ -17,9 +17,14 @@ export interface IndexDef {
 
 export interface TableDef {
   /** Logical id in the stack and the base of the local table name. */
-  id: 'Purchases' | 'UserIds' | 'ProcessedEvents' | 'RateLimits';
+  id: 'Purchases' | 'UserIds' | 'ProcessedEvents' | 'RateLimits' | 'History';
   /** Environment variable through which functions receive the physical table name. */
-  envVar: 'PURCHASES_TABLE' | 'USER_IDS_TABLE' | 'PROCESSED_EVENTS_TABLE' | 'RATE_LIMITS_TABLE';
+  envVar:
+    | 'PURCHASES_TABLE'
+    | 'USER_IDS_TABLE'
+    | 'PROCESSED_EVENTS_TABLE'
+    | 'RATE_LIMITS_TABLE'
+    | 'HISTORY_TABLE';
   localName: string;
   partitionKey: KeyDef;
   sortKey?: KeyDef;
@@ -84,4 +89,43 @@ export const rateLimitsTable: TableDef = {
   timeToLiveAttribute: 'ttl',
 };
 
-export const tables = [purchasesTable, userIdsTable, processedEventsTable, rateLimitsTable] as const;
+export const HISTORY_BY_USER_INDEX = 'byUser';
+export const HISTORY_BY_PREVIOUS_USER_INDEX = 'byPreviousUser';
+
+/**
+ * history: one append-only record per change of a purchase (`pk` = the purchase key, `sk` = the
+ * purchase's write counter after the change, zero-padded), written in the same transaction as
+ * the change. A table of its own rather than items in purchases: it grows without bound, has its
+ * own retention (TTL on `ttl`, a stage setting) and its own user indexes, and keeping it out of
+ * purchases keeps the purchases byUser index and its queries as they are. `byUser` holds each
+ * record under the owner after the change (or before, when it has none after); `byPreviousUser`
+ * under the owner before, only when the change moved the purchase, so a move shows on both users.
+ */
+export const historyTable: TableDef = {
+  id: 'History',
+  envVar: 'HISTORY_TABLE',
+  localName: 'history',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  globalSecondaryIndexes: [
+    {
+      indexName: HISTORY_BY_USER_INDEX,
+      partitionKey: { name: 'userId', type: 'S' },
+      sortKey: { name: 'at', type: 'S' },
+    },
+    {
+      indexName: HISTORY_BY_PREVIOUS_USER_INDEX,
+      partitionKey: { name: 'previousUserId', type: 'S' },
+      sortKey: { name: 'at', type: 'S' },
+    },
+  ],
+  timeToLiveAttribute: 'ttl',
+};
+
+export const tables = [
+  purchasesTable,
+  userIdsTable,
+  processedEventsTable,
+  rateLimitsTable,
+  historyTable,
+] as const;

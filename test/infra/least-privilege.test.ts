@@ -71,6 +71,8 @@ const verifying = {
   // uuidOfUser / userIdOfUuid: the store's binding.
   userIds: ['dynamodb:GetItem'],
   rateLimits: ['dynamodb:UpdateItem'],
+  // The history record of a change, put in the change's transaction.
+  history: ['dynamodb:PutItem'],
   [API_KEY]: READ_SECRET,
 };
 
@@ -84,12 +86,13 @@ const expected: Record<string, Record<string, string[]>> = {
   'attesto-webhook': { [WEBHOOK_SECRETS]: READ_SECRET },
   'apple-notifications': {},
   'google-notifications': {},
-  // applyEvent: marker Put + purchase Update + alias Puts; storedItem/resolveAlias: GetItem;
+  // applyEvent: marker Put + purchase Update + history Put + alias Puts; storedItem/resolveAlias: GetItem;
   // userIdOfUuid: GetItem; markProcessed: Put.
   'webhook-consumer': {
     purchases: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     userIds: ['dynamodb:GetItem'],
     processedEvents: ['dynamodb:PutItem'],
+    history: ['dynamodb:PutItem'],
     [API_KEY]: READ_SECRET,
   },
   // Operator lookup, read only: resolveAlias/getPurchase (GetItem), purchasesOfUser (byUser),

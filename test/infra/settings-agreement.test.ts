@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveStageConfig } from '../../infra/stage/resolve';
 import { attestoCallLimit } from '../../shared/purchases/attesto-call-limit';
 import { settings } from '../../shared/settings';
+import { historyRetention } from '../../shared/store/history';
 
 const synth = (values: Record<string, string>) => () => resolveStageConfig('dev', (key) => values[key]);
 
@@ -42,6 +43,24 @@ describe('settings checked at synth and at run time agree', () => {
     } else {
       expect(atSynth).toThrow(/attesto\.callLimit/);
       expect(atRunTime).toThrow(new RegExp(envVar));
+    }
+  });
+
+  it.each([
+    ['1', true],
+    ['36500', true],
+    ['0', false],
+    ['36501', false],
+    ['1.5', false],
+  ])('historyRetentionDays=%s accepted: %s', (days, accepted) => {
+    const atSynth = synth({ historyRetentionDays: days });
+    const atRunTime = () => historyRetention({ HISTORY_RETENTION_DAYS: days });
+    if (accepted) {
+      expect(atSynth().historyRetentionDays).toBe(Number(days));
+      expect(atRunTime()).toBe(Number(days));
+    } else {
+      expect(atSynth).toThrow(/historyRetentionDays/);
+      expect(atRunTime).toThrow(/HISTORY_RETENTION_DAYS/);
     }
   });
 

@@ -309,6 +309,47 @@ describe('tables', () => {
     expect(props.Replicas[0].PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
   });
 
+  it('keeps history by purchase and write number, indexed by owner and previous owner, with a TTL it uses only when a retention is set', () => {
+    const props = dev.json.Resources[dev.logicalId(dev.stack.tables.history)]?.Properties;
+    expect(props.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    expect(
+      props.GlobalSecondaryIndexes.map((i: { IndexName: string; KeySchema: unknown }) => [
+        i.IndexName,
+        i.KeySchema,
+      ]),
+    ).toEqual([
+      [
+        'byUser',
+        [
+          { AttributeName: 'userId', KeyType: 'HASH' },
+          { AttributeName: 'at', KeyType: 'RANGE' },
+        ],
+      ],
+      [
+        'byPreviousUser',
+        [
+          { AttributeName: 'previousUserId', KeyType: 'HASH' },
+          { AttributeName: 'at', KeyType: 'RANGE' },
+        ],
+      ],
+    ]);
+    expect(props.TimeToLiveSpecification).toEqual({ AttributeName: 'ttl', Enabled: true });
+    expect(props.Replicas[0].PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    // Kept forever by default: no function is told a retention.
+    for (const fn of Object.values(dev.stack.functions)) {
+      const variables = dev.json.Resources[dev.logicalId(fn)]?.Properties.Environment.Variables;
+      expect(variables.HISTORY_RETENTION_DAYS, fn.node.id).toBeUndefined();
+    }
+    const kept = synthStage({ stage: 'dev', historyRetentionDays: '730' });
+    kept.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ HISTORY_RETENTION_DAYS: '730' }) },
+    });
+    expect(() => synthStage({ stage: 'dev', historyRetentionDays: '0' })).toThrow(/historyRetentionDays/);
+  });
+
   it('indexes purchases by user (userId, pk)', () => {
     dev.template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       GlobalSecondaryIndexes: [
@@ -327,8 +368,8 @@ describe('tables', () => {
   it('prod retains every table with deletion protection; dev destroys them', () => {
     const prodTables = resourcesOfType(prod, 'AWS::DynamoDB::GlobalTable');
     const devTables = resourcesOfType(dev, 'AWS::DynamoDB::GlobalTable');
-    expect(prodTables).toHaveLength(4);
-    expect(devTables).toHaveLength(4);
+    expect(prodTables).toHaveLength(5);
+    expect(devTables).toHaveLength(5);
     for (const [, t] of prodTables) {
       expect(t.DeletionPolicy).toBe('Retain');
       expect(t.UpdateReplacePolicy).toBe('Retain');

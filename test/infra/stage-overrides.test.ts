@@ -31,6 +31,7 @@ const EXPECTED: Record<string, [string, string, unknown]> = {
   ],
   alarmEmail: ['ops@example.org', 'alarms.email', 'ops@example.org'],
   consumerMaxConcurrency: ['10', 'consumerMaxConcurrency', 10],
+  historyRetentionDays: ['730', 'historyRetentionDays', 730],
   consumerReservedConcurrency: ['12', 'reservedConcurrency.webhookConsumer', 12],
   webhookReservedConcurrency: ['0', 'reservedConcurrency.attestoWebhook', 0],
   appleNotifications: ['true', 'notifications.apple.enabled', true],

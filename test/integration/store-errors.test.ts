@@ -1,8 +1,5 @@
 // Failures DynamoDB Local cannot produce on demand, forced with aws-sdk-client-mock.
-import {
-  ConditionalCheckFailedException,
-  ProvisionedThroughputExceededException,
-} from '@aws-sdk/client-dynamodb';
+import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -47,7 +44,8 @@ afterEach(() => {
 describe('DynamoDB failures', () => {
   it('turns throttling into ServiceUnavailableError (503) and keeps the cause', async () => {
     const throttled = new ProvisionedThroughputExceededException({ message: 'slow down', ...metadata });
-    ddb.on(UpdateCommand).rejects(throttled);
+    ddb.on(GetCommand).resolves({});
+    ddb.on(TransactWriteCommand).rejects(throttled);
     const error = await recordSnapshot({ pk, update }).catch((e) => e);
     expect(error).toBeInstanceOf(ServiceUnavailableError);
     expect(error.statusCode).toBe(503);
@@ -77,6 +75,7 @@ describe('DynamoDB failures', () => {
   });
 
   it('rethrows a throttled transaction as unavailable so the queue delivers again', async () => {
+    ddb.on(GetCommand).resolves({});
     ddb.on(TransactWriteCommand).rejects(cancelled('None', 'ThrottlingError'));
     await expect(applyEvent({ eventId: 'evt_t', outcome: 'x', pk, update })).rejects.toBeInstanceOf(
       ServiceUnavailableError,
@@ -84,10 +83,12 @@ describe('DynamoDB failures', () => {
   });
 
   it('retries transaction conflicts and gives up with 503 when they persist', async () => {
+    ddb.on(GetCommand).resolves({});
     ddb.on(TransactWriteCommand).rejectsOnce(cancelled('None', 'TransactionConflict')).resolves({});
     expect(await applyEvent({ eventId: 'evt_c', outcome: 'x', pk, update })).toEqual({ result: 'applied' });
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(2);
     ddb.reset();
+    ddb.on(GetCommand).resolves({});
     ddb.on(TransactWriteCommand).rejects(cancelled('None', 'TransactionConflict'));
     await expect(applyEvent({ eventId: 'evt_c2', outcome: 'x', pk, update })).rejects.toBeInstanceOf(
       ServiceUnavailableError,
@@ -102,23 +103,33 @@ describe('DynamoDB failures', () => {
     });
   });
 
-  it('reads the stored item when a failed condition does not carry it, then fills over that version', async () => {
+  it('reads the stored item again when a failed condition does not carry it, then fills over that version', async () => {
     const stored = { pk, platform: 'apple', subjectKey: '42', appliedAt: 2e12, appliedOrder: 64e12, rev: 7 };
+    // Read first: an older version the update is newer than; by the write, a newer one is stored.
     ddb
-      .on(UpdateCommand)
-      .rejectsOnce(new ConditionalCheckFailedException({ message: 'stale', ...metadata }))
-      .resolves({ Attributes: { ...stored, rev: 8, expiresAt: 1_800_000_000_000 } });
-    ddb.on(GetCommand).resolves({ Item: stored });
+      .on(GetCommand)
+      .resolvesOnce({ Item: { ...stored, appliedAt: 1, appliedOrder: 32, rev: 6 } })
+      .resolves({ Item: stored });
+    ddb.on(TransactWriteCommand).rejectsOnce(cancelled('ConditionalCheckFailed', 'None')).resolves({});
     const result = await recordSnapshot({ pk, update });
     expect(result).toMatchObject({
       stale: true,
       purchase: { expiresAt: 1_800_000_000_000, appliedOrder: 64e12 },
     });
-    const updates = ddb.commandCalls(UpdateCommand);
-    expect(updates).toHaveLength(2);
-    const fill = updates[1]?.args[0].input;
-    expect(fill?.ConditionExpression).toMatch(/^attribute_exists\(#a\d+\) AND #a\d+ = :v\d+$/);
+    const writes = ddb.commandCalls(TransactWriteCommand);
+    expect(writes).toHaveLength(2);
+    const fill = writes[1]?.args[0].input.TransactItems?.[0]?.Update;
+    expect(fill?.ConditionExpression).toMatch(/^\(attribute_exists\(#a\d+\) AND #a\d+ = :v\d+\)$/);
     expect(Object.values(fill?.ExpressionAttributeValues ?? {})).toContain(7);
-    expect(ddb.commandCalls(GetCommand)).toHaveLength(1);
+    // The fill's history record says what the fill changed, numbered after the version it merged with.
+    const history = writes[1]?.args[0].input.TransactItems?.[1]?.Put?.Item;
+    expect(history).toMatchObject({
+      pk,
+      sk: '000000000008',
+      before: { expiresAt: null },
+      after: { expiresAt: 1_800_000_000_000 },
+    });
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(2);
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
   });
 });

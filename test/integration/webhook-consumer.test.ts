@@ -65,7 +65,7 @@ describe('webhook consumer (real handler, DynamoDB Local, Attesto sandbox)', () 
     expect(stored?.userId).toBeUndefined();
   });
 
-  it('applies an Apple purchase for the user its appUserId names, in one read and one transaction', async () => {
+  it('applies an Apple purchase for the user its appUserId names, in one round of reads and one transaction', async () => {
     const uuid = await getOrMintUuid('alice', randomUUID);
     const { webhooks, purchase } = await sandbox.buy({
       platform: 'apple',
@@ -76,7 +76,8 @@ describe('webhook consumer (real handler, DynamoDB Local, Attesto sandbox)', () 
     const [webhook] = webhooks as [SandboxWebhook];
     commands.length = 0;
     expect(await consume([webhook])).toEqual({ batchItemFailures: [] });
-    expect(commands).toEqual(['GetItemCommand', 'TransactWriteItemsCommand']);
+    // The user lookup and the purchase read run together, then one transaction.
+    expect(commands).toEqual(['GetItemCommand', 'GetItemCommand', 'TransactWriteItemsCommand']);
 
     const stored = await getPurchase(purchaseKey('apple', purchase.subjectKey));
     expect(stored).toMatchObject({
@@ -222,7 +223,8 @@ describe('webhook consumer (real handler, DynamoDB Local, Attesto sandbox)', () 
     commands.length = 0;
     expect(await consume([bought.webhooks[0] as SandboxWebhook])).toEqual({ batchItemFailures: [] });
     expect(sandbox.stats().verify.google).toBe(1);
-    expect(commands).toEqual(['GetItemCommand', 'TransactWriteItemsCommand']);
+    // The user lookup and the purchase read run together, then one transaction.
+    expect(commands).toEqual(['GetItemCommand', 'GetItemCommand', 'TransactWriteItemsCommand']);
 
     const pk = purchaseKey('google', token);
     const stored = await getPurchase(pk);

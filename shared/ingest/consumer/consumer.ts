@@ -12,10 +12,10 @@ import { logger } from '../../observability/logger';
 import { countWebhookEvent } from '../../observability/metrics';
 import { settings } from '../../settings';
 import { applyEvent, markProcessed } from '../../store/processed-events';
-import { getPurchase, resolveAlias } from '../../store/purchases';
+import { getPurchase, resolveAlias, storedItem } from '../../store/purchases';
 import { userIdOfUuid } from '../../store/user-ids';
 import { ZodErrorBase } from '../../validation';
-import { upstreamEventKey } from '../direct-envelope';
+import { DIRECT_TENANT_ID, upstreamEventKey } from '../direct-envelope';
 import { BODY_ENCODING_ATTRIBUTE, queuedBodyText } from '../queue-message';
 import { actionForAttestoEvent } from './event-actions';
 import { withCurrentEventName } from './legacy-event-names';
@@ -111,7 +111,11 @@ async function processWebhook(received: AttestoWebhook, deps: ConsumerDeps = {})
   // owner. A family member's copy may carry the purchaser's appAccountToken, so it names nobody
   // (domain/ownership.ts): the member who verifies it claims it.
   const familyShared = resolved.event.fields.ownership === 'FAMILY_SHARED';
-  const userId = resolved.appUserId && !familyShared ? await userIdOfUuid(resolved.appUserId) : undefined;
+  // The purchase is read alongside the user lookup: the write needs it to know what it changes.
+  const [userId, stored] = await Promise.all([
+    resolved.appUserId && !familyShared ? userIdOfUuid(resolved.appUserId) : undefined,
+    storedItem(resolved.pk),
+  ]);
   const { result } = await applyEvent({
     eventId: markerId,
     outcome: resolved.event.kind,
@@ -119,6 +123,13 @@ async function processWebhook(received: AttestoWebhook, deps: ConsumerDeps = {})
     update: updateFor(resolved.event),
     ...(userId ? { userId } : {}),
     aliases: resolved.aliases,
+    stored: { item: stored },
+    cause: {
+      source: webhook.tenantId === DIRECT_TENANT_ID ? `${webhook.source}-direct` : 'attesto-webhook',
+      eventId: webhook.eventId,
+      markerId,
+      event: resolved.event.kind,
+    },
   });
   logger.info('Webhook processed', {
     ...about,
