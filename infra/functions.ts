@@ -7,8 +7,8 @@ import { CONSUMER_TIMEOUT_SECONDS } from './resources';
 /** A function whose definition sets no timeout gets this one; API Gateway itself gives up at 30 s. */
 export const DEFAULT_TIMEOUT_SECONDS = 10;
 
-/** The item-level DynamoDB calls the product makes (a transaction needs the action of each item). */
-export type ItemAction = 'GetItem' | 'PutItem' | 'UpdateItem';
+/** The DynamoDB calls on a table's own key (a transaction needs the action of each item; Query reads by key). */
+export type ItemAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'Query';
 
 /** Exactly the calls a function makes on one table: no Scan, DeleteItem or batch unless listed. */
 export interface TableAccess {
@@ -141,12 +141,14 @@ export const functions: Record<FunctionName, FunctionDef> = {
   'admin-customer': {
     name: 'admin-customer',
     description:
-      'Operator lookup: finds a customer by any reference and returns their purchases and entitlements',
+      'Operator lookup: finds a customer by any reference and returns their purchases, entitlements and history',
     // Reads only: the alias and purchase items (GetItem), the user's purchases (byUser), and the
     // user ↔ uuid items in both directions.
     tables: {
       purchases: { items: ['GetItem'], queries: ['byUser'] },
       userIds: { items: ['GetItem'] },
+      // The timeline: a user's records through both user indexes, an unheld purchase's by its key.
+      history: { items: ['Query'], queries: ['byUser', 'byPreviousUser'] },
     },
   },
 };

@@ -116,8 +116,30 @@ interface CustomerAnswer {
     latestTransactionId: string | null;
     updatedAt: string;
   }>;
-  history: unknown;
+  history: Array<{
+    pk: string;
+    at: string;
+    cause: { source: string; event?: string; eventId?: string; operator?: string; reason?: string };
+    before: Record<string, unknown>;
+    after: Record<string, unknown>;
+    ownerBefore: string | null;
+    ownerAfter: string | null;
+  }>;
   explanation: unknown;
+}
+
+/** One timeline line: when, what caused it, and each field that changed. */
+function historyLine(h: CustomerAnswer['history'][number]): string {
+  const cause = [h.cause.source, h.cause.event, h.cause.operator, h.cause.reason].filter(Boolean).join(' ');
+  const changes = Object.keys(h.after).map(
+    (field) =>
+      `${field} ${JSON.stringify(h.before[field] ?? null)} → ${JSON.stringify(h.after[field] ?? null)}`,
+  );
+  const owner =
+    h.ownerBefore !== h.ownerAfter
+      ? [`owner ${h.ownerBefore ?? '(nobody)'} → ${h.ownerAfter ?? '(nobody)'}`]
+      : [];
+  return `  ${h.at}  ${h.pk.split('#')[0]}  ${cause}: ${[...changes, ...owner].join(', ') || '(no field changed)'}`;
 }
 
 const MATCHED_BY: Record<string, string> = {
@@ -156,7 +178,10 @@ export function formatCustomer(view: CustomerAnswer): string {
       `      owner ${p.owner ?? '(nobody yet)'}${p.ownership === 'FAMILY_SHARED' ? ' (family sharing)' : ''}  ${p.platform === 'apple' ? 'original transaction' : 'purchase token'} ${p.subjectKey}  updated ${p.updatedAt}`,
     );
   }
-  lines.push('', 'History and entitlement explanation: not recorded yet.');
+  lines.push('', `History (${view.history.length}, newest first)`);
+  if (!view.history.length) lines.push('  none recorded');
+  for (const h of view.history) lines.push(historyLine(h));
+  lines.push('', 'Entitlement explanation: not built yet.');
   return `${lines.join('\n')}\n`;
 }
 

@@ -1,7 +1,9 @@
 // Every identifier a customer or a store hands a support person, and where each one leads: a user
 // directly (their id, their appUserId), or a purchase (through its key or an alias item), whose
 // owner is then the customer.
+
 import { aliasKey, type Purchase, purchaseKey } from '../domain/purchase';
+import type { HistoryRecord } from '../store/history';
 
 export type ReferenceKind =
   | 'userId'
@@ -28,6 +30,8 @@ export interface ReferenceReads {
   purchasesOfUser(userId: string): Promise<Purchase[]>;
   uuidOfUser(userId: string): Promise<string | undefined>;
   userIdOfUuid(uuid: string): Promise<string | undefined>;
+  historyOfUser(userId: string, options?: { limit?: number }): Promise<HistoryRecord[]>;
+  historyOfPurchase(pk: string, options?: { limit?: number }): Promise<{ records: HistoryRecord[] }>;
 }
 
 /** What a reference resolved to: a user, or a purchase (which may have no owner yet). */

@@ -2,6 +2,7 @@
 // purchase with its state. Pure: the purchases and the time come in as arguments.
 import { type Entitlement, type EntitlementPolicy, entitlementsOf } from '../domain/entitlements';
 import type { Purchase } from '../domain/purchase';
+import type { HistoryRecord } from '../store/history';
 import type { ReferenceKind } from './customer-reference';
 
 export interface PurchaseSummary {
@@ -35,12 +36,12 @@ export interface CustomerView {
   entitlements: Entitlement[];
   /** Newest change first. */
   purchases: PurchaseSummary[];
+  /** Every recorded change of the customer's purchases (or of the one purchase found), newest first. */
+  history: HistoryRecord[];
   /**
-   * The history timeline and the explanation of each entitlement (which purchase gives it, or
-   * why a missing one is missing) are not recorded yet: these stay null until they are, so
-   * scripts can already test for them.
+   * The explanation of each entitlement (which purchase gives it, or why a missing one is
+   * missing) is not built yet: it stays null until it is, so scripts can already test for it.
    */
-  history: null;
   explanation: null;
 }
 
@@ -71,6 +72,7 @@ export interface CustomerFacts {
   matchedBy: ReferenceKind;
   user: { userId: string; appUserId: string | null } | null;
   purchases: readonly Purchase[];
+  history: readonly HistoryRecord[];
 }
 
 export function customerView(facts: CustomerFacts, now: number, policy: EntitlementPolicy): CustomerView {
@@ -85,7 +87,7 @@ export function customerView(facts: CustomerFacts, now: number, policy: Entitlem
     user: facts.user,
     entitlements,
     purchases,
-    history: null,
+    history: [...facts.history],
     explanation: null,
   };
 }

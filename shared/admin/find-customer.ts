@@ -1,6 +1,7 @@
 // GET /admin/customer?ref=…: resolve any reference to its customer and build their view.
 import type { EntitlementPolicy } from '../domain/entitlements';
 import { NotFoundError } from '../http/errors';
+import { historyOfPurchase, historyOfUser } from '../store/history';
 import { getPurchase, purchasesOfUser, resolveAlias, withPurchase } from '../store/purchases';
 import { userIdOfUuid, uuidOfUser } from '../store/user-ids';
 import { notFoundMessage, type ReferenceReads, resolveReference } from './customer-reference';
@@ -18,7 +19,12 @@ export const storeReads: ReferenceReads = {
   purchasesOfUser,
   uuidOfUser,
   userIdOfUuid,
+  historyOfUser,
+  historyOfPurchase,
 };
+
+/** The timeline a support person reads: the newest changes, enough for one screen and a scroll. */
+const TIMELINE_LIMIT = 100;
 
 export async function findCustomer(ref: string, deps: FindCustomerDeps): Promise<CustomerView> {
   const found = await resolveReference(deps.reads, ref);
@@ -36,6 +42,18 @@ export async function findCustomer(ref: string, deps: FindCustomerDeps): Promise
   } else {
     purchases = [found.purchase];
   }
-  const user = userId ? { userId, appUserId: (await deps.reads.uuidOfUser(userId)) ?? null } : null;
-  return customerView({ reference: ref, matchedBy: found.kind, user, purchases }, deps.now(), deps.policy());
+  const [appUserId, history] = await Promise.all([
+    userId ? deps.reads.uuidOfUser(userId) : undefined,
+    userId
+      ? deps.reads.historyOfUser(userId, { limit: TIMELINE_LIMIT })
+      : 'purchase' in found
+        ? deps.reads.historyOfPurchase(found.purchase.pk, { limit: TIMELINE_LIMIT }).then((p) => p.records)
+        : [],
+  ]);
+  const user = userId ? { userId, appUserId: appUserId ?? null } : null;
+  return customerView(
+    { reference: ref, matchedBy: found.kind, user, purchases, history },
+    deps.now(),
+    deps.policy(),
+  );
 }

@@ -33,7 +33,13 @@ interface CustomerAnswer {
   user: { userId: string; appUserId: string | null } | null;
   entitlements: Array<{ key: string; productId: string; expiresAt: string | null }>;
   purchases: Array<Record<string, unknown>>;
-  history: unknown;
+  history: Array<{
+    pk: string;
+    at: string;
+    cause: { source: string };
+    ownerBefore: string | null;
+    ownerAfter: string | null;
+  }>;
   explanation: unknown;
 }
 
@@ -234,7 +240,15 @@ describe('operator API through the local runtime', () => {
       expect(view.user).toEqual({ userId: alice, appUserId: aliceUuid });
       expect(view.entitlements.map((e) => e.key)).toEqual(['premium']);
       expect(view.purchases).toHaveLength(2);
-      expect(view.history).toBeNull();
+      // The timeline: the change that gave her each purchase is on the record, newest first.
+      for (const p of view.purchases) {
+        expect(
+          view.history.some((h) => h.pk === `${p.platform}#${p.subjectKey}` && h.ownerAfter === alice),
+          `${p.platform} purchase's history`,
+        ).toBe(true);
+      }
+      const times = view.history.map((h) => h.at);
+      expect(times).toEqual([...times].sort().reverse());
       expect(view.explanation).toBeNull();
     }
 
@@ -310,6 +324,14 @@ describe('operator API through the local runtime', () => {
       expect(view.purchases).toEqual([
         expect.objectContaining({ subjectKey: orphan.subjectKey, owner: null }),
       ]);
+      // Its own timeline: the webhook that created it, with nobody as its owner.
+      expect(view.history).toEqual([
+        expect.objectContaining({
+          pk: `apple#${orphan.subjectKey}`,
+          cause: expect.objectContaining({ source: 'attesto-webhook' }),
+          ownerAfter: null,
+        }),
+      ]);
     });
 
     it('answers 404 naming every kind of reference searched for an unknown one', async () => {
@@ -356,6 +378,9 @@ describe('operator API through the local runtime', () => {
       expect(stdout).toMatch(/Entitlements \(1\)\n {2}premium {2}until \S+ {2}active/);
       expect(stdout).toContain('Purchases (2)');
       expect(stdout).toContain(`original transaction ${apple.subjectKey}`);
+      // The timeline: one line per change, naming its cause and the owner it gave the purchase.
+      expect(stdout).toMatch(/History \(\d+, newest first\)/);
+      expect(stdout).toMatch(new RegExp(`\\n {2}\\S+ {2}apple {2}\\S+.*owner \\(nobody\\) → ${alice}`));
     });
 
     it('prints the API answer with --json', async () => {

@@ -101,6 +101,9 @@ const expected: Record<string, Record<string, string[]>> = {
     purchases: ['dynamodb:GetItem'],
     'purchases/index/byUser': ['dynamodb:Query'],
     userIds: ['dynamodb:GetItem'],
+    history: ['dynamodb:Query'],
+    'history/index/byUser': ['dynamodb:Query'],
+    'history/index/byPreviousUser': ['dynamodb:Query'],
   },
 };
 
