@@ -14,7 +14,8 @@ const USAGE = `usage: npm run admin -- customer <reference> [--json] [--api <url
 
   customer <reference>   the customer behind a reference: an app user id (JWT sub), an appUserId
                          uuid, an Apple transaction or original transaction id, a Google purchase
-                         token or order id; prints their ids, entitlements and purchases
+                         token or order id; prints their ids, entitlements, why each
+                         entitlement is granted or not, purchases and history
 
 options:
   --json            print the API's JSON answer instead of the readable view
@@ -125,7 +126,7 @@ interface CustomerAnswer {
     ownerBefore: string | null;
     ownerAfter: string | null;
   }>;
-  explanation: unknown;
+  explanation: Array<{ key: string; granted: boolean; text: string }>;
 }
 
 /** One timeline line: when, what caused it, and each field that changed. */
@@ -181,7 +182,9 @@ export function formatCustomer(view: CustomerAnswer): string {
   lines.push('', `History (${view.history.length}, newest first)`);
   if (!view.history.length) lines.push('  none recorded');
   for (const h of view.history) lines.push(historyLine(h));
-  lines.push('', 'Entitlement explanation: not built yet.');
+  lines.push('', 'Why (every entitlement key)');
+  const width = Math.max(0, ...view.explanation.map((e) => e.key.length));
+  for (const e of view.explanation) lines.push(`  ${e.key.padEnd(width)}  ${e.text}`);
   return `${lines.join('\n')}\n`;
 }
 

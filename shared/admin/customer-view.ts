@@ -1,5 +1,10 @@
 // The support view of one customer: who they are, what they are entitled to now, and every
 // purchase with its state. Pure: the purchases and the time come in as arguments.
+import {
+  type EntitlementExplanation,
+  explainEntitlements,
+  type LastChange,
+} from '../domain/entitlement-explanation';
 import { type Entitlement, type EntitlementPolicy, entitlementsOf } from '../domain/entitlements';
 import type { Purchase } from '../domain/purchase';
 import type { HistoryRecord } from '../store/history';
@@ -38,11 +43,8 @@ export interface CustomerView {
   purchases: PurchaseSummary[];
   /** Every recorded change of the customer's purchases (or of the one purchase found), newest first. */
   history: HistoryRecord[];
-  /**
-   * The explanation of each entitlement (which purchase gives it, or why a missing one is
-   * missing) is not built yet: it stays null until it is, so scripts can already test for it.
-   */
-  explanation: null;
+  /** Every entitlement key of the catalog: the purchase that gives it, or why a missing one is missing. */
+  explanation: EntitlementExplanation[];
 }
 
 const iso = (ms: number | null | undefined): string | null =>
@@ -88,6 +90,21 @@ export function customerView(facts: CustomerFacts, now: number, policy: Entitlem
     entitlements,
     purchases,
     history: [...facts.history],
-    explanation: null,
+    explanation: explainEntitlements(
+      {
+        purchases: facts.purchases,
+        userId: facts.user?.userId ?? null,
+        lastChanges: lastChangeOf(facts.history),
+      },
+      now,
+      policy,
+    ),
   };
+}
+
+/** The newest record of each purchase in a newest-first timeline. */
+function lastChangeOf(history: readonly HistoryRecord[]): Map<string, LastChange> {
+  const last = new Map<string, LastChange>();
+  for (const record of history) if (!last.has(record.pk)) last.set(record.pk, record);
+  return last;
 }

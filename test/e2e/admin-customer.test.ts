@@ -40,7 +40,13 @@ interface CustomerAnswer {
     ownerBefore: string | null;
     ownerAfter: string | null;
   }>;
-  explanation: unknown;
+  explanation: Array<{
+    key: string;
+    granted: boolean;
+    text: string;
+    grantedBy: { platform: string; subjectKey: string; lastChange: { source: string } | null } | null;
+    reasons: Array<{ code: string; text: string }>;
+  }>;
 }
 
 function rawRequest(
@@ -249,7 +255,31 @@ describe('operator API through the local runtime', () => {
       }
       const times = view.history.map((h) => h.at);
       expect(times).toEqual([...times].sort().reverse());
-      expect(view.explanation).toBeNull();
+      // Why: premium by one of her purchases, with the change that last touched it; no_ads, which
+      // she never bought, not granted for want of a purchase.
+      const [noAds, premium] = view.explanation;
+      expect(premium).toEqual(
+        expect.objectContaining({
+          key: 'premium',
+          granted: true,
+          reasons: [],
+          text: expect.stringMatching(
+            /^granted by (apple|google) premium_monthly, active until \S+ \(last change \S+, /,
+          ),
+        }),
+      );
+      const by = premium?.grantedBy;
+      expect(view.purchases.some((p) => p.platform === by?.platform && p.subjectKey === by?.subjectKey)).toBe(
+        true,
+      );
+      expect(by?.lastChange).not.toBeNull();
+      expect(noAds).toEqual({
+        key: 'no_ads',
+        granted: false,
+        text: 'not granted: no purchase of remove_ads',
+        grantedBy: null,
+        reasons: [{ code: 'no_purchase', text: 'no purchase of remove_ads', purchase: null }],
+      });
     }
 
     it('finds the customer by app user id, with ids, entitlements and every purchase', async () => {
@@ -321,6 +351,20 @@ describe('operator API through the local runtime', () => {
       const view = res.json as CustomerAnswer;
       expect(view.user).toBeNull();
       expect(view.entitlements).toEqual([]);
+      // Nobody holds it, so it gives nobody premium, and the explanation says so.
+      expect(view.explanation.find((e) => e.key === 'premium')).toEqual(
+        expect.objectContaining({
+          granted: false,
+          reasons: [
+            expect.objectContaining({
+              code: 'no_owner',
+              text: expect.stringMatching(
+                /^apple premium_monthly is held by nobody: no user has verified or restored it/,
+              ),
+            }),
+          ],
+        }),
+      );
       expect(view.purchases).toEqual([
         expect.objectContaining({ subjectKey: orphan.subjectKey, owner: null }),
       ]);
@@ -376,6 +420,8 @@ describe('operator API through the local runtime', () => {
       expect(stdout).toContain('found by Apple original transaction id');
       expect(stdout).toContain(`appUserId  ${aliceUuid}`);
       expect(stdout).toMatch(/Entitlements \(1\)\n {2}premium {2}until \S+ {2}active/);
+      expect(stdout).toMatch(/\n {2}premium {2}granted by (apple|google) premium_monthly, active until \S+/);
+      expect(stdout).toContain('\n  no_ads   not granted: no purchase of remove_ads\n');
       expect(stdout).toContain('Purchases (2)');
       expect(stdout).toContain(`original transaction ${apple.subjectKey}`);
       // The timeline: one line per change, naming its cause and the owner it gave the purchase.
