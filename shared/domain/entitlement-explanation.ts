@@ -135,7 +135,14 @@ function verdictOf(
     case 'paused':
       return { code: 'paused', text: `${n} is paused by the customer` };
     case 'expired':
-      return { code: 'expired', text: expiredText(p.expiresAt, 'expired') };
+      // The store may end a subscription before its paid period does; a future expiry is no "when".
+      return {
+        code: 'expired',
+        text: expiredText(
+          typeof p.expiresAt === 'number' && p.expiresAt <= now ? p.expiresAt : undefined,
+          'expired',
+        ),
+      };
     case 'active':
     case 'grace': {
       const end =

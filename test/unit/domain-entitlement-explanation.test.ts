@@ -140,6 +140,13 @@ describe('explainEntitlements: one reason per way an entitlement is missing', ()
       `${refs.monthly} expired at ${iso(NOW - 2 * DAY)}`,
     ],
     [
+      'expired (status) before its paid period ends',
+      { status: 'expired', expiresAt: NOW + DAY },
+      {},
+      'expired',
+      `${refs.monthly} expired`,
+    ],
+    [
       'expired (active, past its expiry)',
       { expiresAt: NOW - DAY },
       {},
