@@ -1,6 +1,7 @@
 // The support view of one customer: who they are, what they are entitled to now, and every
 // purchase with its state. Pure: the purchases and the time come in as arguments.
 import { type Entitlement, type EntitlementPolicy, entitlementsOf } from '../domain/entitlements';
+import { type Grant, grantIsLive } from '../domain/grant';
 import type { Purchase } from '../domain/purchase';
 import type { HistoryRecord } from '../store/history';
 import type { ReferenceKind } from './customer-reference';
@@ -36,6 +37,8 @@ export interface CustomerView {
   entitlements: Entitlement[];
   /** Newest change first. */
   purchases: PurchaseSummary[];
+  /** The operator's promotional grants, live, expired and revoked, newest first. */
+  grants: GrantSummary[];
   /** Every recorded change of the customer's purchases (or of the one purchase found), newest first. */
   history: HistoryRecord[];
   /**
@@ -67,17 +70,46 @@ export function purchaseSummary(p: Purchase): PurchaseSummary {
   };
 }
 
+export interface GrantSummary {
+  key: string;
+  /** ISO-8601; null = never ends. */
+  expiresAt: string | null;
+  reason: string;
+  grantedBy: string;
+  grantedAt: string;
+  revokedAt: string | null;
+  revokedBy: string | null;
+  /** Whether it gives its key now. */
+  live: boolean;
+}
+
+function grantSummary(g: Grant, now: number): GrantSummary {
+  return {
+    key: g.key,
+    expiresAt: iso(g.expiresAt),
+    reason: g.reason,
+    grantedBy: g.grantedBy,
+    grantedAt: g.grantedAt,
+    revokedAt: g.revokedAt ?? null,
+    revokedBy: g.revokedBy ?? null,
+    live: grantIsLive(g, now),
+  };
+}
+
 export interface CustomerFacts {
   reference: string;
   matchedBy: ReferenceKind;
   user: { userId: string; appUserId: string | null } | null;
   purchases: readonly Purchase[];
+  grants: readonly Grant[];
   history: readonly HistoryRecord[];
 }
 
 export function customerView(facts: CustomerFacts, now: number, policy: EntitlementPolicy): CustomerView {
   // A purchase nobody holds gives nobody anything.
-  const entitlements = facts.user ? entitlementsOf(facts.purchases, now, policy) : [];
+  const entitlements = facts.user
+    ? entitlementsOf(facts.purchases, now, policy, undefined, facts.grants)
+    : [];
   const purchases = [...facts.purchases]
     .sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : 0))
     .map(purchaseSummary);
@@ -87,6 +119,9 @@ export function customerView(facts: CustomerFacts, now: number, policy: Entitlem
     user: facts.user,
     entitlements,
     purchases,
+    grants: [...facts.grants]
+      .sort((a, b) => (a.grantedAt < b.grantedAt ? 1 : a.grantedAt > b.grantedAt ? -1 : 0))
+      .map((g) => grantSummary(g, now)),
     history: [...facts.history],
     explanation: null,
   };

@@ -2,12 +2,14 @@
 // counting Attesto) while the rest stays real.
 import { type AttestoClient, attestoClientFromEnv } from '../attesto/client';
 import { type Settings, settings } from '../settings';
+import { grantsOfUser } from '../store/grants';
 import { purchasesOfUser, recordSnapshot, resolveAlias } from '../store/purchases';
 import { userIdOfUuid, uuidOfUser } from '../store/user-ids';
 
 export interface PurchaseStore {
   recordSnapshot: typeof recordSnapshot;
   purchasesOfUser: typeof purchasesOfUser;
+  grantsOfUser: typeof grantsOfUser;
   resolveAlias: typeof resolveAlias;
   uuidOfUser: typeof uuidOfUser;
   userIdOfUuid: typeof userIdOfUuid;
@@ -25,7 +27,7 @@ export function defaultDeps(overrides: Partial<PurchaseDeps> = {}): PurchaseDeps
     attesto: attestoClientFromEnv,
     settings: () => settings(),
     now: Date.now,
-    store: { recordSnapshot, purchasesOfUser, resolveAlias, uuidOfUser, userIdOfUuid },
+    store: { recordSnapshot, purchasesOfUser, grantsOfUser, resolveAlias, uuidOfUser, userIdOfUuid },
     ...overrides,
   };
 }

@@ -83,6 +83,8 @@ export async function restorePurchases(
   // Read while the batch is verified; what the batch writes is merged in afterwards.
   const owned = deps.store.purchasesOfUser(userId);
   owned.catch(() => undefined);
+  const grants = deps.store.grantsOfUser(userId);
+  grants.catch(() => undefined);
   const queue = entriesToVerify(parseRestoreEntries(rawEntries, counts), counts);
 
   const context = {
@@ -115,7 +117,13 @@ export async function restorePurchases(
   for (const purchase of tally.written.values()) purchases = withPurchase(purchases, purchase, userId);
   return {
     valid: true,
-    entitlements: entitlementsOf(purchases, deps.now(), deps.settings().entitlementPolicy),
+    entitlements: entitlementsOf(
+      purchases,
+      deps.now(),
+      deps.settings().entitlementPolicy,
+      undefined,
+      await grants,
+    ),
     counts,
   };
 }
