@@ -81,10 +81,10 @@ export async function restorePurchases(
   const deadline = (options.startedAt ?? deps.now()) + (options.budgetMs ?? RESTORE_BUDGET_MS);
   const counts = emptyRestoreCounts(rawEntries.length);
   // Read while the batch is verified; what the batch writes is merged in afterwards.
-  const owned = deps.store.purchasesOfUser(userId);
+  const holdings = deps.store.holdingsOfUser(userId);
+  holdings.catch(() => undefined);
+  const owned = holdings.then((h) => h.purchases);
   owned.catch(() => undefined);
-  const grants = deps.store.grantsOfUser(userId);
-  grants.catch(() => undefined);
   const queue = entriesToVerify(parseRestoreEntries(rawEntries, counts), counts);
 
   const context = {
@@ -122,7 +122,7 @@ export async function restorePurchases(
       deps.now(),
       deps.settings().entitlementPolicy,
       undefined,
-      await grants,
+      (await holdings).grants,
     ),
     counts,
   };

@@ -14,11 +14,14 @@ const GRANT_FIELDS = ['userId', 'key', 'expiresAt', 'reason', 'revokedAt', 'revo
 
 type GrantItem = Grant & { pk: string; rev: number };
 
-function grantFromItem(item: Record<string, unknown>): GrantItem {
+export function grantFromItem(item: Record<string, unknown>): GrantItem {
   return item as unknown as GrantItem;
 }
 
-/** The user's grants, live or not, through the byUser index (sort key pk, so a prefix query). */
+/**
+ * The user's grants alone, live or not, through the byUser index (sort key pk, so a prefix query):
+ * for operator lookups. The app's answers read them with the purchases (`holdingsOfUser`).
+ */
 export async function grantsOfUser(userId: string): Promise<Grant[]> {
   const grants: Grant[] = [];
   let ExclusiveStartKey: Record<string, unknown> | undefined;
