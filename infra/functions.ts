@@ -64,7 +64,9 @@ export type FunctionName =
   | 'apple-notifications'
   | 'google-notifications'
   | 'webhook-consumer'
-  | 'admin-customer';
+  | 'admin-customer'
+  | 'admin-grant'
+  | 'admin-revoke-grant';
 
 export const functions: Record<FunctionName, FunctionDef> = {
   'verify-apple': {
@@ -150,6 +152,17 @@ export const functions: Record<FunctionName, FunctionDef> = {
       // The timeline: a user's records through both user indexes, an unheld purchase's by its key.
       history: { items: ['Query'], queries: ['byUser', 'byPreviousUser'] },
     },
+  },
+  'admin-grant': {
+    name: 'admin-grant',
+    description: 'Operator: grants a user an entitlement key until a time or for good, with a reason',
+    // The grant item (read, then Put pinned to its rev) and its history record, in one transaction.
+    tables: { purchases: { items: ['GetItem', 'PutItem'] }, history: { items: ['PutItem'] } },
+  },
+  'admin-revoke-grant': {
+    name: 'admin-revoke-grant',
+    description: "Operator: revokes a user's promotional grant (kept on record, marked revoked)",
+    tables: { purchases: { items: ['GetItem', 'PutItem'] }, history: { items: ['PutItem'] } },
   },
 };
 

@@ -42,6 +42,8 @@ export function routeTable(options: RouteOptions = {}): Route[] {
     { method: 'POST', path: '/attesto-webhook', fn: 'attesto-webhook', auth: 'none' },
     // Support and operations (docs/support.md): signed with the operator's AWS credentials.
     { method: 'GET', path: '/admin/customer', fn: 'admin-customer', auth: 'operator' },
+    { method: 'POST', path: '/admin/grants', fn: 'admin-grant', auth: 'operator' },
+    { method: 'POST', path: '/admin/grants/revoke', fn: 'admin-revoke-grant', auth: 'operator' },
     // The stores cannot send our users' JWTs: each handler verifies the store's own signature.
     ...(options.appleNotifications
       ? [{ method: 'POST', path: '/webhooks/apple', fn: 'apple-notifications', auth: 'none' } as const]

@@ -10,12 +10,16 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { AdminTarget } from './admin-request';
 import { callAdmin } from './admin-request';
 
-const USAGE = `usage: npm run admin -- customer <reference> [--json] [--api <url>] [--region <region>]
+const USAGE = `usage: npm run admin -- <command> [--json] [--api <url>] [--region <region>]
 
   customer <reference>   the customer behind a reference: an app user id (JWT sub), an appUserId
                          uuid, an Apple transaction or original transaction id, a Google purchase
                          token or order id; prints their ids, entitlements, why each
                          entitlement is granted or not, purchases and history
+  grant <userId> <key> --until <iso|never> --reason <text>
+                         gives the user an entitlement key (a catalog key) until that time or for good
+  revoke-grant <userId> <key> [--reason <text>]
+                         ends that grant (it stays on record)
 
 options:
   --json            print the API's JSON answer instead of the readable view
@@ -26,34 +30,59 @@ options:
 
 export class UsageError extends Error {}
 
-export interface AdminArgs {
-  command: 'customer';
-  ref: string;
+interface CommonArgs {
   json: boolean;
   api?: string;
   region?: string;
 }
 
+export type AdminArgs = CommonArgs &
+  (
+    | { command: 'customer'; ref: string }
+    | { command: 'grant'; userId: string; key: string; until: string; reason: string }
+    | { command: 'revoke-grant'; userId: string; key: string; reason?: string }
+  );
+
+const VALUE_FLAGS = ['api', 'region', 'until', 'reason'] as const;
+type ValueFlag = (typeof VALUE_FLAGS)[number];
+
 export function parseAdminArgs(argv: readonly string[]): AdminArgs {
   const positional: string[] = [];
-  const flags: Partial<Record<'api' | 'region', string>> = {};
+  const flags: Partial<Record<ValueFlag, string>> = {};
   let json = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--json') json = true;
-    else if (arg === '--api' || arg === '--region') {
+    else if (VALUE_FLAGS.includes(arg.slice(2) as ValueFlag) && arg.startsWith('--')) {
       const value = argv[++i];
       if (!value || value.startsWith('--')) throw new UsageError(`${arg} needs a value`);
-      flags[arg.slice(2) as 'api' | 'region'] = value;
+      flags[arg.slice(2) as ValueFlag] = value;
     } else if (arg.startsWith('--')) throw new UsageError(`unknown option "${arg}"`);
     else positional.push(arg);
   }
-  const [command, ref, ...extra] = positional;
-  if (command !== 'customer')
-    throw new UsageError(command ? `unknown command "${command}"` : 'a command is required');
-  if (!ref?.trim()) throw new UsageError('customer needs a reference');
-  if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
-  return { command, ref: ref.trim(), json, ...flags };
+  const { until, reason, ...target } = flags;
+  const common = { json, ...target };
+  const [command, first, second, ...extra] = positional;
+  if (command === 'customer') {
+    if (!first?.trim()) throw new UsageError('customer needs a reference');
+    if (second !== undefined) throw new UsageError(`unexpected argument "${second}"`);
+    if (until || reason) throw new UsageError('customer takes no --until or --reason');
+    return { command, ref: first.trim(), ...common };
+  }
+  if (command === 'grant' || command === 'revoke-grant') {
+    if (!first?.trim() || !second?.trim())
+      throw new UsageError(`${command} needs a user id and an entitlement key`);
+    if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+    const ids = { userId: first.trim(), key: second.trim() };
+    if (command === 'revoke-grant') {
+      if (until) throw new UsageError('revoke-grant takes no --until');
+      return { command, ...ids, ...(reason ? { reason } : {}), ...common };
+    }
+    if (!until) throw new UsageError('grant needs --until <ISO-8601 time|never>');
+    if (!reason?.trim()) throw new UsageError('grant needs --reason <text>');
+    return { command, ...ids, until, reason, ...common };
+  }
+  throw new UsageError(command ? `unknown command "${command}"` : 'a command is required');
 }
 
 interface RuntimeInfo {
@@ -102,8 +131,18 @@ interface CustomerAnswer {
     productId: string;
     expiresAt: string | null;
     status: string;
-    platform: string;
+    platform: string | null;
     environment: string | null;
+    source?: string;
+  }>;
+  grants?: Array<{
+    key: string;
+    expiresAt: string | null;
+    reason: string;
+    grantedBy: string;
+    grantedAt: string;
+    revokedAt: string | null;
+    live: boolean;
   }>;
   purchases: Array<{
     platform: string;
@@ -165,8 +204,18 @@ export function formatCustomer(view: CustomerAnswer): string {
   lines.push('', `Entitlements (${view.entitlements.length})`);
   if (!view.entitlements.length) lines.push('  none');
   for (const e of view.entitlements) {
+    const from =
+      e.source === 'grant'
+        ? 'from a promotional grant'
+        : `${e.platform}/${e.environment ?? '?'}  from ${e.productId}`;
+    lines.push(`  ${e.key}  ${e.expiresAt ? `until ${e.expiresAt}` : 'lifetime'}  ${e.status}  ${from}`);
+  }
+  const grants = view.grants ?? [];
+  if (grants.length) lines.push('', `Grants (${grants.length})`);
+  for (const g of grants) {
+    const state = g.revokedAt ? `revoked ${g.revokedAt}` : g.live ? 'live' : 'expired';
     lines.push(
-      `  ${e.key}  ${e.expiresAt ? `until ${e.expiresAt}` : 'lifetime'}  ${e.status}  ${e.platform}/${e.environment ?? '?'}  from ${e.productId}`,
+      `  ${g.key}  ${g.expiresAt ? `until ${g.expiresAt}` : 'for good'}  ${state}  by ${g.grantedBy} ${g.grantedAt}: ${g.reason}`,
     );
   }
   lines.push('', `Purchases (${view.purchases.length})`);
@@ -210,7 +259,7 @@ export async function runAdmin(
     err(`${error.message}\n`);
     return 2;
   }
-  const res = await callAdmin(target, { method: 'GET', path: '/admin/customer', query: { ref: args.ref } });
+  const res = await callAdmin(target, adminRequest(args));
   const body = res.body as { message?: string } | undefined;
   if (res.status === 403) {
     err(
@@ -222,8 +271,40 @@ export async function runAdmin(
     err(`${body?.message ?? `the API answered ${res.status}`}\n`);
     return 1;
   }
-  out(args.json ? `${JSON.stringify(res.body, null, 2)}\n` : formatCustomer(res.body as CustomerAnswer));
+  out(args.json ? `${JSON.stringify(res.body, null, 2)}\n` : formatAnswer(args, res.body));
   return 0;
+}
+
+function adminRequest(args: AdminArgs): Parameters<typeof callAdmin>[1] {
+  switch (args.command) {
+    case 'customer':
+      return { method: 'GET', path: '/admin/customer', query: { ref: args.ref } };
+    case 'grant': {
+      const { userId, key, until, reason } = args;
+      return { method: 'POST', path: '/admin/grants', body: JSON.stringify({ userId, key, until, reason }) };
+    }
+    case 'revoke-grant': {
+      const { userId, key, reason } = args;
+      return { method: 'POST', path: '/admin/grants/revoke', body: JSON.stringify({ userId, key, reason }) };
+    }
+  }
+}
+
+interface GrantAnswer {
+  grant: { userId: string; key: string; expiresAt: number | null; reason: string };
+  changed?: boolean;
+}
+
+function formatAnswer(args: AdminArgs, body: unknown): string {
+  if (args.command === 'customer') return formatCustomer(body as CustomerAnswer);
+  const { grant, changed } = body as GrantAnswer;
+  if (args.command === 'revoke-grant') {
+    return changed === false
+      ? `The grant of ${grant.key} to ${grant.userId} was already revoked; nothing changed.\n`
+      : `Revoked the grant of ${grant.key} to ${grant.userId}.\n`;
+  }
+  const until = grant.expiresAt === null ? 'for good' : `until ${new Date(grant.expiresAt).toISOString()}`;
+  return `Granted ${grant.key} to ${grant.userId} ${until} (${grant.reason}).\n`;
 }
 
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {

@@ -2,6 +2,7 @@
 // directly (their id, their appUserId), or a purchase (through its key or an alias item), whose
 // owner is then the customer.
 
+import type { Grant } from '../domain/grant';
 import { aliasKey, type Purchase, purchaseKey } from '../domain/purchase';
 import type { HistoryRecord } from '../store/history';
 
@@ -28,6 +29,7 @@ export interface ReferenceReads {
   getPurchase(pk: string): Promise<Purchase | undefined>;
   resolveAlias(alias: string): Promise<string | undefined>;
   purchasesOfUser(userId: string): Promise<Purchase[]>;
+  grantsOfUser(userId: string): Promise<Grant[]>;
   uuidOfUser(userId: string): Promise<string | undefined>;
   userIdOfUuid(uuid: string): Promise<string | undefined>;
   historyOfUser(userId: string, options?: { limit?: number }): Promise<HistoryRecord[]>;
@@ -47,16 +49,17 @@ async function purchaseThroughAlias(reads: ReferenceReads, alias: string): Promi
 /**
  * Tries every kind of reference at once (a handful of key reads and one index query) and answers
  * the first match in REFERENCE_KINDS order, or undefined when nothing here knows the reference.
- * A user id counts as known when the user has a uuid or a purchase.
+ * A user id counts as known when the user has a uuid, a purchase or a grant.
  */
 export async function resolveReference(
   reads: ReferenceReads,
   ref: string,
 ): Promise<ResolvedReference | undefined> {
-  const [uuid, owned, uuidOwner, appleOriginal, appleTx, googleRoot, googleToken, googleOrder] =
+  const [uuid, owned, granted, uuidOwner, appleOriginal, appleTx, googleRoot, googleToken, googleOrder] =
     await Promise.all([
       reads.uuidOfUser(ref),
       reads.purchasesOfUser(ref),
+      reads.grantsOfUser(ref),
       reads.userIdOfUuid(ref),
       reads.getPurchase(purchaseKey('apple', ref)),
       purchaseThroughAlias(reads, aliasKey('apple-tx', ref)),
@@ -64,7 +67,7 @@ export async function resolveReference(
       purchaseThroughAlias(reads, aliasKey('google-token', ref)),
       purchaseThroughAlias(reads, aliasKey('google-order', ref)),
     ]);
-  if (uuid || owned.length > 0) return { kind: 'userId', userId: ref };
+  if (uuid || owned.length > 0 || granted.length > 0) return { kind: 'userId', userId: ref };
   if (uuidOwner) return { kind: 'appUserId', userId: uuidOwner };
   if (appleOriginal) return { kind: 'appleOriginalTransactionId', purchase: appleOriginal };
   if (appleTx) return { kind: 'appleTransactionId', purchase: appleTx };

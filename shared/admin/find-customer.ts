@@ -1,6 +1,7 @@
 // GET /admin/customer?ref=…: resolve any reference to its customer and build their view.
 import type { EntitlementPolicy } from '../domain/entitlements';
 import { NotFoundError } from '../http/errors';
+import { grantsOfUser } from '../store/grants';
 import { historyOfPurchase, historyOfUser } from '../store/history';
 import { getPurchase, purchasesOfUser, resolveAlias, withPurchase } from '../store/purchases';
 import { userIdOfUuid, uuidOfUser } from '../store/user-ids';
@@ -21,6 +22,7 @@ export const storeReads: ReferenceReads = {
   userIdOfUuid,
   historyOfUser,
   historyOfPurchase,
+  grantsOfUser,
 };
 
 /** The timeline a support person reads: the newest changes, enough for one screen and a scroll. */
@@ -42,8 +44,9 @@ export async function findCustomer(ref: string, deps: FindCustomerDeps): Promise
   } else {
     purchases = [found.purchase];
   }
-  const [appUserId, history] = await Promise.all([
+  const [appUserId, grants, history] = await Promise.all([
     userId ? deps.reads.uuidOfUser(userId) : undefined,
+    userId ? deps.reads.grantsOfUser(userId) : [],
     userId
       ? deps.reads.historyOfUser(userId, { limit: TIMELINE_LIMIT })
       : 'purchase' in found
@@ -52,7 +55,7 @@ export async function findCustomer(ref: string, deps: FindCustomerDeps): Promise
   ]);
   const user = userId ? { userId, appUserId: appUserId ?? null } : null;
   return customerView(
-    { reference: ref, matchedBy: found.kind, user, purchases, history },
+    { reference: ref, matchedBy: found.kind, user, purchases, grants, history },
     deps.now(),
     deps.policy(),
   );

@@ -1,6 +1,7 @@
 // Entitlements are derived, never stored (architecture §3, §5): a pure function of the user's purchases
 // and the time.
 import { type Catalog, catalog as defaultCatalog, productById } from './catalog';
+import { type Grant, grantIsLive, grantProductId } from './grant';
 import type { Environment, Platform, Purchase, PurchaseStatus } from './purchase';
 
 export interface EntitlementPolicy {
@@ -39,8 +40,11 @@ export interface Entitlement {
    * carries no renewal status, so an Apple purchase has none until a webhook brings it.
    */
   willRenew: boolean | null;
-  platform: Platform;
+  /** null for a grant: no store sold it. */
+  platform: Platform | null;
   environment: Environment | null;
+  /** Where it comes from: a store purchase, or an operator's promotional grant. */
+  source: 'purchase' | 'grant';
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -76,13 +80,16 @@ function outlasts(a: number | null, b: number | null): boolean {
  * The user's active entitlements at `now` (epoch ms): at most one per key, the longest-lasting,
  * sorted by key. A purchase grants while active, in grace, or in billing retry (by policy), and
  * only while its access end is after `now`. Consumables and unknown products grant nothing, nor
- * do sandbox purchases when the policy refuses them (their state is still recorded).
+ * do sandbox purchases when the policy refuses them (their state is still recorded). A live
+ * grant gives its key too; against a purchase of the same key the longer-lasting one wins, and
+ * a tie goes to the purchase (it carries the store's status and renewal).
  */
 export function entitlementsOf(
   purchases: readonly Purchase[],
   now: number,
   policy: EntitlementPolicy = defaultEntitlementPolicy,
   catalog: Catalog = defaultCatalog,
+  grants: readonly Grant[] = [],
 ): Entitlement[] {
   const best = new Map<string, { end: number | null; purchase: Purchase }>();
   for (const purchase of purchases) {
@@ -99,9 +106,19 @@ export function entitlementsOf(
       }
     }
   }
-  return [...best.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([key, { end, purchase }]) => ({
+  const granted = new Map<string, Grant>();
+  for (const grant of grants) {
+    if (!grantIsLive(grant, now)) continue;
+    const held = best.get(grant.key);
+    const other = granted.get(grant.key);
+    if (held && !outlasts(grant.expiresAt, held.end)) continue;
+    if (other && !outlasts(grant.expiresAt, other.expiresAt)) continue;
+    granted.set(grant.key, grant);
+  }
+  const answers: Entitlement[] = [];
+  for (const [key, { end, purchase }] of best) {
+    if (granted.has(key)) continue;
+    answers.push({
       key,
       productId: purchase.productId as string,
       expiresAt: end === null ? null : new Date(end).toISOString(),
@@ -109,5 +126,20 @@ export function entitlementsOf(
       willRenew: purchase.willRenew ?? null,
       platform: purchase.platform,
       environment: purchase.environment ?? null,
-    }));
+      source: 'purchase',
+    });
+  }
+  for (const [key, grant] of granted) {
+    answers.push({
+      key,
+      productId: grantProductId(key),
+      expiresAt: grant.expiresAt === null ? null : new Date(grant.expiresAt).toISOString(),
+      status: 'active',
+      willRenew: false,
+      platform: null,
+      environment: null,
+      source: 'grant',
+    });
+  }
+  return answers.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

@@ -2,12 +2,12 @@
 // counting Attesto) while the rest stays real.
 import { type AttestoClient, attestoClientFromEnv } from '../attesto/client';
 import { type Settings, settings } from '../settings';
-import { purchasesOfUser, recordSnapshot, resolveAlias } from '../store/purchases';
+import { holdingsOfUser, recordSnapshot, resolveAlias } from '../store/purchases';
 import { userIdOfUuid, uuidOfUser } from '../store/user-ids';
 
 export interface PurchaseStore {
   recordSnapshot: typeof recordSnapshot;
-  purchasesOfUser: typeof purchasesOfUser;
+  holdingsOfUser: typeof holdingsOfUser;
   resolveAlias: typeof resolveAlias;
   uuidOfUser: typeof uuidOfUser;
   userIdOfUuid: typeof userIdOfUuid;
@@ -25,7 +25,7 @@ export function defaultDeps(overrides: Partial<PurchaseDeps> = {}): PurchaseDeps
     attesto: attestoClientFromEnv,
     settings: () => settings(),
     now: Date.now,
-    store: { recordSnapshot, purchasesOfUser, resolveAlias, uuidOfUser, userIdOfUuid },
+    store: { recordSnapshot, holdingsOfUser, resolveAlias, uuidOfUser, userIdOfUuid },
     ...overrides,
   };
 }

@@ -81,7 +81,9 @@ export async function restorePurchases(
   const deadline = (options.startedAt ?? deps.now()) + (options.budgetMs ?? RESTORE_BUDGET_MS);
   const counts = emptyRestoreCounts(rawEntries.length);
   // Read while the batch is verified; what the batch writes is merged in afterwards.
-  const owned = deps.store.purchasesOfUser(userId);
+  const holdings = deps.store.holdingsOfUser(userId);
+  holdings.catch(() => undefined);
+  const owned = holdings.then((h) => h.purchases);
   owned.catch(() => undefined);
   const queue = entriesToVerify(parseRestoreEntries(rawEntries, counts), counts);
 
@@ -115,7 +117,13 @@ export async function restorePurchases(
   for (const purchase of tally.written.values()) purchases = withPurchase(purchases, purchase, userId);
   return {
     valid: true,
-    entitlements: entitlementsOf(purchases, deps.now(), deps.settings().entitlementPolicy),
+    entitlements: entitlementsOf(
+      purchases,
+      deps.now(),
+      deps.settings().entitlementPolicy,
+      undefined,
+      (await holdings).grants,
+    ),
     counts,
   };
 }

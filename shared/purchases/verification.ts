@@ -244,9 +244,9 @@ export async function answerVerify(
 ): Promise<VerifyAnswer> {
   if ('rejection' in prepared) return prepared.rejection;
   const { snapshot } = prepared;
-  const [recorded, owned] = await Promise.all([
+  const [recorded, { purchases: owned, grants }] = await Promise.all([
     binding(snapshot).then((bound) => recordForUser(snapshot, userId, bound, deps)),
-    deps.store.purchasesOfUser(userId),
+    deps.store.holdingsOfUser(userId),
   ]);
   if ('rejection' in recorded) return recorded.rejection;
   const now = deps.now();
@@ -257,6 +257,8 @@ export async function answerVerify(
       withPurchase(owned, recorded.purchase, userId),
       now,
       deps.settings().entitlementPolicy,
+      undefined,
+      grants,
     ),
   };
 }

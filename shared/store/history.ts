@@ -63,10 +63,11 @@ export interface HistoryRecord {
 export function changedFields(
   before: Record<string, unknown> | undefined,
   after: Record<string, unknown>,
+  fields: readonly string[] = HISTORY_FIELDS,
 ): { before: Record<string, unknown>; after: Record<string, unknown> } | undefined {
   const b: Record<string, unknown> = {};
   const a: Record<string, unknown> = {};
-  for (const field of HISTORY_FIELDS) {
+  for (const field of fields) {
     const was = before?.[field] ?? null;
     const is = after[field] ?? null;
     if (was === is) continue;
@@ -101,8 +102,10 @@ export function historyPut(input: {
   cause: HistoryCause;
   before: Record<string, unknown> | undefined;
   after: Record<string, unknown>;
+  /** The fields compared; a grant's record compares the grant's own (shared/store/grants.ts). */
+  fields?: readonly string[];
 }) {
-  const diff = changedFields(input.before, input.after);
+  const diff = changedFields(input.before, input.after, input.fields);
   const ownerBefore = typeof input.before?.userId === 'string' ? input.before.userId : null;
   const ownerAfter = typeof input.after.userId === 'string' ? input.after.userId : null;
   const days = historyRetention();

@@ -1,5 +1,6 @@
 // The purchases table: purchase items, alias items and consumable credit ledger items.
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type Grant, isGrantPk } from '../domain/grant';
 import type { Purchase, PurchaseUpdate } from '../domain/purchase';
 import {
   cancellationOrThrow,
@@ -10,6 +11,7 @@ import {
   storeError,
   tableName,
 } from './dynamo-client';
+import { grantFromItem } from './grants';
 import { changedFields, type HistoryCause, historyPut } from './history';
 import {
   claimBlockedBy,
@@ -53,12 +55,25 @@ export async function resolveAlias(alias: string): Promise<string | undefined> {
   }
 }
 
-/**
- * Every purchase the user owns, through the `byUser` index. The index is eventually consistent:
- * merge any purchase just written into the result (see `withPurchase`) before deriving entitlements.
- */
+/** Everything a user holds: their purchases and their promotional grants. */
+export interface Holdings {
+  purchases: Purchase[];
+  grants: Grant[];
+}
+
+/** Every purchase the user owns (see `holdingsOfUser`). */
 export async function purchasesOfUser(userId: string): Promise<Purchase[]> {
+  return (await holdingsOfUser(userId)).purchases;
+}
+
+/**
+ * Every purchase and grant the user holds, in one query of the `byUser` index (grant items carry
+ * `userId` too). The index is eventually consistent: merge any purchase just written into the
+ * result (see `withPurchase`) before deriving entitlements.
+ */
+export async function holdingsOfUser(userId: string): Promise<Holdings> {
   const purchases: Purchase[] = [];
+  const grants: Grant[] = [];
   let ExclusiveStartKey: Record<string, unknown> | undefined;
   try {
     do {
@@ -72,13 +87,16 @@ export async function purchasesOfUser(userId: string): Promise<Purchase[]> {
           ExclusiveStartKey,
         }),
       );
-      for (const item of page.Items ?? []) if (isPurchaseItem(item)) purchases.push(purchaseFromItem(item));
+      for (const item of page.Items ?? []) {
+        if (isPurchaseItem(item)) purchases.push(purchaseFromItem(item));
+        else if (typeof item.pk === 'string' && isGrantPk(item.pk)) grants.push(grantFromItem(item));
+      }
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);
   } catch (error) {
     throw storeError(error);
   }
-  return purchases;
+  return { purchases, grants };
 }
 
 /**

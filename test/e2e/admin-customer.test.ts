@@ -276,6 +276,7 @@ describe('operator API through the local runtime', () => {
       expect(noAds).toEqual({
         key: 'no_ads',
         granted: false,
+        grant: null,
         text: 'not granted: no purchase of remove_ads',
         grantedBy: null,
         reasons: [{ code: 'no_purchase', text: 'no purchase of remove_ads', purchase: null }],

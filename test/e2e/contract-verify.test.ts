@@ -88,6 +88,7 @@ describe('verify/apple', () => {
         willRenew: null,
         platform: 'apple',
         environment: 'sandbox',
+        source: 'purchase',
       },
     ]);
 

@@ -105,6 +105,13 @@ const expected: Record<string, Record<string, string[]>> = {
     'history/index/byUser': ['dynamodb:Query'],
     'history/index/byPreviousUser': ['dynamodb:Query'],
   },
+  // Grant and revoke: read the grant item, then one transaction of its Put (pinned to the
+  // version read) and the history record's Put. A revoked grant stays on record: no DeleteItem.
+  'admin-grant': { purchases: ['dynamodb:GetItem', 'dynamodb:PutItem'], history: ['dynamodb:PutItem'] },
+  'admin-revoke-grant': {
+    purchases: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+    history: ['dynamodb:PutItem'],
+  },
 };
 
 describe('least privilege', () => {

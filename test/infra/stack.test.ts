@@ -24,6 +24,8 @@ const FUNCTION_NAMES: FunctionName[] = [
   'google-notifications',
   'webhook-consumer',
   'admin-customer',
+  'admin-grant',
+  'admin-revoke-grant',
 ];
 /** The default routes: key, function, whether the JWT authorizer runs. */
 const ROUTES: { key: string; fn: FunctionName; user: boolean }[] = [
@@ -39,6 +41,8 @@ const ROUTES: { key: string; fn: FunctionName; user: boolean }[] = [
 /** The operator routes: AWS IAM (SigV4), never the JWT authorizer, never public. */
 const OPERATOR_ROUTES: { key: string; fn: FunctionName }[] = [
   { key: 'GET /admin/customer', fn: 'admin-customer' },
+  { key: 'POST /admin/grants', fn: 'admin-grant' },
+  { key: 'POST /admin/grants/revoke', fn: 'admin-revoke-grant' },
 ];
 
 describe('HTTP API', () => {
@@ -82,10 +86,9 @@ describe('HTTP API', () => {
       expect(routeByKey.get(route.key)?.AuthorizerId, route.key).toBeUndefined();
     }
     const iamRoutes = [...routeByKey.entries()].filter(([, props]) => props.AuthorizationType === 'AWS_IAM');
-    expect(iamRoutes.map(([key]) => key).sort()).toEqual(['GET /admin/customer']);
-    expect([...routeByKey.keys()].filter((key) => key.includes(' /admin/')).sort()).toEqual([
-      'GET /admin/customer',
-    ]);
+    const adminKeys = ['GET /admin/customer', 'POST /admin/grants', 'POST /admin/grants/revoke'];
+    expect(iamRoutes.map(([key]) => key).sort()).toEqual(adminKeys);
+    expect([...routeByKey.keys()].filter((key) => key.includes(' /admin/')).sort()).toEqual(adminKeys);
   });
 
   it('outputs a managed policy that allows invoking exactly the /admin/ routes', () => {
@@ -99,22 +102,24 @@ describe('HTTP API', () => {
         {
           Effect: 'Allow',
           Action: 'execute-api:Invoke',
-          Resource: {
-            'Fn::Join': [
-              '',
-              [
-                'arn:',
-                { Ref: 'AWS::Partition' },
-                ':execute-api:',
-                { Ref: 'AWS::Region' },
-                ':',
-                { Ref: 'AWS::AccountId' },
-                ':',
-                { Ref: apiId },
-                '/*/GET/admin/customer',
+          Resource: ['/*/GET/admin/customer', '/*/POST/admin/grants', '/*/POST/admin/grants/revoke'].map(
+            (route) => ({
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  ':execute-api:',
+                  { Ref: 'AWS::Region' },
+                  ':',
+                  { Ref: 'AWS::AccountId' },
+                  ':',
+                  { Ref: apiId },
+                  route,
+                ],
               ],
-            ],
-          },
+            }),
+          ),
         },
       ],
     });

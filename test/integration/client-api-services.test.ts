@@ -44,7 +44,10 @@ const newUser = () => `svc-${++users}-${Date.now()}`;
 /** A byUser index that has not caught up: it answers nothing, or an old copy. */
 function laggingIndex(answer: () => Promise<Awaited<ReturnType<typeof purchasesOfUser>>>): PurchaseDeps {
   const deps = defaultDeps();
-  return { ...deps, store: { ...deps.store, purchasesOfUser: answer } };
+  return {
+    ...deps,
+    store: { ...deps.store, holdingsOfUser: async () => ({ purchases: await answer(), grants: [] }) },
+  };
 }
 
 /** The real client, counting the calls made through it. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseCatalog } from '../../shared/domain/catalog';
 import { type EntitlementPolicy, entitlementsOf } from '../../shared/domain/entitlements';
+import type { Grant } from '../../shared/domain/grant';
 import type { Purchase } from '../../shared/domain/purchase';
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
@@ -150,6 +151,7 @@ describe('entitlementsOf: one purchase', () => {
         willRenew: false,
         platform: 'google',
         environment: 'sandbox',
+        source: 'purchase',
       },
     ]);
   });
@@ -237,5 +239,54 @@ describe('entitlementsOf: several purchases', () => {
 
   it('returns nothing for no purchases', () => {
     expect(entitlementsOf([], NOW, policy)).toEqual([]);
+  });
+});
+
+describe('entitlementsOf: promotional grants', () => {
+  const grant = (overrides: Partial<Grant>): Grant => ({
+    userId: 'u1',
+    key: 'no_ads',
+    expiresAt: NOW + DAY,
+    reason: 'goodwill',
+    grantedBy: 'local',
+    grantedAt: iso(NOW - DAY),
+    ...overrides,
+  });
+
+  it('gives its key until it ends, with a synthetic product id and source "grant"', () => {
+    expect(entitlementsOf([], NOW, policy, undefined, [grant({})])).toEqual([
+      {
+        key: 'no_ads',
+        productId: 'grant:no_ads',
+        expiresAt: iso(NOW + DAY),
+        status: 'active',
+        willRenew: false,
+        platform: null,
+        environment: null,
+        source: 'grant',
+      },
+    ]);
+    expect(entitlementsOf([], NOW, policy, undefined, [grant({ expiresAt: null })])[0]?.expiresAt).toBeNull();
+  });
+
+  it('gives nothing once expired or revoked', () => {
+    expect(entitlementsOf([], NOW, policy, undefined, [grant({ expiresAt: NOW })])).toEqual([]);
+    expect(entitlementsOf([], NOW, policy, undefined, [grant({ revokedAt: iso(NOW - 1) })])).toEqual([]);
+  });
+
+  it('the longer of a grant and a purchase of the same key wins; a tie goes to the purchase', () => {
+    const sub = purchase({ expiresAt: NOW + 10 * DAY });
+    const longer = entitlementsOf([sub], NOW, policy, undefined, [
+      grant({ key: 'premium', expiresAt: null }),
+    ]);
+    expect(longer.map((e) => [e.key, e.source])).toEqual([['premium', 'grant']]);
+    const shorter = entitlementsOf([sub], NOW, policy, undefined, [
+      grant({ key: 'premium', expiresAt: NOW + DAY }),
+    ]);
+    expect(shorter.map((e) => [e.key, e.productId])).toEqual([['premium', 'premium_monthly']]);
+    const tie = entitlementsOf([sub], NOW, policy, undefined, [
+      grant({ key: 'premium', expiresAt: NOW + 10 * DAY }),
+    ]);
+    expect(tie[0]?.source).toBe('purchase');
   });
 });
