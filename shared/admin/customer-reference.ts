@@ -2,9 +2,9 @@
 // directly (their id, their appUserId), or a purchase (through its key or an alias item), whose
 // owner is then the customer.
 
-import type { Grant } from '../domain/grant';
 import { aliasKey, type Purchase, purchaseKey } from '../domain/purchase';
 import type { HistoryRecord } from '../store/history';
+import type { Holdings } from '../store/purchases';
 
 export type ReferenceKind =
   | 'userId'
@@ -28,8 +28,7 @@ export const REFERENCE_KINDS: ReadonlyArray<{ kind: ReferenceKind; label: string
 export interface ReferenceReads {
   getPurchase(pk: string): Promise<Purchase | undefined>;
   resolveAlias(alias: string): Promise<string | undefined>;
-  purchasesOfUser(userId: string): Promise<Purchase[]>;
-  grantsOfUser(userId: string): Promise<Grant[]>;
+  holdingsOfUser(userId: string): Promise<Holdings>;
   uuidOfUser(userId: string): Promise<string | undefined>;
   userIdOfUuid(uuid: string): Promise<string | undefined>;
   historyOfUser(userId: string, options?: { limit?: number }): Promise<HistoryRecord[]>;
@@ -38,7 +37,7 @@ export interface ReferenceReads {
 
 /** What a reference resolved to: a user, or a purchase (which may have no owner yet). */
 export type ResolvedReference =
-  | { kind: ReferenceKind; userId: string }
+  | { kind: ReferenceKind; userId: string; holdings?: Holdings }
   | { kind: ReferenceKind; purchase: Purchase };
 
 async function purchaseThroughAlias(reads: ReferenceReads, alias: string): Promise<Purchase | undefined> {
@@ -55,11 +54,10 @@ export async function resolveReference(
   reads: ReferenceReads,
   ref: string,
 ): Promise<ResolvedReference | undefined> {
-  const [uuid, owned, granted, uuidOwner, appleOriginal, appleTx, googleRoot, googleToken, googleOrder] =
+  const [uuid, holdings, uuidOwner, appleOriginal, appleTx, googleRoot, googleToken, googleOrder] =
     await Promise.all([
       reads.uuidOfUser(ref),
-      reads.purchasesOfUser(ref),
-      reads.grantsOfUser(ref),
+      reads.holdingsOfUser(ref),
       reads.userIdOfUuid(ref),
       reads.getPurchase(purchaseKey('apple', ref)),
       purchaseThroughAlias(reads, aliasKey('apple-tx', ref)),
@@ -67,7 +65,9 @@ export async function resolveReference(
       purchaseThroughAlias(reads, aliasKey('google-token', ref)),
       purchaseThroughAlias(reads, aliasKey('google-order', ref)),
     ]);
-  if (uuid || owned.length > 0 || granted.length > 0) return { kind: 'userId', userId: ref };
+  if (uuid || holdings.purchases.length > 0 || holdings.grants.length > 0) {
+    return { kind: 'userId', userId: ref, holdings };
+  }
   if (uuidOwner) return { kind: 'appUserId', userId: uuidOwner };
   if (appleOriginal) return { kind: 'appleOriginalTransactionId', purchase: appleOriginal };
   if (appleTx) return { kind: 'appleTransactionId', purchase: appleTx };

@@ -1,9 +1,8 @@
 // GET /admin/customer?ref=…: resolve any reference to its customer and build their view.
 import type { EntitlementPolicy } from '../domain/entitlements';
 import { NotFoundError } from '../http/errors';
-import { grantsOfUser } from '../store/grants';
 import { historyOfPurchase, historyOfUser } from '../store/history';
-import { getPurchase, purchasesOfUser, resolveAlias, withPurchase } from '../store/purchases';
+import { getPurchase, type Holdings, holdingsOfUser, resolveAlias, withPurchase } from '../store/purchases';
 import { userIdOfUuid, uuidOfUser } from '../store/user-ids';
 import { notFoundMessage, type ReferenceReads, resolveReference } from './customer-reference';
 import { type CustomerView, customerView } from './customer-view';
@@ -17,12 +16,11 @@ export interface FindCustomerDeps {
 export const storeReads: ReferenceReads = {
   getPurchase,
   resolveAlias,
-  purchasesOfUser,
+  holdingsOfUser,
   uuidOfUser,
   userIdOfUuid,
   historyOfUser,
   historyOfPurchase,
-  grantsOfUser,
 };
 
 /** The timeline a support person reads: the newest changes, enough for one screen and a scroll. */
@@ -32,21 +30,22 @@ export async function findCustomer(ref: string, deps: FindCustomerDeps): Promise
   const found = await resolveReference(deps.reads, ref);
   if (!found) throw new NotFoundError(notFoundMessage(ref));
 
+  // The lookup already read the holdings of a user found by id; otherwise read the owner's once.
   let userId: string | undefined;
-  let purchases = [] as Awaited<ReturnType<ReferenceReads['purchasesOfUser']>>;
+  let holdings: Holdings = { purchases: [], grants: [] };
   if ('userId' in found) {
     userId = found.userId;
-    purchases = await deps.reads.purchasesOfUser(userId);
+    holdings = found.holdings ?? (await deps.reads.holdingsOfUser(userId));
   } else if (found.purchase.userId) {
     userId = found.purchase.userId;
+    const held = await deps.reads.holdingsOfUser(userId);
     // The byUser index is eventually consistent: the purchase just read is the truth for itself.
-    purchases = withPurchase(await deps.reads.purchasesOfUser(userId), found.purchase, userId);
+    holdings = { ...held, purchases: withPurchase(held.purchases, found.purchase, userId) };
   } else {
-    purchases = [found.purchase];
+    holdings = { purchases: [found.purchase], grants: [] };
   }
-  const [appUserId, grants, history] = await Promise.all([
+  const [appUserId, history] = await Promise.all([
     userId ? deps.reads.uuidOfUser(userId) : undefined,
-    userId ? deps.reads.grantsOfUser(userId) : [],
     userId
       ? deps.reads.historyOfUser(userId, { limit: TIMELINE_LIMIT })
       : 'purchase' in found
@@ -55,7 +54,7 @@ export async function findCustomer(ref: string, deps: FindCustomerDeps): Promise
   ]);
   const user = userId ? { userId, appUserId: appUserId ?? null } : null;
   return customerView(
-    { reference: ref, matchedBy: found.kind, user, purchases, grants, history },
+    { reference: ref, matchedBy: found.kind, user, ...holdings, history },
     deps.now(),
     deps.policy(),
   );

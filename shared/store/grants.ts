@@ -1,11 +1,10 @@
 // Promotional grants: items in the purchases table keyed `grant#<userId>#<key>` (architecture
 // §3.1). They carry `userId`, so the byUser index lists them beside the user's purchases; the
 // purchase reads skip them (no platform). Each change is one transaction with its history record.
-import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { type Grant, grantPk } from '../domain/grant';
 import { documentClient, storeError, tableName } from './dynamo-client';
 import { type HistoryCause, historyPut } from './history';
-import { BY_USER_INDEX } from './tables';
 
 const purchasesTable = () => tableName('PURCHASES_TABLE');
 
@@ -16,34 +15,6 @@ type GrantItem = Grant & { pk: string; rev: number };
 
 export function grantFromItem(item: Record<string, unknown>): GrantItem {
   return item as unknown as GrantItem;
-}
-
-/**
- * The user's grants alone, live or not, through the byUser index (sort key pk, so a prefix query):
- * for operator lookups. The app's answers read them with the purchases (`holdingsOfUser`).
- */
-export async function grantsOfUser(userId: string): Promise<Grant[]> {
-  const grants: Grant[] = [];
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  try {
-    do {
-      const page = await documentClient().send(
-        new QueryCommand({
-          TableName: purchasesTable(),
-          IndexName: BY_USER_INDEX,
-          KeyConditionExpression: '#u = :u AND begins_with(#pk, :g)',
-          ExpressionAttributeNames: { '#u': 'userId', '#pk': 'pk' },
-          ExpressionAttributeValues: { ':u': userId, ':g': grantPk(userId, '') },
-          ExclusiveStartKey,
-        }),
-      );
-      for (const item of page.Items ?? []) grants.push(grantFromItem(item));
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-  } catch (error) {
-    throw storeError(error);
-  }
-  return grants;
 }
 
 async function storedGrant(userId: string, key: string): Promise<GrantItem | undefined> {
