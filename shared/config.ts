@@ -10,6 +10,15 @@ export class ConfigError extends Error {
 
 const cache = new Map<AnySchema, unknown>();
 
+const blankAsUnset = (value: unknown) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+/** An environment variable checked by `schema`, a blank value counting as unset (a template may leave it empty). */
+export const unlessBlank = <T extends z.ZodMiniType>(schema: T) => z.pipe(z.transform(blankAsUnset), schema);
+
+/** A number read from its environment string, then checked by its shared definition. */
+export const numberSetting = (schema: z.ZodMiniType<number, number>) => z.pipe(z.coerce.number(), schema);
+
 /**
  * Parses the environment variables a part of the product needs, once, and fails with a message
  * that names every missing or malformed variable. Each area declares only what it uses, so a

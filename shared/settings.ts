@@ -1,16 +1,10 @@
 // The policies an operator chooses per stage (architecture §7), read from the environment once per cold
 // start through readConfig. Blank values count as unset so a template can leave them empty.
-import { readConfig, requiredSetting } from './config';
+import { numberSetting, readConfig, requiredSetting, unlessBlank } from './config';
 import type { EntitlementPolicy } from './domain/entitlements';
 import type { OwnershipPolicy } from './domain/ownership';
 import { billingRetryMaxDays, ownershipPolicy, SETTING_DEFAULTS } from './setting-definitions';
 import * as z from './validation';
-
-const blankAsUnset = (value: unknown) =>
-  typeof value === 'string' && value.trim() === '' ? undefined : value;
-
-// zod's preprocess: a transform piped into the schema.
-const unlessBlank = <T extends z.ZodMiniType>(schema: T) => z.pipe(z.transform(blankAsUnset), schema);
 
 const flag = (fallback: boolean) =>
   unlessBlank(
@@ -28,7 +22,7 @@ const settingsSchema = z.object({
   ALLOW_SANDBOX_PURCHASES: flag(true),
   BILLING_RETRY_ENTITLED: flag(true),
   BILLING_RETRY_MAX_DAYS: unlessBlank(
-    z._default(z.pipe(z.coerce.number(), billingRetryMaxDays), SETTING_DEFAULTS.billingRetryMaxDays),
+    z._default(numberSetting(billingRetryMaxDays), SETTING_DEFAULTS.billingRetryMaxDays),
   ),
   GOOGLE_PACKAGE_NAME: unlessBlank(z.optional(requiredSetting)),
   APPLE_BUNDLE_ID: unlessBlank(z.optional(requiredSetting)),

@@ -5,7 +5,7 @@
 // request is answered 429 with Retry-After (the SDK retries it, and recovery replays it on a
 // later launch, so nothing is lost).
 import type { AttestoClient } from '../attesto/client';
-import { readConfig } from '../config';
+import { numberSetting, readConfig, unlessBlank } from '../config';
 import { HttpError } from '../http/errors';
 import { logger } from '../observability/logger';
 import { attestoCallsPerUser, attestoCallWindowSeconds, SETTING_DEFAULTS } from '../setting-definitions';
@@ -13,10 +13,8 @@ import { takeFromWindow } from '../store/rate-limits';
 import * as z from '../validation';
 import type { PurchaseDeps } from './dependencies';
 
-const blankAsUnset = (value: unknown) =>
-  typeof value === 'string' && value.trim() === '' ? undefined : value;
 const count = (schema: z.ZodMiniType<number, number>, fallback: number) =>
-  z.pipe(z.transform(blankAsUnset), z._default(z.pipe(z.coerce.number(), schema), fallback));
+  unlessBlank(z._default(numberSetting(schema), fallback));
 
 // Defaults: room for recovery's 50 replays plus a 20-call restore, with retries.
 const limitSchema = z.object({

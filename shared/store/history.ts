@@ -8,7 +8,7 @@
 // the failed condition hands back (ALL_OLD) is the next attempt's `current`, so contention costs
 // no further read. An exact repeat (a duplicate webhook, a re-verify) therefore writes nothing.
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { readConfig } from '../config';
+import { numberSetting, readConfig, unlessBlank } from '../config';
 import { PURCHASE_FIELDS } from '../domain/purchase';
 import { historyRetentionDays } from '../setting-definitions';
 import * as z from '../validation';
@@ -85,10 +85,7 @@ export function historyRetention(env: NodeJS.ProcessEnv = process.env): number |
 }
 
 const retentionSchema = z.object({
-  HISTORY_RETENTION_DAYS: z.pipe(
-    z.transform((value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value)),
-    z.optional(z.pipe(z.coerce.number(), historyRetentionDays)),
-  ),
+  HISTORY_RETENTION_DAYS: unlessBlank(z.optional(numberSetting(historyRetentionDays))),
 });
 
 /**
