@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,6 +8,7 @@ import type { LocalRuntime } from '../../dev/local/local-runtime';
 import { LOCAL_REGION } from '../../dev/local/provision';
 import { type AdminTarget, signAdminRequest } from '../../ops/admin-request';
 import { startRuntimeInMemory } from '../support/local-runtime';
+import { rawRequest } from '../support/raw-request';
 
 // The operator API through the local runtime (what `npm start` serves): only a request signed
 // with this run's own admin credential reaches the handler, and the customer lookup finds the
@@ -47,27 +47,6 @@ interface CustomerAnswer {
     grantedBy: { platform: string; subjectKey: string; lastChange: { source: string } | null } | null;
     reasons: Array<{ code: string; text: string }>;
   }>;
-}
-
-function rawRequest(
-  url: string,
-  method: string,
-  headers: Record<string, string>,
-  body?: string,
-): Promise<{ status: number; json: unknown }> {
-  return new Promise((resolve, reject) => {
-    const length = body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) };
-    const req = httpRequest(url, { method, headers: { ...headers, ...length } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined });
-      });
-    });
-    req.once('error', reject);
-    req.end(body);
-  });
 }
 
 describe('operator API through the local runtime', () => {

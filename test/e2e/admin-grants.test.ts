@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,6 +8,7 @@ import type { LocalRuntime } from '../../dev/local/local-runtime';
 import { LOCAL_REGION } from '../../dev/local/provision';
 import { type AdminTarget, signAdminRequest } from '../../ops/admin-request';
 import { startRuntimeInMemory } from '../support/local-runtime';
+import { rawRequest } from '../support/raw-request';
 import { sdkEntitlementsResponseSchema } from '../support/sdk-schemas';
 
 // Promotional grants through the local runtime (what `npm start` serves): an operator grants an
@@ -23,27 +23,6 @@ interface Entitlement {
   productId: string;
   expiresAt: string | null;
   source?: string;
-}
-
-function rawRequest(
-  url: string,
-  method: string,
-  headers: Record<string, string>,
-  body?: string,
-): Promise<{ status: number; json: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const length = body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) };
-    const req = httpRequest(url, { method, headers: { ...headers, ...length } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined });
-      });
-    });
-    req.once('error', reject);
-    req.end(body);
-  });
 }
 
 describe('promotional grants through the local runtime', () => {
@@ -86,7 +65,7 @@ describe('promotional grants through the local runtime', () => {
       ...(query ? { query } : {}),
       ...(body === undefined ? {} : { body }),
     });
-    return rawRequest(url, method, headers, body);
+    return rawRequest<Record<string, unknown>>(url, method, headers, body);
   }
 
   /** The three answers the app gets, each checked against the SDK's own schema. */
