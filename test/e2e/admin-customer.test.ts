@@ -8,6 +8,7 @@ import type { LocalRuntime } from '../../dev/local/local-runtime';
 import { LOCAL_REGION } from '../../dev/local/provision';
 import { type AdminTarget, signAdminRequest } from '../../ops/admin-request';
 import { startRuntimeInMemory } from '../support/local-runtime';
+import { devToken, sandboxCall, userCall } from '../support/local-runtime-calls';
 import { rawRequest } from '../support/raw-request';
 
 // The operator API through the local runtime (what `npm start` serves): only a request signed
@@ -60,33 +61,12 @@ describe('operator API through the local runtime', () => {
   let appleRenewed: SandboxPurchase;
   let google: SandboxPurchase;
 
-  async function tokenFor(sub: string): Promise<string> {
-    const res = await fetch(`${runtime.apiUrl}/_dev/issuer/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ sub }),
-    });
-    return ((await res.json()) as { token: string }).token;
-  }
+  const tokenFor = (sub: string) => devToken(runtime.apiUrl, sub);
 
-  async function userApi(path: string, token: string, body?: unknown) {
-    const res = await fetch(`${runtime.apiUrl}${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  }
+  const userApi = (path: string, token: string, body?: unknown) =>
+    userCall(runtime.apiUrl, path, token, body);
 
-  async function sandbox<T>(path: string, body: unknown): Promise<T> {
-    const res = await fetch(`${sandboxUrl}/_sandbox${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    expect(res.status).toBeLessThan(300);
-    return (await res.json()) as T;
-  }
+  const sandbox = <T>(path: string, body: unknown) => sandboxCall<T>(sandboxUrl, path, body);
 
   async function lookup(ref: string, signer: AdminTarget = target) {
     const { url, headers } = await signAdminRequest(signer, {

@@ -8,6 +8,7 @@ import type { LocalRuntime } from '../../dev/local/local-runtime';
 import { LOCAL_REGION } from '../../dev/local/provision';
 import { type AdminTarget, signAdminRequest } from '../../ops/admin-request';
 import { startRuntimeInMemory } from '../support/local-runtime';
+import { devToken, userCall } from '../support/local-runtime-calls';
 import { rawRequest } from '../support/raw-request';
 import { sdkEntitlementsResponseSchema } from '../support/sdk-schemas';
 
@@ -34,23 +35,10 @@ describe('promotional grants through the local runtime', () => {
   let bobToken: string;
   let bobTransactionId: string;
 
-  async function tokenFor(sub: string): Promise<string> {
-    const res = await fetch(`${runtime.apiUrl}/_dev/issuer/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ sub }),
-    });
-    return ((await res.json()) as { token: string }).token;
-  }
+  const tokenFor = (sub: string) => devToken(runtime.apiUrl, sub);
 
-  async function userApi(path: string, token: string, body?: unknown) {
-    const res = await fetch(`${runtime.apiUrl}${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: (await res.json()) as { entitlements: Entitlement[] } };
-  }
+  const userApi = (path: string, token: string, body?: unknown) =>
+    userCall(runtime.apiUrl, path, token, body);
 
   async function admin(
     method: 'GET' | 'POST',
@@ -84,9 +72,9 @@ describe('promotional grants through the local runtime', () => {
     }
     expect(customer.status).toBe(200);
     return {
-      verify: verify.body.entitlements,
-      restore: restore.body.entitlements,
-      entitlements: entitlements.body.entitlements,
+      verify: verify.body.entitlements as Entitlement[],
+      restore: restore.body.entitlements as Entitlement[],
+      entitlements: entitlements.body.entitlements as Entitlement[],
       customer: customer.json.entitlements as Entitlement[],
     };
   }

@@ -7,6 +7,7 @@ import { runDlqCli } from '../../ops/dlq-cli';
 import { type Purchase, purchaseFactsOf, purchaseKey } from '../../shared/domain/purchase';
 import { getPurchase } from '../../shared/store/purchases';
 import { startRuntimeInMemory } from '../support/local-runtime';
+import { devToken, sandboxCall, userCall } from '../support/local-runtime-calls';
 
 // The whole local backend (npm start's runtime, in memory): the Attesto sandbox delivers a
 // signed webhook over HTTP to /attesto-webhook, the SQS poller feeds the consumer, and the
@@ -43,34 +44,11 @@ describe('webhooks through the local runtime', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function tokenFor(sub: string): Promise<string> {
-    const res = await fetch(`${runtime.apiUrl}/_dev/issuer/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ sub }),
-    });
-    expect(res.status).toBe(200);
-    return ((await res.json()) as { token: string }).token;
-  }
+  const tokenFor = (sub: string) => devToken(runtime.apiUrl, sub);
 
-  async function api(path: string, token: string, body?: unknown) {
-    const res = await fetch(`${runtime.apiUrl}${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  }
+  const api = (path: string, token: string, body?: unknown) => userCall(runtime.apiUrl, path, token, body);
 
-  async function sandbox<T>(path: string, body: unknown): Promise<T> {
-    const res = await fetch(`${sandboxUrl}/_sandbox${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    expect(res.status).toBeLessThan(300);
-    return (await res.json()) as T;
-  }
+  const sandbox = <T>(path: string, body: unknown) => sandboxCall<T>(sandboxUrl, path, body);
 
   async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
     const deadline = Date.now() + timeoutMs;
