@@ -17,7 +17,13 @@ export interface TableAccess {
   queries?: string[];
 }
 
-export type TableKey = 'purchases' | 'userIds' | 'processedEvents' | 'rateLimits' | 'history';
+export type TableKey =
+  | 'purchases'
+  | 'userIds'
+  | 'processedEvents'
+  | 'rateLimits'
+  | 'history'
+  | 'entitlementEvents';
 
 /** The two Attesto secrets: the API key (verify calls) and the webhook signing secrets. */
 export type SecretKey = 'attestoApiKey' | 'attestoWebhookSecrets';

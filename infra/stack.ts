@@ -1,4 +1,5 @@
 // The stack: stage config → tables, secret, webhook pipeline, functions, HTTP API, monitoring.
+
 import { Annotations, type App, CfnOutput, Stack, type StackProps, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
@@ -11,6 +12,7 @@ import { WebhookPipeline } from './constructs/webhook-pipeline';
 import { corsSettings } from './cors';
 import { type FunctionName, functions } from './functions';
 import { routeTable } from './routes';
+import { stackName } from './stack-name';
 import { appleRootCertificatesValue } from './stage/apple-roots';
 import { parseStage, placeholderSettings, resolveStageConfig } from './stage/resolve';
 import type { StageConfig } from './stage/schema';
@@ -34,10 +36,6 @@ function functionEnvironment(config: StageConfig): Record<string, string> {
     ATTESTO_CALL_WINDOW_SECONDS: String(config.attesto.callLimit.windowSeconds),
     ...(config.historyRetentionDays ? { HISTORY_RETENTION_DAYS: String(config.historyRetentionDays) } : {}),
   };
-}
-
-function stackNameOf(stage: string): string {
-  return `IapBackend-${stage}`;
 }
 
 export class IapBackendStack extends Stack {
@@ -211,7 +209,7 @@ export class IapBackendStack extends Stack {
 export function buildIapBackendApp(app: App): IapBackendStack {
   const stage = parseStage(app.node.tryGetContext('stage'));
   const config = resolveStageConfig(stage, (key) => app.node.tryGetContext(key));
-  const stack = new IapBackendStack(app, stackNameOf(stage), {
+  const stack = new IapBackendStack(app, stackName(stage), {
     config,
     description: `iap-backend (${stage}): in-app purchase verification and entitlements`,
   });

@@ -46,6 +46,7 @@ function createTableInput(def: TableDef, tableName: string): CreateTableCommandI
       AttributeType,
     })),
     KeySchema: keySchema(def.partitionKey, def.sortKey),
+    ...(def.stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: def.stream } } : {}),
     ...(def.globalSecondaryIndexes.length
       ? {
           GlobalSecondaryIndexes: def.globalSecondaryIndexes.map((gsi) => ({

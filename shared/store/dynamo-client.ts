@@ -28,6 +28,7 @@ const tableSchemas = {
   PROCESSED_EVENTS_TABLE: z.object({ PROCESSED_EVENTS_TABLE: requiredSetting }),
   RATE_LIMITS_TABLE: z.object({ RATE_LIMITS_TABLE: requiredSetting }),
   HISTORY_TABLE: z.object({ HISTORY_TABLE: requiredSetting }),
+  ENTITLEMENT_EVENTS_TABLE: z.object({ ENTITLEMENT_EVENTS_TABLE: requiredSetting }),
 } satisfies Record<TableDef['envVar'], AnySchema>;
 
 /** A table's physical name; each function is configured with only the tables it uses. */

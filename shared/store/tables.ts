@@ -17,20 +17,23 @@ export interface IndexDef {
 
 export interface TableDef {
   /** Logical id in the stack and the base of the local table name. */
-  id: 'Purchases' | 'UserIds' | 'ProcessedEvents' | 'RateLimits' | 'History';
+  id: 'Purchases' | 'UserIds' | 'ProcessedEvents' | 'RateLimits' | 'History' | 'EntitlementEvents';
   /** Environment variable through which functions receive the physical table name. */
   envVar:
     | 'PURCHASES_TABLE'
     | 'USER_IDS_TABLE'
     | 'PROCESSED_EVENTS_TABLE'
     | 'RATE_LIMITS_TABLE'
-    | 'HISTORY_TABLE';
+    | 'HISTORY_TABLE'
+    | 'ENTITLEMENT_EVENTS_TABLE';
   localName: string;
   partitionKey: KeyDef;
   sortKey?: KeyDef;
   globalSecondaryIndexes: IndexDef[];
   /** Attribute holding an epoch-seconds expiry that DynamoDB deletes after. */
   timeToLiveAttribute?: string;
+  /** A DynamoDB stream of each item's new image after every change. */
+  stream?: 'NEW_IMAGE';
 }
 
 export const BY_USER_INDEX = 'byUser';
@@ -122,10 +125,27 @@ export const historyTable: TableDef = {
   timeToLiveAttribute: 'ttl',
 };
 
+/**
+ * entitlement-events: the outbox of outbound `entitlements.changed` events, one item per user
+ * (`pk = user#<userId>`) holding that user's newest event and its sequence number, rewritten in
+ * the same transaction as every change of the user's entitlement set. One item per user because
+ * a DynamoDB stream keeps the order of changes to one item, so the stream hands the events on in
+ * sequence order per user.
+ */
+export const entitlementEventsTable: TableDef = {
+  id: 'EntitlementEvents',
+  envVar: 'ENTITLEMENT_EVENTS_TABLE',
+  localName: 'entitlement-events',
+  partitionKey: { name: 'pk', type: 'S' },
+  globalSecondaryIndexes: [],
+  stream: 'NEW_IMAGE',
+};
+
 export const tables = [
   purchasesTable,
   userIdsTable,
   processedEventsTable,
   rateLimitsTable,
   historyTable,
+  entitlementEventsTable,
 ] as const;

@@ -370,11 +370,18 @@ describe('tables', () => {
     });
   });
 
+  it('the outbox of outbound events streams each new image, so events leave in order per user', () => {
+    dev.template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    });
+  });
+
   it('prod retains every table with deletion protection; dev destroys them', () => {
     const prodTables = resourcesOfType(prod, 'AWS::DynamoDB::GlobalTable');
     const devTables = resourcesOfType(dev, 'AWS::DynamoDB::GlobalTable');
-    expect(prodTables).toHaveLength(5);
-    expect(devTables).toHaveLength(5);
+    expect(prodTables).toHaveLength(6);
+    expect(devTables).toHaveLength(6);
     for (const [, t] of prodTables) {
       expect(t.DeletionPolicy).toBe('Retain');
       expect(t.UpdateReplacePolicy).toBe('Retain');
