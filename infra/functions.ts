@@ -8,7 +8,14 @@ import { CONSUMER_TIMEOUT_SECONDS } from './resources';
 export const DEFAULT_TIMEOUT_SECONDS = 10;
 
 /** The DynamoDB calls on a table's own key (a transaction needs the action of each item; Query reads by key). */
-export type ItemAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'Query';
+export type ItemAction =
+  | 'GetItem'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'Query'
+  | 'DeleteItem'
+  | 'BatchWriteItem'
+  | 'Scan';
 
 /** Exactly the calls a function makes on one table: no Scan, DeleteItem or batch unless listed. */
 export interface TableAccess {
@@ -72,7 +79,9 @@ export type FunctionName =
   | 'webhook-consumer'
   | 'admin-customer'
   | 'admin-grant'
-  | 'admin-revoke-grant';
+  | 'admin-revoke-grant'
+  | 'admin-export'
+  | 'admin-erase';
 
 export const functions: Record<FunctionName, FunctionDef> = {
   'verify-apple': {
@@ -169,6 +178,35 @@ export const functions: Record<FunctionName, FunctionDef> = {
     name: 'admin-revoke-grant',
     description: "Operator: revokes a user's promotional grant (kept on record, marked revoked)",
     tables: { purchases: { items: ['GetItem', 'PutItem'] }, history: { items: ['PutItem'] } },
+  },
+  // Export and erasure (shared/store/user-data.ts): byUser queries, a filtered Scan where no key
+  // leads to the items (credits and purchases naming the uuid, rate-limit counters), and for the
+  // erasure conditional updates, batched deletes, the history rewrites and the audit record.
+  'admin-export': {
+    name: 'admin-export',
+    description: 'Operator: everything stored about a user as one JSON document',
+    tables: {
+      purchases: { items: ['GetItem', 'Scan'], queries: ['byUser'] },
+      userIds: { items: ['GetItem'] },
+      history: { items: ['Query'], queries: ['byUser', 'byPreviousUser'] },
+      rateLimits: { items: ['Scan'] },
+      entitlementEvents: { items: ['GetItem'] },
+    },
+    timeoutSeconds: 29,
+  },
+  'admin-erase': {
+    name: 'admin-erase',
+    description:
+      "Operator: erases a user's personal data from every table (purchases stay, without an owner)",
+    tables: {
+      purchases: { items: ['Scan', 'UpdateItem', 'BatchWriteItem'], queries: ['byUser'] },
+      userIds: { items: ['GetItem', 'DeleteItem'] },
+      history: { items: ['Query', 'PutItem', 'BatchWriteItem'], queries: ['byUser', 'byPreviousUser'] },
+      rateLimits: { items: ['Scan', 'BatchWriteItem'] },
+      entitlementEvents: { items: ['GetItem', 'BatchWriteItem'] },
+    },
+    // As long as API Gateway waits: a user too large for one call is finished by calling again.
+    timeoutSeconds: 29,
   },
 };
 

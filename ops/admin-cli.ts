@@ -6,6 +6,7 @@
 //      AWS_REGION;
 //   2. the running `npm start` on 127.0.0.1:$PORT (3000 by default), signed with the admin
 //      credential it generated at start and describes at GET /_dev/runtime.
+import { writeFileSync } from 'node:fs';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { AdminTarget } from './admin-request';
 import { callAdmin } from './admin-request';
@@ -20,6 +21,12 @@ const USAGE = `usage: npm run admin -- <command> [--json] [--api <url>] [--regio
                          gives the user an entitlement key (a catalog key) until that time or for good
   revoke-grant <userId> <key> [--reason <text>]
                          ends that grant (it stays on record)
+  export <userId> [--out <file>]
+                         everything stored about the user as one JSON document (always JSON;
+                         --out writes it to a file instead of printing it)
+  erase <userId> [--reason <text>]
+                         erases the user's personal data from every table; their purchases stay,
+                         without an owner; erasing again is harmless
 
 options:
   --json            print the API's JSON answer instead of the readable view
@@ -41,9 +48,11 @@ export type AdminArgs = CommonArgs &
     | { command: 'customer'; ref: string }
     | { command: 'grant'; userId: string; key: string; until: string; reason: string }
     | { command: 'revoke-grant'; userId: string; key: string; reason?: string }
+    | { command: 'export'; userId: string; out?: string }
+    | { command: 'erase'; userId: string; reason?: string }
   );
 
-const VALUE_FLAGS = ['api', 'region', 'until', 'reason'] as const;
+const VALUE_FLAGS = ['api', 'region', 'until', 'reason', 'out'] as const;
 type ValueFlag = (typeof VALUE_FLAGS)[number];
 
 export function parseAdminArgs(argv: readonly string[]): AdminArgs {
@@ -60,9 +69,20 @@ export function parseAdminArgs(argv: readonly string[]): AdminArgs {
     } else if (arg.startsWith('--')) throw new UsageError(`unknown option "${arg}"`);
     else positional.push(arg);
   }
-  const { until, reason, ...target } = flags;
+  const { until, reason, out, ...target } = flags;
   const common = { json, ...target };
   const [command, first, second, ...extra] = positional;
+  if (out && command !== 'export') throw new UsageError('only export takes --out');
+  if (command === 'export' || command === 'erase') {
+    if (!first?.trim()) throw new UsageError(`${command} needs a user id`);
+    if (second !== undefined) throw new UsageError(`unexpected argument "${second}"`);
+    if (until) throw new UsageError(`${command} takes no --until`);
+    if (command === 'export') {
+      if (reason) throw new UsageError('export takes no --reason');
+      return { command, userId: first.trim(), ...(out ? { out } : {}), ...common };
+    }
+    return { command, userId: first.trim(), ...(reason ? { reason } : {}), ...common };
+  }
   if (command === 'customer') {
     if (!first?.trim()) throw new UsageError('customer needs a reference');
     if (second !== undefined) throw new UsageError(`unexpected argument "${second}"`);
@@ -271,7 +291,14 @@ export async function runAdmin(
     err(`${body?.message ?? `the API answered ${res.status}`}\n`);
     return 1;
   }
-  out(args.json ? `${JSON.stringify(res.body, null, 2)}\n` : formatAnswer(args, res.body));
+  if (args.command === 'export' && args.out) {
+    writeFileSync(args.out, `${JSON.stringify(res.body, null, 2)}\n`, { mode: 0o600 });
+    out(`Wrote the export of ${args.userId} to ${args.out}\n`);
+    return 0;
+  }
+  // An export is a document for the customer: JSON whatever the flags say.
+  const asJson = args.json || args.command === 'export';
+  out(asJson ? `${JSON.stringify(res.body, null, 2)}\n` : formatAnswer(args, res.body));
   return 0;
 }
 
@@ -287,6 +314,12 @@ function adminRequest(args: AdminArgs): Parameters<typeof callAdmin>[1] {
       const { userId, key, reason } = args;
       return { method: 'POST', path: '/admin/grants/revoke', body: JSON.stringify({ userId, key, reason }) };
     }
+    case 'export':
+      return { method: 'GET', path: '/admin/export', query: { userId: args.userId } };
+    case 'erase': {
+      const { userId, reason } = args;
+      return { method: 'POST', path: '/admin/erase', body: JSON.stringify({ userId, reason }) };
+    }
   }
 }
 
@@ -295,8 +328,27 @@ interface GrantAnswer {
   changed?: boolean;
 }
 
+interface ErasureAnswer {
+  userId: string;
+  erased: boolean;
+  erasedAt: string;
+  counts: Record<string, number>;
+}
+
+export function formatErasure(answer: ErasureAnswer): string {
+  if (!answer.erased) {
+    return `Nothing is stored about ${answer.userId} (already erased, or never known); nothing changed.\n`;
+  }
+  const counts = Object.entries(answer.counts)
+    .filter(([, n]) => n > 0)
+    .map(([what, n]) => `${what} ${n}`)
+    .join(', ');
+  return `Erased ${answer.userId} at ${answer.erasedAt}: ${counts}.\nTheir purchases stay, without an owner; only an operator can give them one again.\n`;
+}
+
 function formatAnswer(args: AdminArgs, body: unknown): string {
   if (args.command === 'customer') return formatCustomer(body as CustomerAnswer);
+  if (args.command === 'erase') return formatErasure(body as ErasureAnswer);
   const { grant, changed } = body as GrantAnswer;
   if (args.command === 'revoke-grant') {
     return changed === false

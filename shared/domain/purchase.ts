@@ -76,6 +76,11 @@ export interface Purchase extends Partial<PurchaseFields> {
   fieldOrder: Partial<Record<PurchaseField, number>>;
   /** Generation of the update that last set each field; absent = 0. */
   fieldGen?: Partial<Record<PurchaseField, number>>;
+  /**
+   * ISO time at which the owner's data was erased: the purchase then takes no owner automatically
+   * (architecture §3.8).
+   */
+  erasedAt?: string;
   /** ISO-8601 wall-clock times of the first and latest write. */
   createdAt: string;
   updatedAt: string;

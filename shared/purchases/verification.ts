@@ -185,6 +185,11 @@ export function bindingResolver(callerId: string, deps: PurchaseDeps): BindingRe
 }
 
 const ALREADY_OWNED = () => rejection('ALREADY_OWNED', 'This purchase belongs to another account');
+const ERASED_OWNER = () =>
+  rejection(
+    'ALREADY_OWNED',
+    'This purchase belonged to an account that was deleted; support can move it to this account',
+  );
 
 /**
  * Writes the snapshot for the user, who claims the purchase. A purchase the store binds to
@@ -217,6 +222,14 @@ export async function recordForUser(
       cause: { source, caller: userId, ...(mode === 'set' ? { reason: 'moved from another user' } : {}) },
     });
   let outcome = await record('claim');
+  if (outcome.purchase.erasedAt !== undefined && outcome.purchase.userId !== userId) {
+    // The store's facts were recorded, the owner was not (architecture §3.8): only an operator
+    // gives an erased customer's purchase a new owner.
+    logger.info('Verify refused: the purchase belonged to an erased customer', {
+      purchase: keyReference(snapshot.pk),
+    });
+    return ERASED_OWNER();
+  }
   if (outcome.heldBy !== undefined) {
     if (onHeldByAnother(binding, deps.settings().ownershipPolicy) === 'refuse') return ALREADY_OWNED();
     logger.warn('Purchase moved to another user', {

@@ -218,6 +218,39 @@ function guardPasses(item: Record<string, unknown>, update: PurchaseUpdate): boo
   return typeof item.appliedOrder === 'number' && item.appliedOrder <= update.order;
 }
 
+/**
+ * Set on a purchase whose owner was erased (shared/store/user-erasure.ts): the time of the
+ * erasure. Its only meaning is the rule below.
+ */
+export const ERASED_AT = 'erasedAt';
+
+export function isErasedItem(item: Record<string, unknown> | undefined): boolean {
+  return typeof item?.[ERASED_AT] === 'string';
+}
+
+/**
+ * The erasure rule (architecture §3.8): a purchase whose owner was erased keeps its store facts
+ * but never takes back the store's `appUserId` (that uuid was personal data), and while it has no
+ * owner nothing automatic gives it one: not the old binding through a webhook (`if-absent`), not
+ * a verify or restore (`claim`). Only an explicit `set` (an operator's transfer) does. Otherwise
+ * the next person to present the receipt, or a uuid that happens to be minted again, would
+ * inherit a deleted customer's purchase.
+ */
+function withoutErasedOwner(
+  write: PurchaseWrite,
+  current: Record<string, unknown> | undefined,
+): PurchaseWrite {
+  if (!isErasedItem(current)) return write;
+  const { appUserId: _dropped, ...set } = write.update.set;
+  const keepsOwner = write.owner?.mode === 'set' || typeof current?.userId === 'string';
+  const { owner: _owner, ...rest } = write;
+  return {
+    ...rest,
+    update: { ...write.update, set },
+    ...(keepsOwner && write.owner ? { owner: write.owner } : {}),
+  };
+}
+
 /** Attributes a write always touches, which alone do not make it a change. */
 const BOOKKEEPING_ONLY = new Set(['updatedAt', 'rev']);
 
@@ -239,10 +272,11 @@ export interface PlannedWrite {
  * write lands on exactly the item it was merged with, or fails and hands that item back.
  */
 export function planWrite(
-  write: PurchaseWrite,
+  requested: PurchaseWrite,
   current: Record<string, unknown> | undefined,
   nowIso: string,
 ): PlannedWrite {
+  const write = withoutErasedOwner(requested, current);
   const stale = current !== undefined && !guardPasses(current, write.update);
   const built = stale && current ? staleFillBuilder(write, current, nowIso) : guardedBuilder(write, nowIso);
   const rev = (typeof current?.rev === 'number' ? current.rev : 0) + 1;

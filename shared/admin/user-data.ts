@@ -1,0 +1,71 @@
+// GET /admin/export and POST /admin/erase: a customer's data as one document, and its erasure
+// (docs/support.md, Export and erasure; architecture §3.8).
+import type { ErasureCounts } from '../domain/erasure';
+import { NotFoundError } from '../http/errors';
+import { eraseUserData, readUserData, type UserData, uuidOf } from '../store/user-data';
+import * as z from '../validation';
+
+const text = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
+
+/** Longer than any app's user id, shorter than DynamoDB's key limits. */
+export const MAX_USER_ID_LENGTH = 512;
+
+export const eraseBodySchema = z.object({
+  userId: text(MAX_USER_ID_LENGTH),
+  reason: z.optional(text(1000)),
+});
+
+/** Bumped when a field of the document changes meaning or goes away. */
+export const EXPORT_VERSION = 1;
+
+export interface UserExport extends UserData {
+  version: typeof EXPORT_VERSION;
+  exportedAt: string;
+  userId: string;
+  appUserId: string | null;
+}
+
+const SEARCHED =
+  'the user-ids table, purchases and grants (byUser), credits, history (both user indexes), rate-limit counters and the outbox';
+
+export async function exportUser(userId: string, now: Date): Promise<UserExport> {
+  const uuid = await uuidOf(userId);
+  const data = await readUserData({ userId, ...(uuid ? { uuid } : {}) });
+  if (Object.values(data).every((items) => items.length === 0)) {
+    throw new NotFoundError(`Nothing is stored about user id "${userId}" (searched ${SEARCHED})`);
+  }
+  return {
+    version: EXPORT_VERSION,
+    exportedAt: now.toISOString(),
+    userId,
+    appUserId: uuid ?? null,
+    ...data,
+  };
+}
+
+export interface ErasureAnswer {
+  userId: string;
+  /** false: nothing named the user (already erased, or never known); nothing was written. */
+  erased: boolean;
+  erasedAt: string;
+  counts: ErasureCounts;
+}
+
+export async function eraseUser(
+  body: z.Output<typeof eraseBodySchema>,
+  operator: string,
+  now: Date,
+): Promise<ErasureAnswer> {
+  const uuid = await uuidOf(body.userId);
+  const counts = await eraseUserData(
+    { userId: body.userId, ...(uuid ? { uuid } : {}) },
+    { operator, ...(body.reason ? { reason: body.reason } : {}) },
+    now,
+  );
+  return {
+    userId: body.userId,
+    erased: Object.values(counts).some((n) => n > 0),
+    erasedAt: now.toISOString(),
+    counts,
+  };
+}

@@ -1,0 +1,483 @@
+// Everything stored about one user, table by table: read for an export, erased for a deletion
+// request (architecture §3.8). `ERASURE_STEPS` is the one list of what an erasure touches; a new
+// table that holds user ids gets its step there.
+//
+// Large users and interruptions: every query and scan pages to the end, deletes go in batches of
+// 25, and each step only removes or rewrites what still names the user, so running the erasure
+// again after a failure (or a timeout) finishes the job. The user-ids step runs last because the
+// uuid it holds is how the other steps recognise what names the user.
+import { randomUUID } from 'node:crypto';
+import {
+  BatchWriteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { ERASED, type ErasureCounts, emptyCounts, scrubIdentifiers } from '../domain/erasure';
+import { isGrantPk } from '../domain/grant';
+import { aliasKey, parsePurchaseKey } from '../domain/purchase';
+import { ServiceUnavailableError } from '../http/errors';
+import { documentClient, storeError, tableName } from './dynamo-client';
+import { historyRetention } from './history';
+import { ERASED_AT, isPurchaseItem } from './purchase-writes';
+import {
+  BY_USER_INDEX,
+  HISTORY_BY_PREVIOUS_USER_INDEX,
+  HISTORY_BY_USER_INDEX,
+  type TableDef,
+} from './tables';
+
+type Item = Record<string, unknown>;
+
+/** Whose data: the user id and, when one was minted, their appUserId uuid. */
+export interface Subject {
+  userId: string;
+  uuid?: string;
+}
+
+const userItemKey = (userId: string) => `user#${userId}`;
+const uuidItemKey = (uuid: string) => `uuid#${uuid}`;
+const rateLimitPrefix = (userId: string) => `attesto-calls#${userId}#`;
+const outboxKey = (userId: string) => `user#${userId}`;
+
+async function queryAll(input: ConstructorParameters<typeof QueryCommand>[0]): Promise<Item[]> {
+  const items: Item[] = [];
+  let ExclusiveStartKey: Item | undefined;
+  do {
+    const page = await documentClient().send(new QueryCommand({ ...input, ExclusiveStartKey }));
+    items.push(...(page.Items ?? []));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return items;
+}
+
+/**
+ * A filtered scan to the end. Used only where no key leads to the items (rate-limit counters,
+ * credits and other users' purchases naming the uuid): an erasure is rare, and a missed item
+ * would be personal data kept against a deletion request.
+ */
+async function scanAll(
+  envVar: TableDef['envVar'],
+  filter: string,
+  names: Record<string, string>,
+  values: Record<string, unknown>,
+): Promise<Item[]> {
+  const items: Item[] = [];
+  let ExclusiveStartKey: Item | undefined;
+  do {
+    const page = await documentClient().send(
+      new ScanCommand({
+        TableName: tableName(envVar),
+        FilterExpression: filter,
+        ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+        ExpressionAttributeValues: values,
+        ExclusiveStartKey,
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return items;
+}
+
+const BATCH = 25;
+const MAX_BATCH_ATTEMPTS = 8;
+
+/** Deletes the items with these keys, 25 per BatchWriteItem, retrying what DynamoDB leaves over. */
+async function deleteAll(envVar: TableDef['envVar'], keys: Item[]): Promise<void> {
+  const table = tableName(envVar);
+  for (let i = 0; i < keys.length; i += BATCH) {
+    let requests = keys.slice(i, i + BATCH).map((Key) => ({ DeleteRequest: { Key } }));
+    for (let attempt = 0; requests.length > 0; attempt++) {
+      if (attempt === MAX_BATCH_ATTEMPTS) {
+        throw new ServiceUnavailableError('The store is busy: run the erasure again shortly', 5);
+      }
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      const out = await documentClient().send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
+      requests = (out.UnprocessedItems?.[table] ?? []) as typeof requests;
+    }
+  }
+}
+
+const isConditionFailure = (error: unknown) =>
+  error instanceof Error && error.name === 'ConditionalCheckFailedException';
+
+// ---------------------------------------------------------------- reads
+
+async function userIdItems(subject: Subject): Promise<Item[]> {
+  const keys = [userItemKey(subject.userId), ...(subject.uuid ? [uuidItemKey(subject.uuid)] : [])];
+  const items = await Promise.all(
+    keys.map((pk) =>
+      documentClient().send(
+        new GetCommand({ TableName: tableName('USER_IDS_TABLE'), Key: { pk }, ConsistentRead: true }),
+      ),
+    ),
+  );
+  return items.flatMap((r) => (r.Item ? [r.Item] : []));
+}
+
+/** The purchases-table items that name the user: owned purchases and grants (byUser), then credits and purchases naming the uuid. */
+async function purchaseTableItems(subject: Subject): Promise<{ owned: Item[]; naming: Item[] }> {
+  const owned = await queryAll({
+    TableName: tableName('PURCHASES_TABLE'),
+    IndexName: BY_USER_INDEX,
+    KeyConditionExpression: '#u = :u',
+    ExpressionAttributeNames: { '#u': 'userId' },
+    ExpressionAttributeValues: { ':u': subject.userId },
+  });
+  const naming = await scanAll(
+    'PURCHASES_TABLE',
+    subject.uuid ? '#c = :u OR #a = :uuid' : '#c = :u',
+    { '#c': 'creditedTo', ...(subject.uuid ? { '#a': 'appUserId' } : {}) },
+    { ':u': subject.userId, ...(subject.uuid ? { ':uuid': subject.uuid } : {}) },
+  );
+  const ownedKeys = new Set(owned.map((i) => i.pk));
+  return { owned, naming: naming.filter((i) => !ownedKeys.has(i.pk)) };
+}
+
+/** Every history record that lists the user in either index, plus every record of their purchases. */
+async function historyItems(subject: Subject, purchasePks: readonly string[]): Promise<Item[]> {
+  const table = tableName('HISTORY_TABLE');
+  const byIndex = (IndexName: string, attribute: string) =>
+    queryAll({
+      TableName: table,
+      IndexName,
+      KeyConditionExpression: '#u = :u',
+      ExpressionAttributeNames: { '#u': attribute },
+      ExpressionAttributeValues: { ':u': subject.userId },
+    });
+  const byPurchase = (pk: string) =>
+    queryAll({
+      TableName: table,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': pk },
+      ConsistentRead: true,
+    });
+  const lists = await Promise.all([
+    byIndex(HISTORY_BY_USER_INDEX, 'userId'),
+    byIndex(HISTORY_BY_PREVIOUS_USER_INDEX, 'previousUserId'),
+    ...purchasePks.map(byPurchase),
+  ]);
+  const seen = new Map<string, Item>();
+  for (const item of lists.flat()) seen.set(`${item.pk}|${item.sk}`, item);
+  return [...seen.values()].sort((a, b) => String(a.at).localeCompare(String(b.at)));
+}
+
+async function rateLimitItems(subject: Subject): Promise<Item[]> {
+  const prefix = rateLimitPrefix(subject.userId);
+  const items = await scanAll('RATE_LIMITS_TABLE', 'begins_with(pk, :p)', {}, { ':p': prefix });
+  // `attesto-calls#<id>#<window>`: a longer id that starts with this one is somebody else.
+  return items.filter((i) => /^\d+$/.test(String(i.pk).slice(prefix.length)));
+}
+
+async function outboxItems(subject: Subject): Promise<Item[]> {
+  const { Item } = await documentClient().send(
+    new GetCommand({
+      TableName: tableName('ENTITLEMENT_EVENTS_TABLE'),
+      Key: { pk: outboxKey(subject.userId) },
+      ConsistentRead: true,
+    }),
+  );
+  return Item ? [Item] : [];
+}
+
+/** The alias items that lead to these purchases, from the identifiers the purchases and their history name. */
+async function aliasItems(purchases: readonly Item[], history: readonly Item[]): Promise<Item[]> {
+  const candidates = new Map<string, string>();
+  for (const p of purchases) {
+    const pk = String(p.pk);
+    const { platform, subjectKey } = parsePurchaseKey(pk);
+    const txIds = new Set<string>([String(p.latestTransactionId ?? '')]);
+    for (const h of history) {
+      const after = h.after as Item | undefined;
+      if (h.pk === pk && typeof after?.latestTransactionId === 'string') txIds.add(after.latestTransactionId);
+    }
+    txIds.delete('');
+    if (platform === 'apple') {
+      for (const id of [subjectKey, ...txIds]) candidates.set(aliasKey('apple-tx', id), pk);
+    } else {
+      candidates.set(aliasKey('google-token', subjectKey), pk);
+      for (const id of txIds) candidates.set(aliasKey('google-order', id), pk);
+    }
+  }
+  const found = await Promise.all(
+    [...candidates].map(async ([alias, target]) => {
+      const { Item } = await documentClient().send(
+        new GetCommand({ TableName: tableName('PURCHASES_TABLE'), Key: { pk: alias } }),
+      );
+      return Item?.target === target ? [Item] : [];
+    }),
+  );
+  return found.flat();
+}
+
+/** Everything stored about a user, as stored. */
+export interface UserData {
+  userIds: Item[];
+  purchases: Item[];
+  grants: Item[];
+  aliases: Item[];
+  credits: Item[];
+  history: Item[];
+  rateLimits: Item[];
+  entitlementEvents: Item[];
+}
+
+export async function readUserData(subject: Subject): Promise<UserData> {
+  try {
+    const [userIds, { owned, naming }, rateLimits, entitlementEvents] = await Promise.all([
+      userIdItems(subject),
+      purchaseTableItems(subject),
+      rateLimitItems(subject),
+      outboxItems(subject),
+    ]);
+    const items = [...owned, ...naming];
+    const purchases = items.filter(isPurchaseItem);
+    const grants = items.filter((i) => typeof i.pk === 'string' && isGrantPk(i.pk));
+    const credits = items.filter((i) => typeof i.pk === 'string' && i.pk.startsWith('credit#'));
+    const history = await historyItems(
+      subject,
+      purchases.map((p) => String(p.pk)),
+    );
+    const aliases = await aliasItems(purchases, history);
+    return { userIds, purchases, grants, aliases, credits, history, rateLimits, entitlementEvents };
+  } catch (error) {
+    throw storeError(error);
+  }
+}
+
+// ---------------------------------------------------------------- erasure
+
+interface ErasureStep {
+  /** The table it works on, for the list in the docs and the tests. */
+  table: TableDef['envVar'];
+  erase(subject: Subject, counts: ErasureCounts, now: Date): Promise<void>;
+}
+
+/**
+ * History: records naming the user lose every identifier of theirs; a record whose key names the
+ * user (a grant's, `grant#<userId>#…`) cannot be rewritten in place and is deleted.
+ */
+const historyStep: ErasureStep = {
+  table: 'HISTORY_TABLE',
+  async erase(subject, counts) {
+    const { owned, naming } = await purchaseTableItems(subject);
+    const pks = [...owned, ...naming].filter(isPurchaseItem).map((p) => String(p.pk));
+    const ids = [subject.userId, ...(subject.uuid ? [subject.uuid] : [])];
+    const records = await historyItems(subject, pks);
+    const doomed: Item[] = [];
+    for (const record of records) {
+      if (scrubIdentifiers(`${record.pk}|${record.sk}`, ids) === ERASED) {
+        doomed.push({ pk: record.pk, sk: record.sk });
+        continue;
+      }
+      const { userId: _u, previousUserId: _p, ...rest } = record;
+      const scrubbed = scrubIdentifiers(rest, ids);
+      // The index attributes go when they named the user, so the record leaves their listings.
+      const indexed = {
+        ...(typeof record.userId === 'string' && scrubIdentifiers(record.userId, ids) !== ERASED
+          ? { userId: record.userId }
+          : {}),
+        ...(typeof record.previousUserId === 'string' &&
+        scrubIdentifiers(record.previousUserId, ids) !== ERASED
+          ? { previousUserId: record.previousUserId }
+          : {}),
+      };
+      const next = { ...scrubbed, ...indexed };
+      if (JSON.stringify(next) === JSON.stringify(record)) continue;
+      await documentClient().send(new PutCommand({ TableName: tableName('HISTORY_TABLE'), Item: next }));
+      counts.historyAnonymised++;
+    }
+    await deleteAll('HISTORY_TABLE', doomed);
+    counts.historyDeleted += doomed.length;
+  },
+};
+
+const rateLimitStep: ErasureStep = {
+  table: 'RATE_LIMITS_TABLE',
+  async erase(subject, counts) {
+    const items = await rateLimitItems(subject);
+    await deleteAll(
+      'RATE_LIMITS_TABLE',
+      items.map((i) => ({ pk: i.pk })),
+    );
+    counts.rateLimitCounters += items.length;
+  },
+};
+
+/** The outbound event outbox keeps one item per user, keyed by the user id. */
+const outboxStep: ErasureStep = {
+  table: 'ENTITLEMENT_EVENTS_TABLE',
+  async erase(subject, counts) {
+    const items = await outboxItems(subject);
+    await deleteAll(
+      'ENTITLEMENT_EVENTS_TABLE',
+      items.map((i) => ({ pk: i.pk })),
+    );
+    counts.other += items.length;
+  },
+};
+
+/**
+ * Purchases: grants are deleted; credits lose `creditedTo`; every purchase that named the user
+ * (owned, or carrying their uuid as the store's appUserId) loses the user id and the uuid and is
+ * marked erased, which keeps any automatic path from giving it an owner again (purchase-writes.ts).
+ * The purchases themselves stay: the store still reports them, and their state keeps later events
+ * in order. Each update is conditional on the item still naming the user, so a re-run or a
+ * concurrent change never erases someone else.
+ */
+const purchasesStep: ErasureStep = {
+  table: 'PURCHASES_TABLE',
+  async erase(subject, counts, now) {
+    const table = tableName('PURCHASES_TABLE');
+    const { owned, naming } = await purchaseTableItems(subject);
+    const items = [...owned, ...naming];
+    for (const credit of items.filter((i) => String(i.pk).startsWith('credit#'))) {
+      try {
+        await documentClient().send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { pk: credit.pk },
+            UpdateExpression: 'REMOVE #c',
+            ConditionExpression: '#c = :u',
+            ExpressionAttributeNames: { '#c': 'creditedTo' },
+            ExpressionAttributeValues: { ':u': subject.userId },
+          }),
+        );
+        counts.credits++;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+    const grants = items.filter((i) => typeof i.pk === 'string' && isGrantPk(i.pk));
+    await deleteAll(
+      'PURCHASES_TABLE',
+      grants.map((g) => ({ pk: g.pk })),
+    );
+    counts.grants += grants.length;
+    for (const purchase of items.filter(isPurchaseItem)) {
+      const owns = purchase.userId === subject.userId;
+      try {
+        await documentClient().send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { pk: purchase.pk },
+            UpdateExpression: `REMOVE #a${owns ? ', #u' : ''} SET #e = if_not_exists(#e, :now) ADD #rev :one`,
+            ConditionExpression: owns ? '#u = :u' : '#a = :uuid',
+            ExpressionAttributeNames: {
+              '#a': 'appUserId',
+              '#e': ERASED_AT,
+              '#rev': 'rev',
+              ...(owns ? { '#u': 'userId' } : {}),
+            },
+            ExpressionAttributeValues: {
+              ':now': now.toISOString(),
+              ':one': 1,
+              ...(owns ? { ':u': subject.userId } : { ':uuid': subject.uuid }),
+            },
+          }),
+        );
+        counts.purchases++;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+  },
+};
+
+/** Both directions at once, and last (see the top of this file). */
+const userIdsStep: ErasureStep = {
+  table: 'USER_IDS_TABLE',
+  async erase(subject, counts) {
+    const items = await userIdItems(subject);
+    if (items.length === 0) return;
+    await documentClient().send(
+      new TransactWriteCommand({
+        TransactItems: items.map((i) => ({
+          Delete: { TableName: tableName('USER_IDS_TABLE'), Key: { pk: i.pk } },
+        })),
+      }),
+    );
+    counts.userIds += items.length;
+  },
+};
+
+/**
+ * What an erasure does, in order. The processed-events table has no step: its markers hold an
+ * event id, an outcome and times, never a user id or a payload.
+ */
+export const ERASURE_STEPS: readonly ErasureStep[] = [
+  historyStep,
+  rateLimitStep,
+  outboxStep,
+  purchasesStep,
+  userIdsStep,
+];
+
+/** The tables an erasure leaves nothing of the user in, including those it has nothing to do in. */
+export const ERASED_TABLES: readonly TableDef['envVar'][] = [
+  ...ERASURE_STEPS.map((s) => s.table),
+  'PROCESSED_EVENTS_TABLE',
+];
+
+/** The uuid minted for the user, if any (read before the erasure deletes it). */
+export async function uuidOf(userId: string): Promise<string | undefined> {
+  try {
+    const { Item } = await documentClient().send(
+      new GetCommand({
+        TableName: tableName('USER_IDS_TABLE'),
+        Key: { pk: userItemKey(userId) },
+        ConsistentRead: true,
+      }),
+    );
+    return typeof Item?.uuid === 'string' ? Item.uuid : undefined;
+  } catch (error) {
+    throw storeError(error);
+  }
+}
+
+/**
+ * Erases the user from every table, then, when anything was found, leaves one anonymous audit
+ * record in the history table: who erased, why, when and how much, never whom.
+ */
+export async function eraseUserData(
+  subject: Subject,
+  audit: { operator: string; reason?: string },
+  now: Date,
+): Promise<ErasureCounts> {
+  const counts = emptyCounts();
+  try {
+    for (const step of ERASURE_STEPS) await step.erase(subject, counts, now);
+    if (Object.values(counts).some((n) => n > 0)) {
+      const days = historyRetention();
+      const ids = [subject.userId, ...(subject.uuid ? [subject.uuid] : [])];
+      await documentClient().send(
+        new PutCommand({
+          TableName: tableName('HISTORY_TABLE'),
+          Item: {
+            pk: `erasure#${randomUUID()}`,
+            sk: '000000000001',
+            at: now.toISOString(),
+            cause: {
+              source: 'operator',
+              event: 'erasure',
+              operator: audit.operator,
+              ...(audit.reason ? { reason: scrubIdentifiers(audit.reason, ids) } : {}),
+            },
+            before: {},
+            after: { ...counts },
+            ownerBefore: null,
+            ownerAfter: null,
+            ...(days ? { ttl: Math.floor(now.getTime() / 1000) + days * 24 * 60 * 60 } : {}),
+          },
+        }),
+      );
+    }
+    return counts;
+  } catch (error) {
+    throw storeError(error);
+  }
+}
