@@ -229,7 +229,7 @@ describe('export and erasure through the local runtime and npm run admin', () =>
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 
   it('an export of an unknown user exits non-zero naming what was searched', async () => {
     const res = await cli('export', `nobody-${stamp}`);
@@ -237,7 +237,7 @@ describe('export and erasure through the local runtime and npm run admin', () =>
     expect(res.stderr).toMatch(
       new RegExp(`Nothing is stored about user id "nobody-${stamp}" \\(searched .*history`),
     );
-  });
+  }, 120_000);
 
   it('erasure leaves neither the user id nor the uuid in any attribute of any table', async () => {
     const tablesBefore = await everyTable();
@@ -280,7 +280,7 @@ describe('export and erasure through the local runtime and npm run admin', () =>
         after: expect.objectContaining({ purchases: 2, grants: 1, credits: 1, userIds: 2 }),
       }),
     ]);
-  });
+  }, 120_000);
 
   it('erasing again is harmless: 200, exit 0, nothing written', async () => {
     const res = await cli('erase', dora);
@@ -293,7 +293,7 @@ describe('export and erasure through the local runtime and npm run admin', () =>
       i.includes('erasure#'),
     );
     expect(audits).toHaveLength(1);
-  });
+  }, 120_000);
 
   it('a later webhook with the old binding gives the purchase to nobody and stores no uuid', async () => {
     const pk = purchaseKey('apple', subscription.subjectKey);
@@ -304,7 +304,7 @@ describe('export and erasure through the local runtime and npm run admin', () =>
     expect(after.appUserId).toBeUndefined();
     expect(after.erasedAt).toBe(before.erasedAt);
     expect(after.latestTransactionId).not.toBe(before.latestTransactionId);
-  });
+  }, 120_000);
 
   it('a later verify, by a new user or a new account under the same id, does not re-attach it', async () => {
     for (const who of [`erin-${stamp}`, dora]) {
@@ -321,5 +321,5 @@ describe('export and erasure through the local runtime and npm run admin', () =>
     }
     const item = await purchaseItem(purchaseKey('apple', subscription.subjectKey));
     expect(item?.userId).toBeUndefined();
-  });
+  }, 120_000);
 });

@@ -26,6 +26,8 @@ const FUNCTION_NAMES: FunctionName[] = [
   'admin-customer',
   'admin-grant',
   'admin-revoke-grant',
+  'admin-export',
+  'admin-erase',
 ];
 /** The default routes: key, function, whether the JWT authorizer runs. */
 const ROUTES: { key: string; fn: FunctionName; user: boolean }[] = [
@@ -43,6 +45,8 @@ const OPERATOR_ROUTES: { key: string; fn: FunctionName }[] = [
   { key: 'GET /admin/customer', fn: 'admin-customer' },
   { key: 'POST /admin/grants', fn: 'admin-grant' },
   { key: 'POST /admin/grants/revoke', fn: 'admin-revoke-grant' },
+  { key: 'GET /admin/export', fn: 'admin-export' },
+  { key: 'POST /admin/erase', fn: 'admin-erase' },
 ];
 
 describe('HTTP API', () => {
@@ -86,7 +90,13 @@ describe('HTTP API', () => {
       expect(routeByKey.get(route.key)?.AuthorizerId, route.key).toBeUndefined();
     }
     const iamRoutes = [...routeByKey.entries()].filter(([, props]) => props.AuthorizationType === 'AWS_IAM');
-    const adminKeys = ['GET /admin/customer', 'POST /admin/grants', 'POST /admin/grants/revoke'];
+    const adminKeys = [
+      'GET /admin/customer',
+      'GET /admin/export',
+      'POST /admin/erase',
+      'POST /admin/grants',
+      'POST /admin/grants/revoke',
+    ];
     expect(iamRoutes.map(([key]) => key).sort()).toEqual(adminKeys);
     expect([...routeByKey.keys()].filter((key) => key.includes(' /admin/')).sort()).toEqual(adminKeys);
   });
@@ -102,24 +112,28 @@ describe('HTTP API', () => {
         {
           Effect: 'Allow',
           Action: 'execute-api:Invoke',
-          Resource: ['/*/GET/admin/customer', '/*/POST/admin/grants', '/*/POST/admin/grants/revoke'].map(
-            (route) => ({
-              'Fn::Join': [
-                '',
-                [
-                  'arn:',
-                  { Ref: 'AWS::Partition' },
-                  ':execute-api:',
-                  { Ref: 'AWS::Region' },
-                  ':',
-                  { Ref: 'AWS::AccountId' },
-                  ':',
-                  { Ref: apiId },
-                  route,
-                ],
+          Resource: [
+            '/*/GET/admin/customer',
+            '/*/POST/admin/grants',
+            '/*/POST/admin/grants/revoke',
+            '/*/GET/admin/export',
+            '/*/POST/admin/erase',
+          ].map((route) => ({
+            'Fn::Join': [
+              '',
+              [
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                ':execute-api:',
+                { Ref: 'AWS::Region' },
+                ':',
+                { Ref: 'AWS::AccountId' },
+                ':',
+                { Ref: apiId },
+                route,
               ],
-            }),
-          ),
+            ],
+          })),
         },
       ],
     });
