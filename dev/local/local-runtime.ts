@@ -201,6 +201,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           dlqUrl: resources.dlqUrl,
           // For `npm run admin`: the local runtime's own operator credential, signed for LOCAL_REGION.
           adminCredentials,
+          // For `npm run smoke -- --local`: the sandbox's generated secret only, never one a shell gave us.
+          ...(attesto.mode === 'sandbox' ? { webhookSecret: env.ATTESTO_WEBHOOK_SECRET } : {}),
         }) ?? devEndpoints?.(req, body),
       log: options.log,
       onFunctionError: reportError,
