@@ -6,11 +6,12 @@ import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { corsSettings } from '../../infra/cors';
+import type { FunctionName } from '../../infra/functions';
 import { routeTable } from '../../infra/routes';
 import { chooseAttesto } from './attesto';
 import { startDevIssuer } from './dev-issuer';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
-import { functionHandlerResolver, functionTimeoutSeconds } from './function-handlers';
+import { bundledHandlerResolver, functionHandlerResolver, functionTimeoutSeconds } from './function-handlers';
 import { type Authorizer, startHttpApi } from './http-api';
 import type { HttpResponse } from './http-api-result';
 import { createJwtAuthorizer } from './jwt-authorizer';
@@ -50,6 +51,8 @@ export interface LocalRuntimeOptions {
   warn: (line: string) => void;
   /** Told about every child process as soon as it exists, so it can be killed if we die. */
   onChildProcess?: (child: ChildProcess) => void;
+  /** `--bundled`: each function's bundle (function-bundles.ts) instead of its TypeScript source. */
+  bundleEntries?: Record<FunctionName, string>;
 }
 
 export interface LocalRuntime {
@@ -172,7 +175,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       onReject: (reason) => options.log(`  403: ${reason}`),
     });
 
-    const resolveHandler = functionHandlerResolver();
+    const resolveHandler = options.bundleEntries
+      ? bundledHandlerResolver(options.bundleEntries)
+      : functionHandlerResolver();
     const reportError = (fn: string | undefined, error: unknown) =>
       options.warn(`[${fn ?? 'api'}] ${(error as Error)?.stack ?? String(error)}`);
     const api = await startHttpApi({
@@ -201,6 +206,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           dlqUrl: resources.dlqUrl,
           // For `npm run admin`: the local runtime's own operator credential, signed for LOCAL_REGION.
           adminCredentials,
+          // For `npm run smoke -- --local`: the sandbox's generated secret only, never one a shell gave us.
+          ...(attesto.mode === 'sandbox' ? { webhookSecret: env.ATTESTO_WEBHOOK_SECRET } : {}),
         }) ?? devEndpoints?.(req, body),
       log: options.log,
       onFunctionError: reportError,

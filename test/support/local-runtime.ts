@@ -1,7 +1,11 @@
 // Starting the local runtime (what `npm start` runs) for an end-to-end test, as a developer's
 // fresh shell would: no Attesto and no auth settings, so it picks the Attesto sandbox and its own
 // dev issuer, on free ports.
-import { type LocalRuntime, startLocalRuntime } from '../../dev/local/local-runtime';
+import {
+  type LocalRuntime,
+  type LocalRuntimeOptions,
+  startLocalRuntime,
+} from '../../dev/local/local-runtime';
 import { freePort } from '../../dev/local/ports';
 
 /** Settings a fresh shell does not have; with them unset the runtime brings its own. */
@@ -32,6 +36,8 @@ export interface StartedRuntime {
 export async function startRuntimeInMemory(options: {
   dataDir: string;
   warn?: (line: string) => void;
+  /** `npm start -- --bundled`: the functions' esbuild bundles (dev/local/function-bundles.ts). */
+  bundleEntries?: LocalRuntimeOptions['bundleEntries'];
 }): Promise<StartedRuntime> {
   asFreshShell(process.env);
   const apiPort = await freePort();
@@ -44,6 +50,7 @@ export async function startRuntimeInMemory(options: {
     dataDir: options.dataDir,
     log: () => {},
     warn: options.warn ?? (() => {}),
+    ...(options.bundleEntries ? { bundleEntries: options.bundleEntries } : {}),
   });
   return { runtime, apiPort, sandboxPort };
 }
