@@ -16,14 +16,18 @@ type Json = any;
 const gatewayErrorSchema = z.object({ message: z.string() });
 
 /** Schemas several operations share, under the names a generated client gives them. */
-const SHARED_RESPONSE_SCHEMAS: [string, AnySchema][] = [
-  ['Timestamp', isoTimeSchema],
-  ['Entitlement', entitlementSchema],
-  ['Rejection', rejectionSchema],
-  ['ErrorBody', errorBodySchema],
-  ['FieldIssue', fieldIssueSchema],
-  ['IngestError', ingestErrorSchema],
-  ['GatewayError', gatewayErrorSchema],
+const SHARED_RESPONSE_SCHEMAS: [string, AnySchema, string][] = [
+  ['Timestamp', isoTimeSchema, 'An ISO-8601 time'],
+  [
+    'Entitlement',
+    entitlementSchema,
+    "The SDK's entitlement object, with what this backend adds (contract §1.11)",
+  ],
+  ['Rejection', rejectionSchema, 'A store\'s "no", answered with HTTP 200 (contract §1.6, §1.12)'],
+  ['ErrorBody', errorBodySchema, "The handlers' one error body (architecture §6)"],
+  ['FieldIssue', fieldIssueSchema, 'One bad field of a 400'],
+  ['IngestError', ingestErrorSchema, "The webhooks' error answer: it says nothing about which check failed"],
+  ['GatewayError', gatewayErrorSchema, "API Gateway's own answer, given before or instead of a function's"],
 ];
 
 const STATUS_TEXT: Record<number, string> = {
@@ -79,18 +83,19 @@ const SECURITY_SCHEMES = {
 const named = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
 /** The components of one side (what callers send, or what the API answers), with their references. */
-function componentsOf(entries: [string, AnySchema][], io: 'input' | 'output'): Record<string, Json> {
-  const registry = z.registry<{ id: string }>();
+function componentsOf(entries: [string, AnySchema, string?][], io: 'input' | 'output'): Record<string, Json> {
+  const registry = z.registry<{ id: string; description?: string }>();
   const seen = new Map<AnySchema, string>();
-  for (const [name, schema] of entries) {
+  for (const [name, schema, description] of entries) {
     const known = seen.get(schema);
     if (known === name) continue;
     if (known) throw new Error(`One schema is named both ${known} and ${name}`);
     seen.set(schema, name);
-    registry.add(schema, { id: name });
+    registry.add(schema, description ? { id: name, description } : { id: name });
   }
   const { schemas } = z.toJSONSchema(registry, {
     target: 'draft-2020-12',
+    metadata: registry,
     io,
     uri: (id) => `#/components/schemas/${id}`,
     // A transform's output is not sent over the wire; on the input side it never appears.
@@ -177,7 +182,7 @@ export function openApiDocument(
   operations: Readonly<Record<string, Operation>> = OPERATIONS,
 ): Json {
   const requests: [string, AnySchema][] = [];
-  const answers: [string, AnySchema][] = [...SHARED_RESPONSE_SCHEMAS];
+  const answers: [string, AnySchema, string?][] = [...SHARED_RESPONSE_SCHEMAS];
   const paths: Record<string, Json> = {};
   for (const route of routes) {
     const key = `${route.method} ${route.path}`;
