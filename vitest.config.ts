@@ -36,6 +36,8 @@ export default defineConfig({
           exclude: [...UNIT, ...INFRA],
           // DynamoDB Local and the SQS emulator start once for the whole run, on free loopback ports.
           globalSetup: ['test/global-setup.ts'],
+          // The end-to-end files check every answer of the API against docs/openapi.json.
+          setupFiles: ['test/support/api-contract-setup.ts'],
         },
       },
     ],

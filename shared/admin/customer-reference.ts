@@ -6,6 +6,9 @@ import { aliasKey, type Purchase, purchaseKey } from '../domain/purchase';
 import type { HistoryRecord } from '../store/history';
 import type { Holdings } from '../store/purchases';
 
+/** Longer than any store identifier, shorter than DynamoDB's 2048-byte key limit. */
+export const MAX_REFERENCE_LENGTH = 1024;
+
 export type ReferenceKind =
   | 'userId'
   | 'appUserId'

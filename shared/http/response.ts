@@ -1,4 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { ErrorBody } from './error-body';
 import { HttpError } from './errors';
 
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
@@ -10,7 +11,7 @@ export function json(statusCode: number, body: unknown): APIGatewayProxyStructur
 /** The single error → HTTP mapping (architecture §6). */
 export function errorResponse(error: unknown, requestId: string): APIGatewayProxyStructuredResultV2 {
   if (error instanceof HttpError) {
-    const body: Record<string, unknown> = { error: error.code, message: error.message };
+    const body: ErrorBody = { error: error.code, message: error.message };
     if (error.issues?.length) body.issues = error.issues;
     const response = json(error.statusCode, body);
     if (error.retryAfterSeconds !== undefined) {
@@ -18,5 +19,6 @@ export function errorResponse(error: unknown, requestId: string): APIGatewayProx
     }
     return response;
   }
-  return json(500, { error: 'INTERNAL_ERROR', message: 'Internal error', requestId });
+  const body: ErrorBody = { error: 'INTERNAL_ERROR', message: 'Internal error', requestId };
+  return json(500, body);
 }

@@ -6,6 +6,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { logger } from '../observability/logger';
 import { countWebhookReceipt } from '../observability/metrics';
+import type { IngestAnswerBody } from './contract-schemas';
 import { NotificationAuthError, NotificationCheckUnavailableError } from './errors';
 
 /**
@@ -28,7 +29,7 @@ export interface IngestSource {
 
 export function answer(
   statusCode: number,
-  body: Record<string, unknown>,
+  body: IngestAnswerBody,
   headers: Record<string, string> = {},
 ): IngestResult {
   return {

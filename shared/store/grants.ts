@@ -11,7 +11,13 @@ const purchasesTable = () => tableName('PURCHASES_TABLE');
 /** What a grant's history record compares. */
 const GRANT_FIELDS = ['userId', 'key', 'expiresAt', 'reason', 'revokedAt', 'revokeReason'] as const;
 
-type GrantItem = Grant & { pk: string; rev: number };
+type GrantItem = Grant & { pk: string; rev: number; updatedAt?: string };
+
+/** The grant itself: what an answer may show, without the item's key, version and write time. */
+function grantOf(item: GrantItem): Grant {
+  const { pk: _pk, rev: _rev, updatedAt: _updatedAt, ...grant } = item;
+  return grant;
+}
 
 export function grantFromItem(item: Record<string, unknown>): GrantItem {
   return item as unknown as GrantItem;
@@ -111,10 +117,9 @@ export async function revokeGrant(
 ): Promise<{ grant: Grant; changed: boolean } | undefined> {
   const before = await storedGrant(input.userId, input.key);
   if (!before) return undefined;
-  if (before.revokedAt) return { grant: before, changed: false };
-  const { pk: _pk, rev: _rev, ...current } = before;
+  if (before.revokedAt) return { grant: grantOf(before), changed: false };
   const grant: Grant = {
-    ...current,
+    ...grantOf(before),
     revokedAt: now.toISOString(),
     revokedBy: input.operator,
     ...(input.reason ? { revokeReason: input.reason } : {}),

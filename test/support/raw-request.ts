@@ -1,6 +1,8 @@
 // One HTTP request with exactly the headers given (no fetch defaults), for signature tests: the
-// answer's status and parsed JSON body.
+// answer's status and parsed JSON body, checked against docs/openapi.json like every answer the
+// end-to-end tests receive.
 import { request as httpRequest } from 'node:http';
+import { assertDocumentedAnswer } from './api-contract';
 
 export function rawRequest<J = unknown>(
   url: string,
@@ -15,7 +17,20 @@ export function rawRequest<J = unknown>(
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, json: (text ? JSON.parse(text) : undefined) as J });
+        const status = res.statusCode ?? 0;
+        try {
+          assertDocumentedAnswer({
+            method,
+            url,
+            status,
+            contentType: res.headers['content-type'] ?? null,
+            text,
+          });
+        } catch (error) {
+          reject(error);
+          return;
+        }
+        resolve({ status, json: (text ? JSON.parse(text) : undefined) as J });
       });
     });
     req.once('error', reject);

@@ -6,7 +6,7 @@ import { MalformedNotificationError } from '../errors';
 // subscription}`. `data` is Google Play's DeveloperNotification. Call this only after
 // `verifyPubSubPush` has accepted the request.
 
-const pushBodySchema = z.looseObject({
+export const pushBodySchema = z.looseObject({
   message: z.looseObject({
     data: z.string().check(z.minLength(1, 'message.data is empty')),
     messageId: z.string().check(z.minLength(1)),

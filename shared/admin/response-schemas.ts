@@ -1,0 +1,146 @@
+// The operator API's answers (docs/support.md) as schemas: docs/openapi.json is generated from
+// them, and the handlers' return types are theirs.
+import { entitlementSchema, isoTimeSchema } from '../purchases/response-schemas';
+import * as z from '../validation';
+
+const nullableText = z.nullable(z.string());
+
+export const grantSchema = z.object({
+  userId: z.string(),
+  key: z.string(),
+  /** Epoch ms when it ends; null = never. */
+  expiresAt: z.nullable(z.number()),
+  reason: z.string(),
+  grantedBy: z.string(),
+  grantedAt: isoTimeSchema,
+  revokedAt: z.optional(isoTimeSchema),
+  revokedBy: z.optional(z.string()),
+  revokeReason: z.optional(z.string()),
+});
+
+export const grantResponseSchema = z.object({ grant: grantSchema });
+
+export const revokeGrantResponseSchema = z.object({
+  grant: grantSchema,
+  /** False when the grant was already revoked: a repeated revocation changes nothing. */
+  changed: z.boolean(),
+});
+
+const grantSummarySchema = z.object({
+  key: z.string(),
+  expiresAt: z.nullable(isoTimeSchema),
+  reason: z.string(),
+  grantedBy: z.string(),
+  grantedAt: isoTimeSchema,
+  revokedAt: z.nullable(isoTimeSchema),
+  revokedBy: nullableText,
+  live: z.boolean(),
+});
+
+const purchaseSummarySchema = z.object({
+  platform: z.enum(['apple', 'google']),
+  subjectKey: z.string(),
+  productId: nullableText,
+  productType: nullableText,
+  status: nullableText,
+  expiresAt: z.nullable(isoTimeSchema),
+  gracePeriodExpiresAt: z.nullable(isoTimeSchema),
+  willRenew: z.nullable(z.boolean()),
+  environment: nullableText,
+  ownership: nullableText,
+  owner: nullableText,
+  appUserId: nullableText,
+  latestTransactionId: nullableText,
+  updatedAt: isoTimeSchema,
+});
+
+const historyRecordSchema = z.object({
+  pk: z.string(),
+  sk: z.string(),
+  at: isoTimeSchema,
+  cause: z.object({
+    source: z.enum([
+      'verify',
+      'restore',
+      'attesto-webhook',
+      'apple-direct',
+      'google-direct',
+      'reconciliation',
+      'operator',
+    ]),
+    eventId: z.optional(z.string()),
+    markerId: z.optional(z.string()),
+    event: z.optional(z.string()),
+    caller: z.optional(z.string()),
+    operator: z.optional(z.string()),
+    reason: z.optional(z.string()),
+  }),
+  before: z.record(z.string(), z.unknown()),
+  after: z.record(z.string(), z.unknown()),
+  ownerBefore: nullableText,
+  ownerAfter: nullableText,
+});
+
+const explainedPurchaseSchema = z.object({
+  platform: z.enum(['apple', 'google']),
+  subjectKey: z.string(),
+  productId: nullableText,
+  status: nullableText,
+  expiresAt: z.nullable(isoTimeSchema),
+  environment: nullableText,
+  owner: nullableText,
+  lastChange: z.nullable(z.object({ at: isoTimeSchema, source: z.string(), event: nullableText })),
+});
+
+const explainedKeySchema = z.object({
+  key: z.string(),
+  granted: z.boolean(),
+  text: z.string(),
+  grantedBy: z.nullable(
+    z.extend(explainedPurchaseSchema, { status: z.string(), accessUntil: z.nullable(isoTimeSchema) }),
+  ),
+  reasons: z.array(
+    z.object({
+      code: z.enum([
+        'no_purchase',
+        'no_owner',
+        'other_owner',
+        'pending',
+        'consumable',
+        'sandbox_not_allowed',
+        'expired',
+        'refunded',
+        'revoked',
+        'on_hold',
+        'paused',
+        'billing_retry_not_entitled',
+        'billing_retry_over',
+      ]),
+      text: z.string(),
+      purchase: z.nullable(explainedPurchaseSchema),
+    }),
+  ),
+  grant: z.nullable(grantSummarySchema),
+});
+
+export const customerResponseSchema = z.object({
+  reference: z.string(),
+  matchedBy: z.enum([
+    'userId',
+    'appUserId',
+    'appleOriginalTransactionId',
+    'appleTransactionId',
+    'googlePurchaseToken',
+    'googleOrderId',
+  ]),
+  user: z.nullable(z.object({ userId: z.string(), appUserId: nullableText })),
+  entitlements: z.array(entitlementSchema),
+  purchases: z.array(purchaseSummarySchema),
+  grants: z.array(grantSummarySchema),
+  history: z.array(historyRecordSchema),
+  explanation: z.array(explainedKeySchema),
+});
+
+export type GrantResponse = z.Output<typeof grantResponseSchema>;
+export type RevokeGrantResponse = z.Output<typeof revokeGrantResponseSchema>;
+export type CustomerResponse = z.Output<typeof customerResponseSchema>;
