@@ -6,9 +6,12 @@ import { MAX_REFERENCE_LENGTH } from '../../shared/admin/customer-reference';
 import { grantBodySchema, revokeGrantBodySchema } from '../../shared/admin/grants';
 import {
   customerResponseSchema,
+  erasureResponseSchema,
+  exportResponseSchema,
   grantResponseSchema,
   revokeGrantResponseSchema,
 } from '../../shared/admin/response-schemas';
+import { eraseBodySchema, MAX_USER_ID_LENGTH } from '../../shared/admin/user-data';
 import { attestoWebhookSchema } from '../../shared/attesto/schemas';
 import { appleNotificationBodySchema, receivedSchema } from '../../shared/ingest/contract-schemas';
 import { pushBodySchema } from '../../shared/ingest/google/pubsub-message';
@@ -218,5 +221,33 @@ export const OPERATIONS: Record<string, Operation> = {
       description: 'The grant as revoked',
     },
     statuses: [400, 404, 413, 415, 503],
+  },
+  'GET /admin/export': {
+    operationId: 'exportUser',
+    tag: 'Operator',
+    summary: 'Everything stored about one user, as one document (an access request)',
+    query: [
+      {
+        name: 'userId',
+        description: 'The app user id (the JWT sub)',
+        schema: z.string().check(z.minLength(1), z.maxLength(MAX_USER_ID_LENGTH)),
+      },
+    ],
+    ok: {
+      name: 'UserExport',
+      schema: exportResponseSchema,
+      description: 'Every stored item that names the user',
+    },
+    statuses: [400, 404, 503],
+  },
+  'POST /admin/erase': {
+    operationId: 'eraseUser',
+    tag: 'Operator',
+    summary: "Erase a user: no table keeps the user id or the user's appUserId",
+    description:
+      'Erasing a user nothing names (already erased, or never known) answers 200 with `erased: false`.',
+    body: { name: 'EraseRequest', schema: eraseBodySchema },
+    ok: { name: 'ErasureResponse', schema: erasureResponseSchema, description: 'What was erased' },
+    statuses: [400, 413, 415, 503],
   },
 };

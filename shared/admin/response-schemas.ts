@@ -141,6 +141,45 @@ export const customerResponseSchema = z.object({
   explanation: z.array(explainedKeySchema),
 });
 
+/** Stored items as they are (every attribute): the export is a copy of what the tables hold. */
+const storedItems = z.array(z.record(z.string(), z.unknown()));
+
+export const exportResponseSchema = z.object({
+  version: z.literal(1),
+  exportedAt: isoTimeSchema,
+  userId: z.string(),
+  appUserId: nullableText,
+  userIds: storedItems,
+  purchases: storedItems,
+  grants: storedItems,
+  aliases: storedItems,
+  credits: storedItems,
+  history: storedItems,
+  rateLimits: storedItems,
+  entitlementEvents: storedItems,
+});
+
+const count = z.number().check(z.int(), z.gte(0));
+
+export const erasureResponseSchema = z.object({
+  userId: z.string(),
+  /** false: nothing named the user (already erased, or never known); nothing was written. */
+  erased: z.boolean(),
+  erasedAt: isoTimeSchema,
+  counts: z.object({
+    purchases: count,
+    grants: count,
+    credits: count,
+    historyAnonymised: count,
+    historyDeleted: count,
+    rateLimitCounters: count,
+    userIds: count,
+    other: count,
+  }),
+});
+
+export type ExportResponse = z.Output<typeof exportResponseSchema>;
+export type ErasureResponse = z.Output<typeof erasureResponseSchema>;
 export type GrantResponse = z.Output<typeof grantResponseSchema>;
 export type RevokeGrantResponse = z.Output<typeof revokeGrantResponseSchema>;
 export type CustomerResponse = z.Output<typeof customerResponseSchema>;
