@@ -72,7 +72,9 @@ export type FunctionName =
   | 'webhook-consumer'
   | 'admin-customer'
   | 'admin-grant'
-  | 'admin-revoke-grant';
+  | 'admin-revoke-grant'
+  | 'admin-transfer'
+  | 'admin-resync';
 
 export const functions: Record<FunctionName, FunctionDef> = {
   'verify-apple': {
@@ -169,6 +171,29 @@ export const functions: Record<FunctionName, FunctionDef> = {
     name: 'admin-revoke-grant',
     description: "Operator: revokes a user's promotional grant (kept on record, marked revoked)",
     tables: { purchases: { items: ['GetItem', 'PutItem'] }, history: { items: ['PutItem'] } },
+  },
+  'admin-transfer': {
+    name: 'admin-transfer',
+    description: 'Operator: moves a purchase to another user, with a reason, recorded on both users',
+    // The reference lookup (GetItem, the byUser query, the user ↔ uuid items), then one
+    // transaction: the purchase's Update pinned to its rev, its history Put, any credit's Update.
+    tables: {
+      purchases: { items: ['GetItem', 'UpdateItem'], queries: ['byUser'] },
+      userIds: { items: ['GetItem'] },
+      history: { items: ['PutItem'] },
+    },
+  },
+  'admin-resync': {
+    name: 'admin-resync',
+    description: 'Operator: re-verifies a purchase through Attesto now and applies the answer like a verify',
+    // The reference lookup, then the verify path's write (recordSnapshot: UpdateItem, or a
+    // transaction of Update + history Put + alias Puts). No rate-limit counter: operators only.
+    tables: {
+      purchases: { items: ['GetItem', 'PutItem', 'UpdateItem'], queries: ['byUser'] },
+      userIds: { items: ['GetItem'] },
+      history: { items: ['PutItem'] },
+    },
+    secrets: ['attestoApiKey'],
   },
 };
 

@@ -44,6 +44,8 @@ export function routeTable(options: RouteOptions = {}): Route[] {
     { method: 'GET', path: '/admin/customer', fn: 'admin-customer', auth: 'operator' },
     { method: 'POST', path: '/admin/grants', fn: 'admin-grant', auth: 'operator' },
     { method: 'POST', path: '/admin/grants/revoke', fn: 'admin-revoke-grant', auth: 'operator' },
+    { method: 'POST', path: '/admin/transfer', fn: 'admin-transfer', auth: 'operator' },
+    { method: 'POST', path: '/admin/resync', fn: 'admin-resync', auth: 'operator' },
     // The stores cannot send our users' JWTs: each handler verifies the store's own signature.
     ...(options.appleNotifications
       ? [{ method: 'POST', path: '/webhooks/apple', fn: 'apple-notifications', auth: 'none' } as const]

@@ -11,7 +11,7 @@ import { googleSnapshot } from '../attesto/translate/google-snapshot';
 import { attestoGoogleType } from '../attesto/translate/google-verify-type';
 import { productById } from '../domain/catalog';
 import { type Entitlement, entitlementsOf } from '../domain/entitlements';
-import { type Binding, bindingOf, onHeldByAnother } from '../domain/ownership';
+import { type Binding, bindingAfterTransfer, bindingOf, onHeldByAnother } from '../domain/ownership';
 import {
   keyReference,
   type ProductType,
@@ -197,10 +197,17 @@ const ALREADY_OWNED = () => rejection('ALREADY_OWNED', 'This purchase belongs to
 export async function recordForUser(
   snapshot: PurchaseSnapshot,
   userId: string,
-  binding: Binding,
+  storeBinding: Binding,
   deps: PurchaseDeps,
   source: 'verify' | 'restore' = 'verify',
 ): Promise<Recorded> {
+  const appUserId = snapshot.event.fields.appUserId;
+  let binding = storeBinding;
+  if (binding.kind === 'other') {
+    // Rare (a refusal, or a purchase an operator moved): worth the one extra read.
+    const stored = await deps.store.getPurchase(snapshot.pk);
+    binding = bindingAfterTransfer(binding, stored?.transfer, appUserId, userId);
+  }
   if (binding.kind === 'other') {
     logger.info('Verify refused: the store binds the purchase to another user', {
       purchase: keyReference(snapshot.pk),
@@ -218,6 +225,7 @@ export async function recordForUser(
     });
   let outcome = await record('claim');
   if (outcome.heldBy !== undefined) {
+    binding = bindingAfterTransfer(binding, outcome.purchase.transfer, appUserId, userId);
     if (onHeldByAnother(binding, deps.settings().ownershipPolicy) === 'refuse') return ALREADY_OWNED();
     logger.warn('Purchase moved to another user', {
       purchase: keyReference(snapshot.pk),

@@ -26,6 +26,8 @@ const FUNCTION_NAMES: FunctionName[] = [
   'admin-customer',
   'admin-grant',
   'admin-revoke-grant',
+  'admin-transfer',
+  'admin-resync',
 ];
 /** The default routes: key, function, whether the JWT authorizer runs. */
 const ROUTES: { key: string; fn: FunctionName; user: boolean }[] = [
@@ -43,6 +45,8 @@ const OPERATOR_ROUTES: { key: string; fn: FunctionName }[] = [
   { key: 'GET /admin/customer', fn: 'admin-customer' },
   { key: 'POST /admin/grants', fn: 'admin-grant' },
   { key: 'POST /admin/grants/revoke', fn: 'admin-revoke-grant' },
+  { key: 'POST /admin/transfer', fn: 'admin-transfer' },
+  { key: 'POST /admin/resync', fn: 'admin-resync' },
 ];
 
 describe('HTTP API', () => {
@@ -86,7 +90,13 @@ describe('HTTP API', () => {
       expect(routeByKey.get(route.key)?.AuthorizerId, route.key).toBeUndefined();
     }
     const iamRoutes = [...routeByKey.entries()].filter(([, props]) => props.AuthorizationType === 'AWS_IAM');
-    const adminKeys = ['GET /admin/customer', 'POST /admin/grants', 'POST /admin/grants/revoke'];
+    const adminKeys = [
+      'GET /admin/customer',
+      'POST /admin/grants',
+      'POST /admin/grants/revoke',
+      'POST /admin/resync',
+      'POST /admin/transfer',
+    ];
     expect(iamRoutes.map(([key]) => key).sort()).toEqual(adminKeys);
     expect([...routeByKey.keys()].filter((key) => key.includes(' /admin/')).sort()).toEqual(adminKeys);
   });
@@ -102,24 +112,28 @@ describe('HTTP API', () => {
         {
           Effect: 'Allow',
           Action: 'execute-api:Invoke',
-          Resource: ['/*/GET/admin/customer', '/*/POST/admin/grants', '/*/POST/admin/grants/revoke'].map(
-            (route) => ({
-              'Fn::Join': [
-                '',
-                [
-                  'arn:',
-                  { Ref: 'AWS::Partition' },
-                  ':execute-api:',
-                  { Ref: 'AWS::Region' },
-                  ':',
-                  { Ref: 'AWS::AccountId' },
-                  ':',
-                  { Ref: apiId },
-                  route,
-                ],
+          Resource: [
+            '/*/GET/admin/customer',
+            '/*/POST/admin/grants',
+            '/*/POST/admin/grants/revoke',
+            '/*/POST/admin/transfer',
+            '/*/POST/admin/resync',
+          ].map((route) => ({
+            'Fn::Join': [
+              '',
+              [
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                ':execute-api:',
+                { Ref: 'AWS::Region' },
+                ':',
+                { Ref: 'AWS::AccountId' },
+                ':',
+                { Ref: apiId },
+                route,
               ],
-            }),
-          ),
+            ],
+          })),
         },
       ],
     });
@@ -525,6 +539,7 @@ describe('functions', () => {
       }
     }
     expect(readers.attestoApiKey.sort()).toEqual([
+      'admin-resync',
       'restore',
       'verify-apple',
       'verify-google',
