@@ -32,6 +32,8 @@ export interface StartedRuntime {
 export async function startRuntimeInMemory(options: {
   dataDir: string;
   warn?: (line: string) => void;
+  /** The runtime's request and queue log, which `npm start` prints. */
+  log?: (line: string) => void;
 }): Promise<StartedRuntime> {
   asFreshShell(process.env);
   const apiPort = await freePort();
@@ -42,7 +44,7 @@ export async function startRuntimeInMemory(options: {
     inMemory: true,
     env: process.env,
     dataDir: options.dataDir,
-    log: () => {},
+    log: options.log ?? (() => {}),
     warn: options.warn ?? (() => {}),
   });
   return { runtime, apiPort, sandboxPort };
