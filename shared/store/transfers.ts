@@ -115,11 +115,12 @@ export async function transferPurchase(input: TransferInput, now: Date): Promise
     } catch (error) {
       const reasons = cancellationOrThrow(error);
       if (isContention(reasons)) return 'contended';
-      // The purchase or a credit changed since it was read: plan again over what is there now.
-      const changedUnderUs = [reasons[0], ...reasons.slice(2)].some(
-        (r) => r?.code === 'ConditionalCheckFailed',
-      );
-      if (changedUnderUs && reasons[1]?.code !== 'ConditionalCheckFailed') return 'again';
+      // The purchase or a credit changed since it was read (a concurrent change of the purchase
+      // also took the history number this one needs): plan again over what is there now. A
+      // history record failing on its own is not ours to explain away.
+      const purchaseMoved = reasons[0]?.code === 'ConditionalCheckFailed';
+      const creditMoved = reasons.slice(2).some((r) => r.code === 'ConditionalCheckFailed');
+      if (purchaseMoved || (creditMoved && reasons[1]?.code !== 'ConditionalCheckFailed')) return 'again';
       throw error;
     }
     return { done: { outcome: 'moved', before, after: purchaseFromItem(after) } };
