@@ -178,9 +178,20 @@ export function bindingResolver(callerId: string, deps: PurchaseDeps): BindingRe
     const appUserId = snapshot.event.fields.appUserId?.toLowerCase();
     if (!appUserId || ownership === 'FAMILY_SHARED')
       return bindingOf({ appUserId, ownership }, undefined, callerId);
-    const bound =
-      appUserId === (await own)?.toLowerCase() ? callerId : await deps.store.userIdOfUuid(appUserId);
-    return bindingOf({ appUserId, ownership }, bound, callerId);
+    if (appUserId === (await own)?.toLowerCase())
+      return bindingOf({ appUserId, ownership }, callerId, callerId);
+    // Another user's UUID: the purchase is read beside the lookup, in case an operator moved it
+    // (a transfer overrides the store's binding), so this costs no extra round trip.
+    const [bound, stored] = await Promise.all([
+      deps.store.userIdOfUuid(appUserId),
+      deps.store.getPurchase(snapshot.pk),
+    ]);
+    return bindingAfterTransfer(
+      bindingOf({ appUserId, ownership }, bound, callerId),
+      stored?.transfer,
+      appUserId,
+      callerId,
+    );
   };
 }
 
@@ -204,11 +215,6 @@ export async function recordForUser(
   const appUserId = snapshot.event.fields.appUserId;
   let binding = storeBinding;
   if (binding.kind === 'other') {
-    // Rare (a refusal, or a purchase an operator moved): worth the one extra read.
-    const stored = await deps.store.getPurchase(snapshot.pk);
-    binding = bindingAfterTransfer(binding, stored?.transfer, appUserId, userId);
-  }
-  if (binding.kind === 'other') {
     logger.info('Verify refused: the store binds the purchase to another user', {
       purchase: keyReference(snapshot.pk),
     });
@@ -225,6 +231,7 @@ export async function recordForUser(
     });
   let outcome = await record('claim');
   if (outcome.heldBy !== undefined) {
+    // The store binds it to the caller, but an operator may have moved it away from them since.
     binding = bindingAfterTransfer(binding, outcome.purchase.transfer, appUserId, userId);
     if (onHeldByAnother(binding, deps.settings().ownershipPolicy) === 'refuse') return ALREADY_OWNED();
     logger.warn('Purchase moved to another user', {
