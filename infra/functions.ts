@@ -81,7 +81,9 @@ export type FunctionName =
   | 'admin-grant'
   | 'admin-revoke-grant'
   | 'admin-export'
-  | 'admin-erase';
+  | 'admin-erase'
+  | 'admin-transfer'
+  | 'admin-resync';
 
 export const functions: Record<FunctionName, FunctionDef> = {
   'verify-apple': {
@@ -207,6 +209,29 @@ export const functions: Record<FunctionName, FunctionDef> = {
     },
     // As long as API Gateway waits: a user too large for one call is finished by calling again.
     timeoutSeconds: 29,
+  },
+  'admin-transfer': {
+    name: 'admin-transfer',
+    description: 'Operator: moves a purchase to another user, with a reason, recorded on both users',
+    // The reference lookup (GetItem, the byUser query, the user ↔ uuid items), then one
+    // transaction: the purchase's Update pinned to its rev, its history Put, any credit's Update.
+    tables: {
+      purchases: { items: ['GetItem', 'UpdateItem'], queries: ['byUser'] },
+      userIds: { items: ['GetItem'] },
+      history: { items: ['PutItem'] },
+    },
+  },
+  'admin-resync': {
+    name: 'admin-resync',
+    description: 'Operator: re-verifies a purchase through Attesto now and applies the answer like a verify',
+    // The reference lookup, then the verify path's write (recordSnapshot: UpdateItem, or a
+    // transaction of Update + history Put + alias Puts). No rate-limit counter: operators only.
+    tables: {
+      purchases: { items: ['GetItem', 'PutItem', 'UpdateItem'], queries: ['byUser'] },
+      userIds: { items: ['GetItem'] },
+      history: { items: ['PutItem'] },
+    },
+    secrets: ['attestoApiKey'],
   },
 };
 

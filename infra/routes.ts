@@ -46,6 +46,8 @@ export function routeTable(options: RouteOptions = {}): Route[] {
     { method: 'POST', path: '/admin/grants/revoke', fn: 'admin-revoke-grant', auth: 'operator' },
     { method: 'GET', path: '/admin/export', fn: 'admin-export', auth: 'operator' },
     { method: 'POST', path: '/admin/erase', fn: 'admin-erase', auth: 'operator' },
+    { method: 'POST', path: '/admin/transfer', fn: 'admin-transfer', auth: 'operator' },
+    { method: 'POST', path: '/admin/resync', fn: 'admin-resync', auth: 'operator' },
     // The stores cannot send our users' JWTs: each handler verifies the store's own signature.
     ...(options.appleNotifications
       ? [{ method: 'POST', path: '/webhooks/apple', fn: 'apple-notifications', auth: 'none' } as const]

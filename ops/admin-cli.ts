@@ -4,14 +4,16 @@
 //   1. --api <url>: a deployed stack, signed with the caller's AWS credentials (the usual chain:
 //      AWS_PROFILE, SSO, environment, instance role …); region from --region, else the URL, else
 //      AWS_REGION;
-//   2. the running `npm start` on 127.0.0.1:$PORT (3000 by default), signed with the admin
+//   2. --stage <name>: the same, at the URL of that stage's stack output `ApiUrl`;
+//   3. the running `npm start` on 127.0.0.1:$PORT (3000 by default), signed with the admin
 //      credential it generated at start and describes at GET /_dev/runtime.
 import { writeFileSync } from 'node:fs';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { AdminTarget } from './admin-request';
 import { callAdmin } from './admin-request';
+import { StackNotFoundError, stackOutputs } from './stack-outputs';
 
-const USAGE = `usage: npm run admin -- <command> [--json] [--api <url>] [--region <region>]
+const USAGE = `usage: npm run admin -- <command> [--json] [--api <url> | --stage <name>] [--region <region>]
 
   customer <reference>   the customer behind a reference: an app user id (JWT sub), an appUserId
                          uuid, an Apple transaction or original transaction id, a Google purchase
@@ -27,11 +29,17 @@ const USAGE = `usage: npm run admin -- <command> [--json] [--api <url>] [--regio
   erase <userId> [--reason <text>]
                          erases the user's personal data from every table; their purchases stay,
                          without an owner; erasing again is harmless
+  transfer <reference> --to <userId> --reason <text>
+                         moves the purchase a reference names (transaction id, original transaction
+                         id, purchase token or order id) to another user
+  resync <reference> [--reason <text>]
+                         re-verifies that purchase through Attesto now and applies what it answers
 
 options:
   --json            print the API's JSON answer instead of the readable view
   --api URL         a deployed stack's API URL (output ApiUrl), signed with your AWS credentials;
                     default: the local runtime on 127.0.0.1:$PORT (PORT=3000)
+  --stage NAME      a deployed stage: its stack's ApiUrl output, signed with your AWS credentials
   --region REGION   the stack's region (default: from the URL, else AWS_REGION)
 `;
 
@@ -40,6 +48,7 @@ export class UsageError extends Error {}
 interface CommonArgs {
   json: boolean;
   api?: string;
+  stage?: string;
   region?: string;
 }
 
@@ -50,9 +59,11 @@ export type AdminArgs = CommonArgs &
     | { command: 'revoke-grant'; userId: string; key: string; reason?: string }
     | { command: 'export'; userId: string; out?: string }
     | { command: 'erase'; userId: string; reason?: string }
+    | { command: 'transfer'; ref: string; toUserId: string; reason: string }
+    | { command: 'resync'; ref: string; reason?: string }
   );
 
-const VALUE_FLAGS = ['api', 'region', 'until', 'reason', 'out'] as const;
+const VALUE_FLAGS = ['api', 'stage', 'region', 'until', 'reason', 'to', 'out'] as const;
 type ValueFlag = (typeof VALUE_FLAGS)[number];
 
 export function parseAdminArgs(argv: readonly string[]): AdminArgs {
@@ -69,10 +80,13 @@ export function parseAdminArgs(argv: readonly string[]): AdminArgs {
     } else if (arg.startsWith('--')) throw new UsageError(`unknown option "${arg}"`);
     else positional.push(arg);
   }
-  const { until, reason, out, ...target } = flags;
+  const { until, reason, to, out, ...target } = flags;
+  if (target.api && target.stage) throw new UsageError('pass --api or --stage, not both');
   const common = { json, ...target };
   const [command, first, second, ...extra] = positional;
   if (out && command !== 'export') throw new UsageError('only export takes --out');
+  if (to !== undefined && command !== 'transfer')
+    throw new UsageError(`${command ?? 'this command'} takes no --to`);
   if (command === 'export' || command === 'erase') {
     if (!first?.trim()) throw new UsageError(`${command} needs a user id`);
     if (second !== undefined) throw new UsageError(`unexpected argument "${second}"`);
@@ -83,16 +97,25 @@ export function parseAdminArgs(argv: readonly string[]): AdminArgs {
     }
     return { command, userId: first.trim(), ...(reason ? { reason } : {}), ...common };
   }
-  if (command === 'customer') {
-    if (!first?.trim()) throw new UsageError('customer needs a reference');
+  if (command === 'customer' || command === 'transfer' || command === 'resync') {
+    if (!first?.trim()) throw new UsageError(`${command} needs a reference`);
     if (second !== undefined) throw new UsageError(`unexpected argument "${second}"`);
-    if (until || reason) throw new UsageError('customer takes no --until or --reason');
-    return { command, ref: first.trim(), ...common };
+    if (until) throw new UsageError(`${command} takes no --until`);
+    const ref = first.trim();
+    if (command === 'customer') {
+      if (reason) throw new UsageError('customer takes no --reason');
+      return { command, ref, ...common };
+    }
+    if (command === 'resync') return { command, ref, ...(reason ? { reason } : {}), ...common };
+    if (!to?.trim()) throw new UsageError('transfer needs --to <userId>');
+    if (!reason?.trim()) throw new UsageError('transfer needs --reason <text>');
+    return { command, ref, toUserId: to.trim(), reason, ...common };
   }
   if (command === 'grant' || command === 'revoke-grant') {
     if (!first?.trim() || !second?.trim())
       throw new UsageError(`${command} needs a user id and an entitlement key`);
     if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+    if (to !== undefined) throw new UsageError(`${command} takes no --to`);
     const ids = { userId: first.trim(), key: second.trim() };
     if (command === 'revoke-grant') {
       if (until) throw new UsageError('revoke-grant takes no --until');
@@ -110,11 +133,29 @@ interface RuntimeInfo {
   adminCredentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
+/** Reads a deployed stage's stack outputs; a parameter so tests can answer for CloudFormation. */
+export type StackOutputsReader = (stage: string, region: string) => Promise<Record<string, string>>;
+
 export async function resolveAdminTarget(
   args: AdminArgs,
   env: NodeJS.ProcessEnv,
   fetchImpl: typeof fetch = fetch,
+  readOutputs: StackOutputsReader = stackOutputs,
 ): Promise<AdminTarget> {
+  if (args.stage) {
+    const region = args.region ?? env.AWS_REGION;
+    if (!region) throw new UsageError(`no region for stage ${args.stage}: pass --region or set AWS_REGION`);
+    let outputs: Record<string, string>;
+    try {
+      outputs = await readOutputs(args.stage, region);
+    } catch (error) {
+      if (error instanceof StackNotFoundError) throw new UsageError(error.message);
+      throw error;
+    }
+    const api = outputs.ApiUrl;
+    if (!api) throw new UsageError(`the stack of stage ${args.stage} has no ApiUrl output; deploy it again`);
+    return { baseUrl: api, region, credentials: defaultProvider(), source: `stage ${args.stage} (${api})` };
+  }
   if (args.api) {
     const region =
       args.region ?? /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com/.exec(args.api)?.[1] ?? env.AWS_REGION;
@@ -320,6 +361,14 @@ function adminRequest(args: AdminArgs): Parameters<typeof callAdmin>[1] {
       const { userId, reason } = args;
       return { method: 'POST', path: '/admin/erase', body: JSON.stringify({ userId, reason }) };
     }
+    case 'transfer': {
+      const { ref, toUserId, reason } = args;
+      return { method: 'POST', path: '/admin/transfer', body: JSON.stringify({ ref, toUserId, reason }) };
+    }
+    case 'resync': {
+      const { ref, reason } = args;
+      return { method: 'POST', path: '/admin/resync', body: JSON.stringify({ ref, reason }) };
+    }
   }
 }
 
@@ -346,9 +395,37 @@ export function formatErasure(answer: ErasureAnswer): string {
   return `Erased ${answer.userId} at ${answer.erasedAt}: ${counts}.\nTheir purchases stay, without an owner; only an operator can give them one again.\n`;
 }
 
+interface PurchaseAnswer {
+  changed: boolean;
+  from?: string | null;
+  to?: string;
+  purchase: CustomerAnswer['purchases'][number];
+}
+
+function purchaseLine(p: PurchaseAnswer['purchase']): string {
+  const expiry = p.expiresAt ? `expires ${p.expiresAt}` : p.status ? 'no expiry' : 'expiry unknown';
+  return `  ${p.platform}  ${p.productId ?? '(product unknown)'}  ${p.status ?? '(status unknown)'}  ${expiry}  owner ${p.owner ?? '(nobody yet)'}`;
+}
+
+function formatTransfer({ changed, from, to, purchase }: PurchaseAnswer): string {
+  const head = changed
+    ? `Moved the purchase from ${from ?? '(nobody)'} to ${to}.`
+    : `The purchase already belongs to ${to}; nothing changed.`;
+  return `${head}\n${purchaseLine(purchase)}\n`;
+}
+
+function formatResync({ changed, purchase }: PurchaseAnswer): string {
+  const head = changed
+    ? 'Re-synced: the store answered something new, now applied.'
+    : 'Re-synced: the purchase already matched what the store answered; nothing changed.';
+  return `${head}\n${purchaseLine(purchase)}\n`;
+}
+
 function formatAnswer(args: AdminArgs, body: unknown): string {
   if (args.command === 'customer') return formatCustomer(body as CustomerAnswer);
   if (args.command === 'erase') return formatErasure(body as ErasureAnswer);
+  if (args.command === 'transfer') return formatTransfer(body as PurchaseAnswer);
+  if (args.command === 'resync') return formatResync(body as PurchaseAnswer);
   const { grant, changed } = body as GrantAnswer;
   if (args.command === 'revoke-grant') {
     return changed === false

@@ -10,7 +10,7 @@
 //     stage opts in to `move`.
 // A family-shared transaction is the family member's own copy (its own original transaction),
 // yet Apple may carry the purchaser's appAccountToken on it, so its binding names nobody.
-import type { Ownership } from './purchase';
+import type { Ownership, PurchaseTransfer } from './purchase';
 
 /** What happens to an unbound purchase another user already holds when someone else verifies it. */
 export type OwnershipPolicy = 'move' | 'keep';
@@ -47,4 +47,21 @@ export function onHeldByAnother(binding: Binding, policy: OwnershipPolicy): 'tak
   if (binding.kind === 'caller') return 'take';
   if (binding.kind === 'none' && policy === 'move') return 'take';
   return 'refuse';
+}
+
+/**
+ * The binding once an operator's transfer is taken into account. A transfer is an explicit
+ * override of the store's binding: a binding to a UUID the transfer lists names the user the
+ * purchase was moved to, so the user it was moved away from can neither take it back by verifying
+ * it nor refuse it to its new owner.
+ */
+export function bindingAfterTransfer(
+  binding: Binding,
+  transfer: PurchaseTransfer | undefined,
+  appUserId: string | undefined,
+  callerId: string,
+): Binding {
+  if (binding.kind === 'none' || !transfer || !appUserId) return binding;
+  if (!transfer.appUserIds.includes(appUserId.toLowerCase())) return binding;
+  return transfer.userId === callerId ? { kind: 'caller' } : { kind: 'other', userId: transfer.userId };
 }

@@ -81,9 +81,22 @@ export interface Purchase extends Partial<PurchaseFields> {
    * (architecture §3.8).
    */
   erasedAt?: string;
+  /**
+   * Set by an operator's transfer: the store's bindings to these appUserId UUIDs (the purchase's
+   * own and those of the users it was moved away from) name `userId` instead, so a later verify
+   * never undoes the transfer (domain/ownership.ts `bindingAfterTransfer`).
+   */
+  transfer?: PurchaseTransfer;
   /** ISO-8601 wall-clock times of the first and latest write. */
   createdAt: string;
   updatedAt: string;
+}
+
+/** Who an operator moved the purchase to, and which of the store's bindings that overrides. */
+export interface PurchaseTransfer {
+  userId: string;
+  /** Lower-case UUIDs. */
+  appUserIds: string[];
 }
 
 /**

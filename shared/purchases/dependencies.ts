@@ -2,7 +2,7 @@
 // counting Attesto) while the rest stays real.
 import { type AttestoClient, attestoClientFromEnv } from '../attesto/client';
 import { type Settings, settings } from '../settings';
-import { holdingsOfUser, recordSnapshot, resolveAlias } from '../store/purchases';
+import { getPurchase, holdingsOfUser, recordSnapshot, resolveAlias } from '../store/purchases';
 import { userIdOfUuid, uuidOfUser } from '../store/user-ids';
 
 export interface PurchaseStore {
@@ -11,6 +11,8 @@ export interface PurchaseStore {
   resolveAlias: typeof resolveAlias;
   uuidOfUser: typeof uuidOfUser;
   userIdOfUuid: typeof userIdOfUuid;
+  /** Read only when the store binds a purchase to another user, to honour an operator's transfer. */
+  getPurchase: typeof getPurchase;
 }
 
 export interface PurchaseDeps {
@@ -25,7 +27,7 @@ export function defaultDeps(overrides: Partial<PurchaseDeps> = {}): PurchaseDeps
     attesto: attestoClientFromEnv,
     settings: () => settings(),
     now: Date.now,
-    store: { recordSnapshot, holdingsOfUser, resolveAlias, uuidOfUser, userIdOfUuid },
+    store: { recordSnapshot, holdingsOfUser, resolveAlias, uuidOfUser, userIdOfUuid, getPurchase },
     ...overrides,
   };
 }

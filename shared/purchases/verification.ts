@@ -11,7 +11,7 @@ import { googleSnapshot } from '../attesto/translate/google-snapshot';
 import { attestoGoogleType } from '../attesto/translate/google-verify-type';
 import { productById } from '../domain/catalog';
 import { type Entitlement, entitlementsOf } from '../domain/entitlements';
-import { type Binding, bindingOf, onHeldByAnother } from '../domain/ownership';
+import { type Binding, bindingAfterTransfer, bindingOf, onHeldByAnother } from '../domain/ownership';
 import {
   keyReference,
   type ProductType,
@@ -178,9 +178,20 @@ export function bindingResolver(callerId: string, deps: PurchaseDeps): BindingRe
     const appUserId = snapshot.event.fields.appUserId?.toLowerCase();
     if (!appUserId || ownership === 'FAMILY_SHARED')
       return bindingOf({ appUserId, ownership }, undefined, callerId);
-    const bound =
-      appUserId === (await own)?.toLowerCase() ? callerId : await deps.store.userIdOfUuid(appUserId);
-    return bindingOf({ appUserId, ownership }, bound, callerId);
+    if (appUserId === (await own)?.toLowerCase())
+      return bindingOf({ appUserId, ownership }, callerId, callerId);
+    // Another user's UUID: the purchase is read beside the lookup, in case an operator moved it
+    // (a transfer overrides the store's binding), so this costs no extra round trip.
+    const [bound, stored] = await Promise.all([
+      deps.store.userIdOfUuid(appUserId),
+      deps.store.getPurchase(snapshot.pk),
+    ]);
+    return bindingAfterTransfer(
+      bindingOf({ appUserId, ownership }, bound, callerId),
+      stored?.transfer,
+      appUserId,
+      callerId,
+    );
   };
 }
 
@@ -202,10 +213,12 @@ const ERASED_OWNER = () =>
 export async function recordForUser(
   snapshot: PurchaseSnapshot,
   userId: string,
-  binding: Binding,
+  storeBinding: Binding,
   deps: PurchaseDeps,
   source: 'verify' | 'restore' = 'verify',
 ): Promise<Recorded> {
+  const appUserId = snapshot.event.fields.appUserId;
+  let binding = storeBinding;
   if (binding.kind === 'other') {
     logger.info('Verify refused: the store binds the purchase to another user', {
       purchase: keyReference(snapshot.pk),
@@ -231,6 +244,8 @@ export async function recordForUser(
     return ERASED_OWNER();
   }
   if (outcome.heldBy !== undefined) {
+    // The store binds it to the caller, but an operator may have moved it away from them since.
+    binding = bindingAfterTransfer(binding, outcome.purchase.transfer, appUserId, userId);
     if (onHeldByAnother(binding, deps.settings().ownershipPolicy) === 'refuse') return ALREADY_OWNED();
     logger.warn('Purchase moved to another user', {
       purchase: keyReference(snapshot.pk),

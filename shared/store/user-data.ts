@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ERASED, type ErasureCounts, emptyCounts, scrubIdentifiers } from '../domain/erasure';
 import { isGrantPk } from '../domain/grant';
-import { aliasKey, parsePurchaseKey } from '../domain/purchase';
+import { aliasKey, keyReference, parsePurchaseKey } from '../domain/purchase';
 import { ServiceUnavailableError } from '../http/errors';
 import { documentClient, storeError, tableName } from './dynamo-client';
 import { historyRetention } from './history';
@@ -128,10 +128,13 @@ async function purchaseTableItems(subject: Subject): Promise<{ owned: Item[]; na
     ExpressionAttributeNames: { '#u': 'userId' },
     ExpressionAttributeValues: { ':u': subject.userId },
   });
+  // An operator's transfer names the new owner and the old owners' uuids (Purchase.transfer).
   const naming = await scanAll(
     'PURCHASES_TABLE',
-    subject.uuid ? '#c = :u OR #a = :uuid' : '#c = :u',
-    { '#c': 'creditedTo', ...(subject.uuid ? { '#a': 'appUserId' } : {}) },
+    subject.uuid
+      ? '#c = :u OR #t.userId = :u OR #a = :uuid OR contains(#t.appUserIds, :uuid)'
+      : '#c = :u OR #t.userId = :u',
+    { '#c': 'creditedTo', '#t': 'transfer', ...(subject.uuid ? { '#a': 'appUserId' } : {}) },
     { ':u': subject.userId, ...(subject.uuid ? { ':uuid': subject.uuid } : {}) },
   );
   const ownedKeys = new Set(owned.map((i) => i.pk));
@@ -359,34 +362,76 @@ const purchasesStep: ErasureStep = {
     );
     counts.grants += grants.length;
     for (const purchase of items.filter(isPurchaseItem)) {
-      const owns = purchase.userId === subject.userId;
-      try {
-        await documentClient().send(
-          new UpdateCommand({
-            TableName: table,
-            Key: { pk: purchase.pk },
-            UpdateExpression: `REMOVE #a${owns ? ', #u' : ''} SET #e = if_not_exists(#e, :now) ADD #rev :one`,
-            ConditionExpression: owns ? '#u = :u' : '#a = :uuid',
-            ExpressionAttributeNames: {
-              '#a': 'appUserId',
-              '#e': ERASED_AT,
-              '#rev': 'rev',
-              ...(owns ? { '#u': 'userId' } : {}),
-            },
-            ExpressionAttributeValues: {
-              ':now': now.toISOString(),
-              ':one': 1,
-              ...(owns ? { ':u': subject.userId } : { ':uuid': subject.uuid }),
-            },
-          }),
-        );
-        counts.purchases++;
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
+      if (await erasePurchase(table, purchase, subject, now)) counts.purchases++;
     }
   },
 };
+
+/**
+ * One purchase that named the user loses the user id, the uuid and the user's part of an operator's
+ * transfer, and is marked erased. Pinned to the purchase's write counter: a concurrent change
+ * makes it re-read and decide again, so it never erases someone else. False when, re-read, the
+ * purchase no longer names the user.
+ */
+async function erasePurchase(table: string, first: Item, subject: Subject, now: Date): Promise<boolean> {
+  let purchase: Item | undefined = first;
+  for (let attempt = 0; purchase && attempt < 5; attempt++) {
+    const owns = purchase.userId === subject.userId;
+    const namesUuid = subject.uuid !== undefined && purchase.appUserId === subject.uuid;
+    const transfer = purchase.transfer as { userId?: string; appUserIds?: string[] } | undefined;
+    const otherUuids = (transfer?.appUserIds ?? []).filter((id) => id !== subject.uuid);
+    const transferNames =
+      transfer !== undefined &&
+      (transfer.userId === subject.userId || otherUuids.length !== (transfer.appUserIds ?? []).length);
+    if (!owns && !namesUuid && !transferNames) return false;
+    // The transfer goes whole when it gave the purchase to the erased user (who no longer owns it)
+    // or kept no other uuid; otherwise only the erased user's uuid leaves it.
+    const dropTransfer =
+      transferNames && (owns || transfer?.userId === subject.userId || otherUuids.length === 0);
+    const removes = [
+      ...(owns || namesUuid ? ['#a'] : []),
+      ...(owns ? ['#u'] : []),
+      ...(dropTransfer ? ['#t'] : []),
+    ];
+    const sets = ['#e = if_not_exists(#e, :now)', ...(transferNames && !dropTransfer ? ['#t = :t'] : [])];
+    const pinned = typeof purchase.rev === 'number';
+    try {
+      await documentClient().send(
+        new UpdateCommand({
+          TableName: table,
+          Key: { pk: purchase.pk },
+          UpdateExpression: `${removes.length ? `REMOVE ${removes.join(', ')} ` : ''}SET ${sets.join(', ')} ADD #rev :one`,
+          ConditionExpression: pinned ? '#rev = :rev' : 'attribute_not_exists(#rev)',
+          ExpressionAttributeNames: {
+            '#e': ERASED_AT,
+            '#rev': 'rev',
+            ...(removes.includes('#a') ? { '#a': 'appUserId' } : {}),
+            ...(owns ? { '#u': 'userId' } : {}),
+            ...(transferNames ? { '#t': 'transfer' } : {}),
+          },
+          ExpressionAttributeValues: {
+            ':now': now.toISOString(),
+            ':one': 1,
+            ...(pinned ? { ':rev': purchase.rev } : {}),
+            ...(transferNames && !dropTransfer ? { ':t': { ...transfer, appUserIds: otherUuids } } : {}),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const reread: { Item?: Item } = await documentClient().send(
+        new GetCommand({ TableName: table, Key: { pk: purchase.pk }, ConsistentRead: true }),
+      );
+      purchase = reread.Item;
+    }
+  }
+  if (purchase)
+    throw new Error(
+      `Purchase ${keyReference(String(purchase.pk))} kept changing during erasure; run it again`,
+    );
+  return false;
+}
 
 /** Both directions at once, and last (see the top of this file). */
 const userIdsStep: ErasureStep = {

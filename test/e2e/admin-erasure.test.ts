@@ -107,6 +107,9 @@ describe('export and erasure through the local runtime and npm run admin', () =>
     }
   }
 
+  /** Purchases an operator moved: eve's to dora, and one of dora's to frank. */
+  let moved: SandboxPurchase[] = [];
+
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'iap-erasure-e2e-'));
     ({ runtime } = await startRuntimeInMemory({ dataDir }));
@@ -166,6 +169,37 @@ describe('export and erasure through the local runtime and npm run admin', () =>
       reason: `goodwill for ${dora}`,
     });
     expect(granted.status).toBe(200);
+
+    // Operators' transfers name users too: eve's purchase moved to dora, and one of dora's own
+    // (bound to her uuid by the store) moved to frank.
+    const buyAndVerify = async (userId: string) => {
+      const userToken = await devToken(runtime.apiUrl, userId);
+      const uuid = (await userApi('/api/iap/uuid', userToken, {})).body.uuid as string;
+      const bought = (
+        await sandbox<{ purchase: SandboxPurchase }>('/purchases', {
+          platform: 'apple',
+          productId: 'premium_monthly',
+          appUserId: uuid,
+        })
+      ).purchase;
+      const answer = await userApi('/api/iap/verify/apple', userToken, {
+        productId: 'premium_monthly',
+        transactionId: bought.token,
+        type: 'subscription',
+      });
+      expect(answer.body.valid).toBe(true);
+      return bought;
+    };
+    const fromEve = await buyAndVerify('eve.erasure');
+    const toFrank = await buyAndVerify(dora);
+    moved = [fromEve, toFrank];
+    for (const [bought, toUserId] of [
+      [fromEve, dora],
+      [toFrank, 'frank.erasure'],
+    ] as const) {
+      const moved = await admin('POST', '/admin/transfer', { ref: bought.token, toUserId, reason: 'ticket' });
+      expect(moved.status).toBe(200);
+    }
   }, 120_000);
 
   afterAll(async () => {
@@ -202,7 +236,7 @@ describe('export and erasure through the local runtime and npm run admin', () =>
         `uuid#${doraUuid}`,
       ]);
       expect(doc.purchases.map((p: { pk: string }) => p.pk).sort()).toEqual(
-        [purchaseKey('apple', coins.subjectKey), purchaseKey('apple', subscription.subjectKey)].sort(),
+        [coins, subscription, ...moved].map((p) => purchaseKey('apple', p.subjectKey)).sort(),
       );
       // All fields, as stored.
       expect(doc.purchases[0]).toEqual(
@@ -251,7 +285,7 @@ describe('export and erasure through the local runtime and npm run admin', () =>
     const res = await cli('erase', dora, '--reason', `deletion request from ${dora}`);
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(
-      new RegExp(`^Erased ${dora.replace('.', '\\.')} at .*: purchases 2, grants 1, credits 1`),
+      new RegExp(`^Erased ${dora.replace('.', '\\.')} at .*: purchases 4, grants 1, credits 1`),
     );
 
     const after = await everyTable();
@@ -277,7 +311,7 @@ describe('export and erasure through the local runtime and npm run admin', () =>
           operator: expect.any(String),
           reason: 'erased',
         }),
-        after: expect.objectContaining({ purchases: 2, grants: 1, credits: 1, userIds: 2 }),
+        after: expect.objectContaining({ purchases: 4, grants: 1, credits: 1, userIds: 2 }),
       }),
     ]);
   }, 120_000);

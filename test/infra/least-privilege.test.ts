@@ -138,6 +138,24 @@ const expected: Record<string, Record<string, string[]>> = {
     rateLimits: ['dynamodb:BatchWriteItem', 'dynamodb:Scan'],
     entitlementEvents: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem'],
   },
+  // Transfer: the reference lookup (GetItem, byUser, uuid items), the previous owner's uuid, the
+  // consumable's credit items; then one transaction of the purchase's Update (pinned to its rev),
+  // the history Put and the credit Updates. No Put on purchases: nothing new is created.
+  'admin-transfer': {
+    purchases: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    'purchases/index/byUser': ['dynamodb:Query'],
+    userIds: ['dynamodb:GetItem'],
+    history: ['dynamodb:PutItem'],
+  },
+  // Resync: the reference lookup, one Attesto call, then recordSnapshot as a verify writes it
+  // (UpdateItem, or Update + history Put + alias Puts). No rate-limit counter.
+  'admin-resync': {
+    purchases: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    'purchases/index/byUser': ['dynamodb:Query'],
+    userIds: ['dynamodb:GetItem'],
+    history: ['dynamodb:PutItem'],
+    [API_KEY]: READ_SECRET,
+  },
 };
 
 /** Only export and erasure find items no key leads to, and only erasure deletes. */

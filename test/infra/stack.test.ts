@@ -28,6 +28,8 @@ const FUNCTION_NAMES: FunctionName[] = [
   'admin-revoke-grant',
   'admin-export',
   'admin-erase',
+  'admin-transfer',
+  'admin-resync',
 ];
 /** The default routes: key, function, whether the JWT authorizer runs. */
 const ROUTES: { key: string; fn: FunctionName; user: boolean }[] = [
@@ -47,6 +49,8 @@ const OPERATOR_ROUTES: { key: string; fn: FunctionName }[] = [
   { key: 'POST /admin/grants/revoke', fn: 'admin-revoke-grant' },
   { key: 'GET /admin/export', fn: 'admin-export' },
   { key: 'POST /admin/erase', fn: 'admin-erase' },
+  { key: 'POST /admin/transfer', fn: 'admin-transfer' },
+  { key: 'POST /admin/resync', fn: 'admin-resync' },
 ];
 
 describe('HTTP API', () => {
@@ -96,6 +100,8 @@ describe('HTTP API', () => {
       'POST /admin/erase',
       'POST /admin/grants',
       'POST /admin/grants/revoke',
+      'POST /admin/resync',
+      'POST /admin/transfer',
     ];
     expect(iamRoutes.map(([key]) => key).sort()).toEqual(adminKeys);
     expect([...routeByKey.keys()].filter((key) => key.includes(' /admin/')).sort()).toEqual(adminKeys);
@@ -118,6 +124,8 @@ describe('HTTP API', () => {
             '/*/POST/admin/grants/revoke',
             '/*/GET/admin/export',
             '/*/POST/admin/erase',
+            '/*/POST/admin/transfer',
+            '/*/POST/admin/resync',
           ].map((route) => ({
             'Fn::Join': [
               '',
@@ -539,6 +547,7 @@ describe('functions', () => {
       }
     }
     expect(readers.attestoApiKey.sort()).toEqual([
+      'admin-resync',
       'restore',
       'verify-apple',
       'verify-google',

@@ -38,6 +38,8 @@ export async function startRuntimeInMemory(options: {
   warn?: (line: string) => void;
   /** `npm start -- --bundled`: the functions' esbuild bundles (dev/local/function-bundles.ts). */
   bundleEntries?: LocalRuntimeOptions['bundleEntries'];
+  /** The runtime's request and queue log, which `npm start` prints. */
+  log?: (line: string) => void;
 }): Promise<StartedRuntime> {
   asFreshShell(process.env);
   const apiPort = await freePort();
@@ -48,7 +50,7 @@ export async function startRuntimeInMemory(options: {
     inMemory: true,
     env: process.env,
     dataDir: options.dataDir,
-    log: () => {},
+    log: options.log ?? (() => {}),
     warn: options.warn ?? (() => {}),
     ...(options.bundleEntries ? { bundleEntries: options.bundleEntries } : {}),
   });

@@ -1,0 +1,8 @@
+import { storeReads } from '../../shared/admin/find-customer';
+import { transferBodySchema, transferByReference } from '../../shared/admin/transfer';
+import { apiHandler } from '../../shared/http/api-handler';
+
+export const handler = apiHandler(
+  { auth: 'operator', body: transferBodySchema },
+  async ({ body, operator }) => transferByReference(body, operator, storeReads, new Date()),
+);
