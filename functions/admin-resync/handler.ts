@@ -1,4 +1,5 @@
 import { storeReads } from '../../shared/admin/find-customer';
+import type { ResyncResponse } from '../../shared/admin/response-schemas';
 import { resyncBodySchema, resyncByReference } from '../../shared/admin/resync';
 import { attestoClientFromEnv } from '../../shared/attesto/client';
 import { apiHandler } from '../../shared/http/api-handler';
@@ -7,7 +8,7 @@ import { settings } from '../../shared/settings';
 
 export const handler = apiHandler(
   { auth: 'operator', body: resyncBodySchema },
-  async ({ body, operator, context }) =>
+  async ({ body, operator, context }): Promise<ResyncResponse> =>
     resyncByReference(body, operator, {
       reads: storeReads,
       attesto: attestoClientFromEnv,

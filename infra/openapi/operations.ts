@@ -9,8 +9,12 @@ import {
   erasureResponseSchema,
   exportResponseSchema,
   grantResponseSchema,
+  resyncResponseSchema,
   revokeGrantResponseSchema,
+  transferResponseSchema,
 } from '../../shared/admin/response-schemas';
+import { resyncBodySchema } from '../../shared/admin/resync';
+import { transferBodySchema } from '../../shared/admin/transfer';
 import { eraseBodySchema, MAX_USER_ID_LENGTH } from '../../shared/admin/user-data';
 import { attestoWebhookSchema } from '../../shared/attesto/schemas';
 import { appleNotificationBodySchema, receivedSchema } from '../../shared/ingest/contract-schemas';
@@ -249,5 +253,33 @@ export const OPERATIONS: Record<string, Operation> = {
     body: { name: 'EraseRequest', schema: eraseBodySchema },
     ok: { name: 'ErasureResponse', schema: erasureResponseSchema, description: 'What was erased' },
     statuses: [400, 413, 415, 503],
+  },
+  'POST /admin/transfer': {
+    operationId: 'transferPurchase',
+    tag: 'Operator',
+    summary: 'Move a purchase to another user, with a reason, on both timelines',
+    description:
+      'The reference must name a purchase (a transaction id, original transaction id, purchase token or order id); ' +
+      'a user reference answers 400. Moving a purchase to its owner answers 200 with `changed: false`.',
+    body: { name: 'TransferRequest', schema: transferBodySchema },
+    ok: {
+      name: 'TransferResponse',
+      schema: transferResponseSchema,
+      description: 'The purchase after the move',
+    },
+    statuses: [400, 404, 413, 415, 503],
+  },
+  'POST /admin/resync': {
+    operationId: 'resyncPurchase',
+    tag: 'Operator',
+    summary: 'Re-verify a purchase through Attesto now and apply the answer through the ordered write path',
+    description: 'Nothing is written when Attesto fails (503) or refuses (502, naming its code).',
+    body: { name: 'ResyncRequest', schema: resyncBodySchema },
+    ok: {
+      name: 'ResyncResponse',
+      schema: resyncResponseSchema,
+      description: 'The purchase after the re-sync',
+    },
+    statuses: [400, 404, 413, 415, 502, 503],
   },
 };

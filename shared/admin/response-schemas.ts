@@ -37,7 +37,7 @@ const grantSummarySchema = z.object({
   live: z.boolean(),
 });
 
-const purchaseSummarySchema = z.object({
+export const purchaseSummarySchema = z.object({
   platform: z.enum(['apple', 'google']),
   subjectKey: z.string(),
   productId: nullableText,
@@ -178,6 +178,22 @@ export const erasureResponseSchema = z.object({
   }),
 });
 
+export const transferResponseSchema = z.object({
+  /** False when the purchase already belonged to `to`: nothing was written. */
+  changed: z.boolean(),
+  from: nullableText,
+  to: z.string(),
+  purchase: purchaseSummarySchema,
+});
+
+export const resyncResponseSchema = z.object({
+  /** Whether the store's answer changed the purchase (and so wrote a history record). */
+  changed: z.boolean(),
+  purchase: purchaseSummarySchema,
+});
+
+export type TransferResponse = z.Output<typeof transferResponseSchema>;
+export type ResyncResponse = z.Output<typeof resyncResponseSchema>;
 export type ExportResponse = z.Output<typeof exportResponseSchema>;
 export type ErasureResponse = z.Output<typeof erasureResponseSchema>;
 export type GrantResponse = z.Output<typeof grantResponseSchema>;
