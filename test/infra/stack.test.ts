@@ -414,10 +414,10 @@ describe('functions', () => {
     expect(Object.keys(dev.stack.functions).sort()).toEqual([...FUNCTION_NAMES].sort());
   });
 
-  it('runs every function on Node 22 arm64 with tracing, source maps and its own log group', () => {
+  it('runs every function on Node 24 arm64 with tracing, source maps and its own log group', () => {
     for (const name of FUNCTION_NAMES) {
       const props = dev.json.Resources[dev.logicalId(dev.stack.functions[name])]?.Properties;
-      expect(props.Runtime, name).toBe('nodejs22.x');
+      expect(props.Runtime, name).toBe('nodejs24.x');
       expect(props.Architectures, name).toEqual(['arm64']);
       expect(props.TracingConfig, name).toEqual({ Mode: 'Active' });
       expect(props.Handler, name).toBe('index.handler');
