@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { buildIapBackendApp } from '../../infra/stack';
+import { PROD_APP_SETTINGS } from './synth';
 
 interface Violation {
   ruleName: string;
@@ -21,6 +22,7 @@ function nagFindings(
     builtinCloudFormationValidation: cloudFormationRules,
     context: {
       stage,
+      ...(stage === 'prod' ? PROD_APP_SETTINGS : {}),
       'aws:cdk:bundling-stacks': [],
       ...(cloudFormationRules ? { '@aws-cdk/core:validateAgainstDefaultRules': true } : {}),
     },

@@ -1,10 +1,10 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { actionsOf, referencedIds, statementsOf, synthStage } from './synth';
+import { actionsOf, PROD_APP_SETTINGS, referencedIds, statementsOf, synthStage } from './synth';
 
 // Built once per stage; every test below reads these templates.
 const dev = synthStage({ stage: 'dev' });
-const prod = synthStage({ stage: 'prod' });
+const prod = synthStage({ stage: 'prod', ...PROD_APP_SETTINGS });
 
 const resourcesOfType = (s: typeof dev, type: string) =>
   Object.entries(s.json.Resources).filter(([, r]) => r.Type === type);
@@ -183,6 +183,7 @@ describe('throttling and concurrency', () => {
   const staging = synthStage({ stage: 'staging' });
   const withStoreRoutes = synthStage({
     stage: 'prod',
+    ...PROD_APP_SETTINGS,
     googleNotifications: 'true',
     googlePushServiceAccount: 'rtdn-push@example-project.iam.gserviceaccount.com',
   });
@@ -620,7 +621,7 @@ describe('monitoring and outputs', () => {
     });
     dev.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     dev.template.resourceCountIs('AWS::SNS::Subscription', 0);
-    const mailed = synthStage({ stage: 'prod', alarmEmail: 'ops@example.org' });
+    const mailed = synthStage({ stage: 'prod', ...PROD_APP_SETTINGS, alarmEmail: 'ops@example.org' });
     mailed.template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
       Endpoint: 'ops@example.org',

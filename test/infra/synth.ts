@@ -78,3 +78,13 @@ export function referencedIds(value: unknown): string[] {
   }
   return [];
 }
+
+/**
+ * The settings a prod synth needs besides the stage: prod refuses the example issuer, bundle id
+ * and package name, so tests pass values shaped like a real app's.
+ */
+export const PROD_APP_SETTINGS = {
+  authIssuer: 'https://login.example.org/',
+  appleBundleId: 'org.example.game',
+  googlePackageName: 'org.example.game',
+} as const;
