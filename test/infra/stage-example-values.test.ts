@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../infra/constructs/function-factory';
 import { buildIapBackendApp } from '../../infra/stack';
 import { StageConfigError } from '../../infra/stage/stage-config-error';
-import { PROD_APP_SETTINGS } from './synth';
+import { CDK_JSON_CONTEXT, PROD_APP_SETTINGS } from './synth';
 
 const EXAMPLE_VALUE_MESSAGES = [
   'auth.issuer (-c authIssuer=…) is still the example value in infra/stage/values.ts; set it before deploying.',
@@ -15,7 +15,10 @@ const EXAMPLE_VALUE_MESSAGES = [
 
 // As in synth.ts: no bundling and no built-in CloudFormation rule check, which cost seconds each.
 const appWith = (context: Record<string, unknown>) =>
-  new App({ builtinCloudFormationValidation: false, context: { 'aws:cdk:bundling-stacks': [], ...context } });
+  new App({
+    builtinCloudFormationValidation: false,
+    context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], ...context },
+  });
 
 describe('example values', () => {
   it('fail a prod synth, naming each setting still at its example value, before building anything', () => {
