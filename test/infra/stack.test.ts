@@ -149,11 +149,11 @@ describe('HTTP API', () => {
     });
   });
 
-  it('answers CORS preflights for the Capacitor origins with GET/POST and the SDK headers', () => {
+  it('answers CORS preflights for the Capacitor and Ionic origins with GET/POST and the SDK headers', () => {
     dev.template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       ProtocolType: 'HTTP',
       CorsConfiguration: {
-        AllowOrigins: ['capacitor://localhost', 'https://localhost', 'http://localhost'],
+        AllowOrigins: ['capacitor://localhost', 'ionic://localhost', 'https://localhost', 'http://localhost'],
         AllowMethods: ['GET', 'POST'],
         AllowHeaders: ['authorization', 'content-type'],
       },
