@@ -13,7 +13,7 @@ export default defineConfig({
     pool: 'forks',
     // Quiet logs and no EMF metric lines by default; tests that assert on them switch them on.
     // The AWS SDK's notice that its 2027 releases need Node 22 is printed once per worker; the
-    // project already targets Node 22 on Lambda.
+    // functions run on Node 24 on Lambda.
     env: {
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',

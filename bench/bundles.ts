@@ -188,7 +188,7 @@ function initOnce(dir: string, environment: Record<string, string>): Promise<num
     const { NODE_OPTIONS = '', ...rest } = environment;
     const child = spawn(
       process.execPath,
-      // Lambda runs Node 22; on an older local Node the SDK prints a support warning, not measured here.
+      // Lambda runs Node 24; on an older local Node the SDK prints a support warning, not measured here.
       [
         ...NODE_OPTIONS.split(' ').filter(Boolean),
         '--no-warnings',

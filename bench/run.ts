@@ -13,7 +13,7 @@ process.env.POWERTOOLS_SERVICE_NAME ??= 'iap-backend';
 process.env.AWS_REGION = 'us-east-1';
 process.env.AWS_ACCESS_KEY_ID = 'local';
 process.env.AWS_SECRET_ACCESS_KEY = 'local';
-// Lambda runs Node 22; the SDK's notice about older Node versions says nothing about this bench.
+// Lambda runs Node 24; the SDK's notice about older Node versions says nothing about this bench.
 process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING ??= '1';
 process.removeAllListeners('warning');
 

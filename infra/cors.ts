@@ -1,6 +1,7 @@
 // The HTTP API's CORS configuration, read by the CDK stack and by the local API emulator alike.
 // The SDK runs inside a Capacitor WebView, so its requests are cross-origin: iOS uses
-// `capacitor://localhost`, Android `https://localhost` (or `http://localhost` when cleartext).
+// `capacitor://localhost` (`ionic://localhost` in Ionic apps, whose iOS scheme is `ionic`),
+// Android `https://localhost` (or `http://localhost` when cleartext).
 
 export interface CorsSettings {
   allowOrigins: string[];
@@ -9,7 +10,12 @@ export interface CorsSettings {
   maxAgeSeconds: number;
 }
 
-export const DEFAULT_CORS_ORIGINS = ['capacitor://localhost', 'https://localhost', 'http://localhost'];
+export const DEFAULT_CORS_ORIGINS = [
+  'capacitor://localhost',
+  'ionic://localhost',
+  'https://localhost',
+  'http://localhost',
+];
 
 /** `CORS_ORIGINS` is a comma-separated list that replaces the Capacitor defaults. */
 export function corsSettings(env: NodeJS.ProcessEnv = process.env): CorsSettings {

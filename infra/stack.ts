@@ -14,7 +14,7 @@ import { type FunctionName, functions } from './functions';
 import { routeTable } from './routes';
 import { stackName } from './stack-name';
 import { appleRootCertificatesValue } from './stage/apple-roots';
-import { parseStage, placeholderSettings, resolveStageConfig } from './stage/resolve';
+import { exampleValueMessages, parseStage, refuseExampleValues, resolveStageConfig } from './stage/resolve';
 import type { StageConfig } from './stage/schema';
 
 export interface IapBackendStackProps extends StackProps {
@@ -53,11 +53,8 @@ export class IapBackendStack extends Stack {
     this.config = config;
     Tags.of(this).add('app', 'iap-backend');
     Tags.of(this).add('stage', config.stage);
-    for (const setting of placeholderSettings(config)) {
-      Annotations.of(this).addWarningV2(
-        'iap-backend:placeholder-setting',
-        `${setting} is still the example value in infra/stage/values.ts; set it before deploying.`,
-      );
+    for (const message of exampleValueMessages(config)) {
+      Annotations.of(this).addWarningV2('iap-backend:placeholder-setting', message);
     }
 
     // ---- data -----------------------------------------------------------------------------
@@ -209,6 +206,7 @@ export class IapBackendStack extends Stack {
 export function buildIapBackendApp(app: App): IapBackendStack {
   const stage = parseStage(app.node.tryGetContext('stage'));
   const config = resolveStageConfig(stage, (key) => app.node.tryGetContext(key));
+  refuseExampleValues(config);
   const stack = new IapBackendStack(app, stackName(stage), {
     config,
     description: `iap-backend (${stage}): in-app purchase verification and entitlements`,

@@ -4,7 +4,7 @@
 import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { webhookQueue } from '../resources';
 
@@ -21,6 +21,10 @@ export class WebhookPipeline extends Construct {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.seconds(webhookQueue.dlqRetentionSeconds),
+      // Marks it as a dead-letter queue, which needs no dead-letter queue of its own (Control Tower
+      // CT.SQS.PR.1). allowAll is what SQS does without the setting; byQueue would have to name the
+      // webhook queue, whose redrive policy names this one: a cycle CloudFormation cannot create.
+      redriveAllowPolicy: { redrivePermission: RedrivePermission.ALLOW_ALL },
     });
     this.queue = new Queue(this, 'Queue', {
       encryption: QueueEncryption.SQS_MANAGED,

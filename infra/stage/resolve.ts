@@ -44,7 +44,10 @@ export function resolveStageConfig(
   return parsed.data as StageConfig;
 }
 
-/** Settings still at their example value; the stack warns about each at synth. */
+/**
+ * Settings still at their example value; the stack warns about each at synth, and a stage listed
+ * in STAGES_REFUSING_EXAMPLE_VALUES fails instead.
+ */
 export function placeholderSettings(config: StageConfig): string[] {
   const found: string[] = [];
   if (config.auth.issuer === PLACEHOLDERS.issuer) found.push(`auth.issuer (${overrideOf('auth.issuer')})`);
@@ -53,4 +56,28 @@ export function placeholderSettings(config: StageConfig): string[] {
   if (config.store.appleBundleId === PLACEHOLDERS.appleBundleId)
     found.push(`store.appleBundleId (${overrideOf('store.appleBundleId')})`);
   return found;
+}
+
+/**
+ * Stages whose synth fails on an example value: a deployment with the example issuer rejects
+ * every user's token and one with the example bundle id or package name refuses every purchase.
+ * dev and staging only warn, so a fresh checkout synthesizes out of the box.
+ */
+export const STAGES_REFUSING_EXAMPLE_VALUES: readonly Stage[] = ['prod'];
+
+/** One line per setting still at its example value. */
+export function exampleValueMessages(config: StageConfig): string[] {
+  return placeholderSettings(config).map(
+    (setting) => `${setting} is still the example value in infra/stage/values.ts; set it before deploying.`,
+  );
+}
+
+/** Throws, naming every example value, when the stage must not deploy them. */
+export function refuseExampleValues(config: StageConfig): void {
+  if (!STAGES_REFUSING_EXAMPLE_VALUES.includes(config.stage)) return;
+  const messages = exampleValueMessages(config);
+  if (messages.length === 0) return;
+  throw new StageConfigError(
+    `Invalid settings for stage "${config.stage}":\n${messages.map((m) => `  - ${m}`).join('\n')}`,
+  );
 }

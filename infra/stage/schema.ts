@@ -63,8 +63,8 @@ export interface StageConfig {
   };
   /**
    * Origins allowed to call the API cross-origin; methods and headers are fixed in infra/cors.ts.
-   * The SDK runs in a Capacitor WebView: iOS sends `capacitor://localhost`, Android
-   * `https://localhost` (or `http://localhost` with cleartext on).
+   * The SDK runs in a Capacitor WebView: iOS sends `capacitor://localhost` (`ionic://localhost`
+   * in Ionic apps), Android `https://localhost` (or `http://localhost` with cleartext on).
    */
   corsAllowOrigins: string[];
   alarms: {

@@ -116,14 +116,14 @@ describe('webhook pipeline guard', () => {
     const { stack } = miniStack();
     const pipeline = new WebhookPipeline(stack, 'Pipeline');
     const slow = new LambdaFunction(stack, 'Slow', {
-      runtime: Runtime.NODEJS_22_X,
+      runtime: Runtime.NODEJS_24_X,
       handler: 'index.handler',
       code: Code.fromInline('export const handler = async () => ({})'),
       timeout: Duration.seconds(31),
     });
     expect(() => pipeline.attachConsumer(slow, 5)).toThrow(/at least 6× the consumer timeout \(31 s\)/);
     const fast = new LambdaFunction(stack, 'Fast', {
-      runtime: Runtime.NODEJS_22_X,
+      runtime: Runtime.NODEJS_24_X,
       handler: 'index.handler',
       code: Code.fromInline('export const handler = async () => ({})'),
       timeout: Duration.seconds(30),

@@ -9,7 +9,7 @@ import { appleRootCertificatesValue } from '../../infra/stage/apple-roots';
 import { resolveStageConfig } from '../../infra/stage/resolve';
 import { StageConfigError } from '../../infra/stage/stage-config-error';
 import { appleTestPki } from '../support/apple-test-pki';
-import { actionsOf, referencedIds, statementsOf, synthStage } from './synth';
+import { actionsOf, PROD_APP_SETTINGS, referencedIds, statementsOf, synthStage } from './synth';
 
 // The direct store endpoints in the stack: routed only where a stage enables them, public (no
 // JWT authorizer), allowed to send to the queue and nothing else, and configured from the stage.
@@ -162,7 +162,12 @@ describe('direct store notification functions', () => {
   });
 
   it('accepts Production in prod with the app Apple ID, online checks on', () => {
-    const prod = synthStage({ stage: 'prod', ...enabled, appleAppAppleId: '1234567890' });
+    const prod = synthStage({
+      stage: 'prod',
+      ...PROD_APP_SETTINGS,
+      ...enabled,
+      appleAppAppleId: '1234567890',
+    });
     expect(variablesOf(prod, 'apple-notifications')).toMatchObject({
       APPLE_ENVIRONMENTS: 'Production',
       APPLE_APP_APPLE_ID: '1234567890',

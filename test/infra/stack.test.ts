@@ -1,10 +1,10 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { actionsOf, referencedIds, statementsOf, synthStage } from './synth';
+import { actionsOf, PROD_APP_SETTINGS, referencedIds, statementsOf, synthStage } from './synth';
 
 // Built once per stage; every test below reads these templates.
 const dev = synthStage({ stage: 'dev' });
-const prod = synthStage({ stage: 'prod' });
+const prod = synthStage({ stage: 'prod', ...PROD_APP_SETTINGS });
 
 const resourcesOfType = (s: typeof dev, type: string) =>
   Object.entries(s.json.Resources).filter(([, r]) => r.Type === type);
@@ -171,11 +171,11 @@ describe('HTTP API', () => {
     });
   });
 
-  it('answers CORS preflights for the Capacitor origins with GET/POST and the SDK headers', () => {
+  it('answers CORS preflights for the Capacitor and Ionic origins with GET/POST and the SDK headers', () => {
     dev.template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       ProtocolType: 'HTTP',
       CorsConfiguration: {
-        AllowOrigins: ['capacitor://localhost', 'https://localhost', 'http://localhost'],
+        AllowOrigins: ['capacitor://localhost', 'ionic://localhost', 'https://localhost', 'http://localhost'],
         AllowMethods: ['GET', 'POST'],
         AllowHeaders: ['authorization', 'content-type'],
       },
@@ -205,6 +205,7 @@ describe('throttling and concurrency', () => {
   const staging = synthStage({ stage: 'staging' });
   const withStoreRoutes = synthStage({
     stage: 'prod',
+    ...PROD_APP_SETTINGS,
     googleNotifications: 'true',
     googlePushServiceAccount: 'rtdn-push@example-project.iam.gserviceaccount.com',
   });
@@ -436,10 +437,10 @@ describe('functions', () => {
     expect(Object.keys(dev.stack.functions).sort()).toEqual([...FUNCTION_NAMES].sort());
   });
 
-  it('runs every function on Node 22 arm64 with tracing, source maps and its own log group', () => {
+  it('runs every function on Node 24 arm64 with tracing, source maps and its own log group', () => {
     for (const name of FUNCTION_NAMES) {
       const props = dev.json.Resources[dev.logicalId(dev.stack.functions[name])]?.Properties;
-      expect(props.Runtime, name).toBe('nodejs22.x');
+      expect(props.Runtime, name).toBe('nodejs24.x');
       expect(props.Architectures, name).toEqual(['arm64']);
       expect(props.TracingConfig, name).toEqual({ Mode: 'Active' });
       expect(props.Handler, name).toBe('index.handler');
@@ -643,7 +644,7 @@ describe('monitoring and outputs', () => {
     });
     dev.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     dev.template.resourceCountIs('AWS::SNS::Subscription', 0);
-    const mailed = synthStage({ stage: 'prod', alarmEmail: 'ops@example.org' });
+    const mailed = synthStage({ stage: 'prod', ...PROD_APP_SETTINGS, alarmEmail: 'ops@example.org' });
     mailed.template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
       Endpoint: 'ops@example.org',

@@ -1,7 +1,10 @@
 // Builds the real app the way `cdk synth` does, minus esbuild (bundling is exercised once in
 // bundling.test.ts), and small lookups into the template that several test files share.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { PROJECT_ROOT } from '../../infra/constructs/function-factory';
 import { buildIapBackendApp, type IapBackendStack } from '../../infra/stack';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation properties are free-form JSON; the tests assert their shape
@@ -28,11 +31,19 @@ export interface Synthesized {
   logicalId(construct: { node: { defaultChild?: unknown } }): string;
 }
 
+/**
+ * cdk.json's context, feature flags included: `new App()` in a test does not read cdk.json, and
+ * without the flags a test would check a different template than `cdk synth` produces.
+ */
+export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
+  readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8'),
+).context;
+
 export function synthStage(context: Record<string, unknown>): Synthesized {
   // CDK's built-in CloudFormation rule check costs ~9 s per process; cdk-nag.test.ts runs it once.
   const app = new App({
     builtinCloudFormationValidation: false,
-    context: { 'aws:cdk:bundling-stacks': [], ...context },
+    context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], ...context },
   });
   const stack = buildIapBackendApp(app);
   const template = Template.fromStack(stack);
@@ -78,3 +89,13 @@ export function referencedIds(value: unknown): string[] {
   }
   return [];
 }
+
+/**
+ * The settings a prod synth needs besides the stage: prod refuses the example issuer, bundle id
+ * and package name, so tests pass values shaped like a real app's.
+ */
+export const PROD_APP_SETTINGS = {
+  authIssuer: 'https://login.example.org/',
+  appleBundleId: 'org.example.game',
+  googlePackageName: 'org.example.game',
+} as const;
