@@ -32,6 +32,7 @@ export const DEFAULT_MEMORY_MB = 256;
 export const SECRET_ENV_VARS: Record<SecretKey, string> = {
   attestoApiKey: 'ATTESTO_API_KEY_SECRET_ARN',
   attestoWebhookSecrets: 'ATTESTO_WEBHOOK_SECRETS_ARN',
+  eventsWebhookSecrets: 'EVENTS_WEBHOOK_SECRETS_ARN',
 };
 
 // The bundle is ESM, but a few bundled CommonJS dependencies call require() for Node built-ins.

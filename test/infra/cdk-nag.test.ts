@@ -16,11 +16,13 @@ interface Violation {
 function nagFindings(
   stage: string,
   cloudFormationRules = false,
+  overrides: Record<string, string> = {},
 ): { threw: boolean; violations: Violation[] } {
   const app = new App({
     builtinCloudFormationValidation: cloudFormationRules,
     context: {
       stage,
+      ...overrides,
       'aws:cdk:bundling-stacks': [],
       ...(cloudFormationRules ? { '@aws-cdk/core:validateAgainstDefaultRules': true } : {}),
     },
@@ -51,6 +53,14 @@ describe('cdk-nag AwsSolutions', () => {
       expect(threw).toBe(false);
     },
   );
+
+  it('prod with outbound webhooks (FIFO queues, signing secret): zero unacknowledged findings', () => {
+    const { threw, violations } = nagFindings('prod', false, {
+      eventsWebhookUrl: 'https://app.example.org/iap-events',
+    });
+    expect(violations.map((v) => `${v.ruleName} @ ${v.violatingConstructs[0]?.constructPath}`)).toEqual([]);
+    expect(threw).toBe(false);
+  });
 
   it('every acknowledgement is needed, specific and explained', () => {
     const acknowledged: { id: string; reason: string }[] = [];
