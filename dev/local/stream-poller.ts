@@ -91,11 +91,13 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
 
   const pause = (ms: number) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      signal.addEventListener('abort', () => {
+      const done = () => {
         clearTimeout(timer);
+        signal.removeEventListener('abort', done);
         resolve();
-      });
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
     });
 
   const iterator = async (streamArn: string, shardId: string, type: string, sequence?: string) =>

@@ -107,24 +107,42 @@ function failureAt(record: DynamoDBRecord): DynamoDBBatchResponse {
   return { batchItemFailures: [{ itemIdentifier }] };
 }
 
+/**
+ * The next run of records to hand on together: at most 10, and at most one event per user.
+ * PutEvents takes the other entries of a call when one is refused, so a user's later event in the
+ * same call would overtake the refused one; with one event per user per call it cannot.
+ */
+function nextChunk(
+  records: readonly DynamoDBRecord[],
+  start: number,
+): { chunk: Pending[]; malformedAt?: number } {
+  const chunk: Pending[] = [];
+  const users = new Set<string>();
+  for (let i = start; i < records.length && chunk.length < CHUNK; i++) {
+    const record = records[i] as DynamoDBRecord;
+    let event: OutboundEvent | undefined;
+    try {
+      event = outboundEventOf(record);
+    } catch (error) {
+      // Retried, bisected down to this record, then dead-lettered with an alarm: never skipped.
+      logger.error('Outbox record cannot be published', { reason: (error as Error).message });
+      chunk.push({ record, event: undefined });
+      return { chunk, malformedAt: chunk.length - 1 };
+    }
+    if (event && users.has(event.userId)) break;
+    if (event) users.add(event.userId);
+    chunk.push({ record, event });
+  }
+  return { chunk };
+}
+
 export async function publishStreamBatch(
   records: readonly DynamoDBRecord[],
   targets: PublishTargets,
 ): Promise<DynamoDBBatchResponse> {
-  for (let start = 0; start < records.length; start += CHUNK) {
-    const chunk: Pending[] = [];
-    let malformedAt: number | undefined;
-    for (const record of records.slice(start, start + CHUNK)) {
-      try {
-        chunk.push({ record, event: outboundEventOf(record) });
-      } catch (error) {
-        // Retried, bisected down to this record, then dead-lettered with an alarm: never skipped.
-        logger.error('Outbox record cannot be published', { reason: (error as Error).message });
-        malformedAt = chunk.length;
-        chunk.push({ record, event: undefined });
-        break;
-      }
-    }
+  let start = 0;
+  while (start < records.length) {
+    const { chunk, malformedAt } = nextChunk(records, start);
     const usable = malformedAt === undefined ? chunk : chunk.slice(0, malformedAt);
     const events = usable.flatMap((p) => (p.event ? [p.event] : []));
     const onBus = await putOnBus(targets, events);
@@ -136,6 +154,7 @@ export async function publishStreamBatch(
       return failureAt(failed.record);
     }
     if (malformedAt !== undefined) return failureAt((chunk[malformedAt] as Pending).record);
+    start += chunk.length;
   }
   return { batchItemFailures: [] };
 }
