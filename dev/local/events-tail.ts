@@ -29,6 +29,7 @@ interface BusEvent {
 }
 
 export class UsageError extends Error {}
+export class RuntimeGone extends Error {}
 
 export function parseTailArgs(argv: readonly string[]): { json: boolean; apiUrl: string | undefined } {
   const [command, ...rest] = argv;
@@ -85,10 +86,13 @@ export async function tailEvents(options: {
       }
     } catch (error) {
       if (options.signal.aborted) return;
+      const reason = (error as Error).message;
       if (!reachable)
         throw new UsageError(
-          `no local runtime answered at ${options.apiUrl}/_dev/events (${(error as Error).message}); start it with npm start`,
+          `no local runtime answered at ${options.apiUrl}/_dev/events (${reason}); start it with npm start`,
         );
+      // Its events went with it: a new run starts counting again, so following on would mislead.
+      throw new RuntimeGone(`the local runtime at ${options.apiUrl} stopped answering (${reason})`);
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
@@ -114,6 +118,10 @@ async function main(): Promise<number> {
     });
     return 0;
   } catch (error) {
+    if (error instanceof RuntimeGone) {
+      process.stderr.write(`events: ${error.message}\n`);
+      return 1;
+    }
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`events: ${error.message}\n\n${USAGE}`);
     return 2;

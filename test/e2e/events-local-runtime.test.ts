@@ -29,9 +29,11 @@ let ddb: DynamoDBClient;
 const children: ChildProcess[] = [];
 
 function tail(args: string[]): { lines: string[]; child: ChildProcess } {
+  // Its own process group, so stopping it stops npm and the tsx process under it.
   const child = spawn('npm', ['run', '-s', 'events', '--', 'tail', '--api-url', runtime.apiUrl, ...args], {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   children.push(child);
   const lines: string[] = [];
@@ -77,7 +79,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  for (const child of children)
+    if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGTERM');
   ddb?.destroy();
   await runtime?.stop();
   await receiver?.stop();
