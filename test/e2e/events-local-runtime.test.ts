@@ -79,8 +79,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const child of children)
-    if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGTERM');
+  for (const child of children) if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGTERM');
   ddb?.destroy();
   await runtime?.stop();
   await receiver?.stop();
