@@ -12,7 +12,7 @@ import {
   type _Record as StreamRecord,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { PUBLISHER_STREAM } from '../../infra/constructs/outbound-events';
+import { PUBLISHER_STREAM } from '../../infra/resources';
 import { createLambdaContext, invokeWithTimeout } from './lambda-context';
 
 export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<unknown>;

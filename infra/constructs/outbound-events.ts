@@ -13,17 +13,12 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { attemptsToCover } from '../../shared/events/retry-schedule';
 import { functions, timeoutSecondsOf } from '../functions';
+import { PUBLISHER_STREAM } from '../resources';
 import type { EventSettings } from '../stage/schema';
 import type { ProductFunction } from './function-factory';
 
 /** AWS guidance for SQS event sources: visibility timeout at least six times the function timeout. */
 const DELIVERY_VISIBILITY = Duration.seconds(6 * timeoutSecondsOf(functions['events-webhook']));
-
-export const PUBLISHER_STREAM = {
-  batchSize: 100,
-  /** Then the batch's description goes to the publisher DLQ and the shard moves on (alarmed). */
-  retryAttempts: 10,
-} as const;
 
 /** Longer than the day of retries, so no event expires while it is still being retried. */
 const DELIVERY_RETENTION = Duration.days(4);
