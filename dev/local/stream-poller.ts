@@ -81,7 +81,7 @@ function failedSequence(response: unknown, records: DynamoDBRecord[]): string | 
 }
 
 export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
-  const idleMs = options.idleMs ?? 250;
+  const idleMs = options.idleMs ?? 500;
   const retryAttempts = options.retryAttempts ?? PUBLISHER_STREAM.retryAttempts;
   const functionName = options.functionName ?? 'events-publisher';
   const timeoutSeconds = options.timeoutSeconds ?? 10;
@@ -188,7 +188,9 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         if (signal.aborted) break;
         options.onError?.(error);
       }
-      await pause(1_000);
+      // New shards are rare (DynamoDB Local opens one now and then); looking for them often only
+      // adds load to the emulator the API also uses.
+      await pause(first ? 1_000 : 5_000);
     }
     await Promise.all(running);
   })();
