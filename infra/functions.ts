@@ -32,8 +32,11 @@ export type TableKey =
   | 'history'
   | 'entitlementEvents';
 
-/** The two Attesto secrets: the API key (verify calls) and the webhook signing secrets. */
-export type SecretKey = 'attestoApiKey' | 'attestoWebhookSecrets';
+/**
+ * The two Attesto secrets (the API key for verify calls, the webhook signing secrets) and the
+ * secrets that sign the product's own outbound webhooks.
+ */
+export type SecretKey = 'attestoApiKey' | 'attestoWebhookSecrets' | 'eventsWebhookSecrets';
 
 export interface FunctionDef {
   /** Folder under functions/ holding handler.ts; also the function's logical name. */
@@ -83,7 +86,9 @@ export type FunctionName =
   | 'admin-export'
   | 'admin-erase'
   | 'admin-transfer'
-  | 'admin-resync';
+  | 'admin-resync'
+  | 'events-publisher'
+  | 'events-webhook';
 
 export const functions: Record<FunctionName, FunctionDef> = {
   'verify-apple': {
@@ -232,6 +237,22 @@ export const functions: Record<FunctionName, FunctionDef> = {
       history: { items: ['PutItem'] },
     },
     secrets: ['attestoApiKey'],
+  },
+  // Triggered by the entitlement-events stream; its stream read, PutEvents on the bus and send to
+  // the delivery queue are granted with the event source (infra/constructs/outbound-events.ts).
+  'events-publisher': {
+    name: 'events-publisher',
+    description: 'Publishes outbox events to the EventBridge bus and the webhook delivery queue, in order',
+    tables: {},
+  },
+  // In a stage with a webhook URL: reads the delivery queue and its signing secret (both granted
+  // with the event source, infra/constructs/outbound-events.ts) and posts each event to the app.
+  'events-webhook': {
+    name: 'events-webhook',
+    description: "Delivers entitlement events to the app's webhook URL, signed per Standard Webhooks",
+    tables: {},
+    // The receiver gets 10 s (functions/events-webhook/handler.ts); the queue's visibility timeout is derived from this.
+    timeoutSeconds: 30,
   },
 };
 

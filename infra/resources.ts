@@ -31,3 +31,10 @@ export const webhookQueue: QueueDef = {
   batchSize: 10,
   maxBatchingWindowSeconds: 1,
 };
+
+/** The outbox stream → events-publisher mapping (infra/constructs/outbound-events.ts, dev/local/stream-poller.ts). */
+export const PUBLISHER_STREAM = {
+  batchSize: 100,
+  /** Then the batch's description goes to the publisher DLQ and the shard moves on (alarmed). */
+  retryAttempts: 10,
+} as const;

@@ -8,6 +8,7 @@ import { DataTables } from './constructs/data-tables';
 import { ProductFunction } from './constructs/function-factory';
 import { ProductHttpApi } from './constructs/http-api';
 import { Monitoring } from './constructs/monitoring';
+import { OutboundEvents } from './constructs/outbound-events';
 import { WebhookPipeline } from './constructs/webhook-pipeline';
 import { corsSettings } from './cors';
 import { type FunctionName, functions } from './functions';
@@ -44,6 +45,7 @@ export class IapBackendStack extends Stack {
   readonly pipeline: WebhookPipeline;
   readonly attestoSecrets: AttestoSecrets;
   readonly functions: Record<FunctionName, ProductFunction>;
+  readonly events: OutboundEvents;
   readonly httpApi: ProductHttpApi;
   readonly monitoring: Monitoring;
 
@@ -72,6 +74,11 @@ export class IapBackendStack extends Stack {
       removalPolicy: config.removalPolicy,
     });
     this.pipeline = new WebhookPipeline(this, 'WebhookPipeline');
+    this.events = new OutboundEvents(this, 'Events', {
+      outbox: this.tables.entitlementEvents,
+      settings: config.events,
+      removalPolicy: config.removalPolicy,
+    });
 
     // ---- functions ------------------------------------------------------------------------
     const environment = functionEnvironment(config);
@@ -96,6 +103,10 @@ export class IapBackendStack extends Stack {
     }
     this.functions = built;
     this.pipeline.attachConsumer(built['webhook-consumer'], config.consumerMaxConcurrency);
+    this.events.attachPublisher(built['events-publisher']);
+    // Like the direct store endpoints, the function exists in every stage; only a stage with a
+    // webhook URL gives it a queue, a secret and the URL.
+    if (this.events.webhookUrl) this.events.attachWebhook(built['events-webhook']);
 
     // ---- HTTP API -------------------------------------------------------------------------
     this.httpApi = new ProductHttpApi(this, 'HttpApi', {
@@ -124,6 +135,11 @@ export class IapBackendStack extends Stack {
       functions: Object.values(built),
       ...(config.alarms.email ? { alarmEmail: config.alarms.email } : {}),
       api5xxRatePercent: config.alarms.api5xxRatePercent,
+      events: {
+        publisher: built['events-publisher'],
+        publisherDlq: this.events.publisherDlq,
+        ...(this.events.deliveryDlq ? { webhookDlq: this.events.deliveryDlq } : {}),
+      },
     });
 
     // ---- outputs --------------------------------------------------------------------------
@@ -176,6 +192,30 @@ export class IapBackendStack extends Stack {
         `${this.httpApi.url}webhooks/google`,
         'Endpoint of the authenticated Pub/Sub push subscription for Play notifications',
       );
+    output('EventBusName', this.events.bus.eventBusName, 'EventBridge bus of entitlements.changed events');
+    output(
+      'EventBusArn',
+      this.events.bus.eventBusArn,
+      'EventBridge bus of entitlements.changed events (ARN)',
+    );
+    output(
+      'EventsPublisherDlqUrl',
+      this.events.publisherDlq.queueUrl,
+      'Stream batches the events publisher gave up on (docs/events.md)',
+    );
+    if (this.events.deliveryQueue && this.events.deliveryDlq && this.events.webhookSecrets) {
+      output('EventsWebhookQueueUrl', this.events.deliveryQueue.queueUrl, 'FIFO queue of outbound webhooks');
+      output(
+        'EventsWebhookDlqUrl',
+        this.events.deliveryDlq.queueUrl,
+        'Outbound webhooks that failed for a day; redrive with npm run dlq',
+      );
+      output(
+        'EventsWebhookSecretsArn',
+        this.events.webhookSecrets.secretArn,
+        'Outbound webhook signing secrets: {"webhookSecrets":["whsec_current","whsec_previous?"]}',
+      );
+    }
     output('AlarmTopicArn', this.monitoring.topic.topicArn, 'SNS topic receiving alarm notifications');
     output('DashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard');
   }

@@ -80,6 +80,18 @@ export interface RedriveResult {
   failed: number;
 }
 
+/**
+ * A FIFO queue needs the message's group (the user, so the order among that user's events holds)
+ * and a deduplication id. Not the original one: within its 5-minute window SQS would drop the
+ * redriven message as a duplicate, and it would then be deleted from the DLQ and lost.
+ */
+function fifoIdsOf(message: Message, queueUrl: string) {
+  if (!queueUrl.endsWith('.fifo')) return {};
+  const group = message.Attributes?.MessageGroupId;
+  if (!group) throw new Error(`DLQ message ${message.MessageId} has no MessageGroupId for the FIFO queue`);
+  return { MessageGroupId: group, MessageDeduplicationId: `redrive-${message.MessageId}-${Date.now()}` };
+}
+
 /** Moves up to `limit` DLQ messages back to the source queue, body and attributes unchanged. */
 export async function redriveDeadLetters(
   sqs: SQSClient,
@@ -100,6 +112,7 @@ export async function redriveDeadLetters(
         Entries: messages.map((m, i) => ({
           Id: String(i),
           MessageBody: m.Body ?? '',
+          ...fifoIdsOf(m, options.queueUrl),
           ...(m.MessageAttributes && Object.keys(m.MessageAttributes).length
             ? { MessageAttributes: m.MessageAttributes }
             : {}),

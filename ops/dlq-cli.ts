@@ -1,5 +1,6 @@
 // `npm run dlq -- list | redrive`: look at the webhook dead-letter queue and move its messages back
-// to the webhook queue, on the local runtime or a deployed stack.
+// to the webhook queue, on the local runtime or a deployed stack. With --events, the same for the
+// outbound entitlement webhooks (their FIFO queue and DLQ).
 //
 // Where the queues are, first match wins:
 //   1. --queue-url / --dlq-url (and --endpoint, --region) flags;
@@ -22,13 +23,18 @@ options:
   --region REGION    AWS region              (else AWS_REGION)
   --api-url URL      local runtime to ask    (default http://127.0.0.1:$PORT, PORT=3000)
   --limit N          at most N messages      (list: 100 by default; redrive: all)
+  --events           the outbound entitlement webhooks instead: EVENTS_WEBHOOK_DLQ_URL and
+                     EVENTS_WEBHOOK_QUEUE_URL (stack outputs EventsWebhookDlqUrl, EventsWebhookQueueUrl)
 `;
 
 export class UsageError extends Error {}
 
 export interface DlqArgs {
   command: 'list' | 'redrive';
-  flags: Partial<Record<'dlq-url' | 'queue-url' | 'endpoint' | 'region' | 'api-url' | 'limit', string>>;
+  flags: Partial<Record<'dlq-url' | 'queue-url' | 'endpoint' | 'region' | 'api-url' | 'limit', string>> & {
+    /** Present (`'yes'`) for the outbound entitlement webhooks' queues. */
+    events?: 'yes';
+  };
 }
 
 const FLAGS = new Set(['dlq-url', 'queue-url', 'endpoint', 'region', 'api-url', 'limit']);
@@ -41,9 +47,13 @@ export function parseDlqArgs(argv: readonly string[]): DlqArgs {
   const flags: DlqArgs['flags'] = {};
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i] as string;
+    if (arg === '--events') {
+      flags.events = 'yes';
+      continue;
+    }
     const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
     if (!match || !FLAGS.has(match[1] as string)) throw new UsageError(`unknown argument "${arg}"`);
-    const name = match[1] as keyof DlqArgs['flags'];
+    const name = match[1] as Exclude<keyof DlqArgs['flags'], 'events'>;
     const value = match[2] ?? rest[++i];
     if (value === undefined || value === '' || value.startsWith('--'))
       throw new UsageError(`--${name} needs a value`);
@@ -72,6 +82,8 @@ interface RuntimeInfo {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   queueUrl?: string;
   dlqUrl?: string;
+  eventsQueueUrl?: string;
+  eventsDlqUrl?: string;
 }
 
 export async function resolveTarget(
@@ -79,8 +91,9 @@ export async function resolveTarget(
   env: NodeJS.ProcessEnv,
   fetchImpl: typeof fetch = fetch,
 ): Promise<QueueTarget> {
-  const dlqUrl = args.flags['dlq-url'] ?? env.WEBHOOK_DLQ_URL;
-  const queueUrl = args.flags['queue-url'] ?? env.WEBHOOK_QUEUE_URL;
+  const events = args.flags.events === 'yes';
+  const dlqUrl = args.flags['dlq-url'] ?? (events ? env.EVENTS_WEBHOOK_DLQ_URL : env.WEBHOOK_DLQ_URL);
+  const queueUrl = args.flags['queue-url'] ?? (events ? env.EVENTS_WEBHOOK_QUEUE_URL : env.WEBHOOK_QUEUE_URL);
   const endpoint = args.flags.endpoint ?? env.AWS_ENDPOINT_URL_SQS;
   const region = args.flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (dlqUrl && (args.command === 'list' || queueUrl)) {
@@ -105,12 +118,15 @@ export async function resolveTarget(
       `no queue given (${missing}, or WEBHOOK_DLQ_URL/WEBHOOK_QUEUE_URL) and no local runtime answered at ${apiUrl}/_dev/runtime (${(error as Error).message}); start it with npm start or pass the URLs`,
     );
   }
-  if (!info.dlqUrl || !info.queueUrl || !info.sqsEndpoint) {
+  const local = events
+    ? { dlqUrl: info.eventsDlqUrl, queueUrl: info.eventsQueueUrl }
+    : { dlqUrl: info.dlqUrl, queueUrl: info.queueUrl };
+  if (!local.dlqUrl || !local.queueUrl || !info.sqsEndpoint) {
     throw new UsageError(`${apiUrl}/_dev/runtime did not name the queues and the SQS endpoint`);
   }
   return {
-    dlqUrl: dlqUrl ?? info.dlqUrl,
-    queueUrl: queueUrl ?? info.queueUrl,
+    dlqUrl: dlqUrl ?? local.dlqUrl,
+    queueUrl: queueUrl ?? local.queueUrl,
     endpoint: args.flags.endpoint ?? info.sqsEndpoint,
     region: args.flags.region ?? info.region,
     local: true,

@@ -4,6 +4,8 @@
 import type { ChildProcess } from 'node:child_process';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { corsSettings } from '../../infra/cors';
 import type { FunctionName } from '../../infra/functions';
@@ -11,10 +13,12 @@ import { routeTable } from '../../infra/routes';
 import { chooseAttesto } from './attesto';
 import { startDevIssuer } from './dev-issuer';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
+import { startEventBusLocal } from './event-bus-local';
 import { bundledHandlerResolver, functionHandlerResolver, functionTimeoutSeconds } from './function-handlers';
 import { type Authorizer, startHttpApi } from './http-api';
 import type { HttpResponse } from './http-api-result';
 import { createJwtAuthorizer } from './jwt-authorizer';
+import { LOCAL_BUS_NAME, startOutboundEventsLocal } from './outbound-events-local';
 import { freePort } from './ports';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, provisionLocal } from './provision';
 import {
@@ -63,6 +67,8 @@ export interface LocalRuntime {
   data: string;
   /** DynamoDB, SQS and the queue names, one line. */
   emulators: string;
+  /** Where entitlement events go in this run. */
+  events: string;
   /** The one credential the /admin/ routes accept in this run (npm run admin reads it from /_dev/runtime). */
   adminCredentials: OperatorCredentials;
   ddb: DynamoDbLocal;
@@ -115,6 +121,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     options.onChildProcess?.(ddb.process);
 
     const resources = await provisionLocal({ ddbEndpoint: ddb.endpoint, sqsEndpoint: sqsLocal.endpoint });
+    const bus = await startEventBusLocal({ name: LOCAL_BUS_NAME });
+    stack.push({ name: 'local event bus', stop: () => bus.stop() });
 
     const packageName = env.GOOGLE_PACKAGE_NAME || DEFAULT_APP_ID;
     const bundleId = env.APPLE_BUNDLE_ID || DEFAULT_APP_ID;
@@ -178,6 +186,41 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const resolveHandler = options.bundleEntries
       ? bundledHandlerResolver(options.bundleEntries)
       : functionHandlerResolver();
+    const localClients = {
+      ddb: new DynamoDBClient({
+        endpoint: ddb.endpoint,
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+      }),
+      streams: new DynamoDBStreamsClient({
+        endpoint: ddb.endpoint,
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+      }),
+      sqs: new SQSClient({
+        endpoint: sqsLocal.endpoint,
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+        useQueueUrlAsEndpoint: false,
+      }),
+    };
+    // Before the API takes requests, so the first change's event is already being watched for.
+    const outbound = startOutboundEventsLocal({
+      env,
+      resources,
+      bus,
+      ...localClients,
+      resolveHandler,
+      log: options.log,
+      warn: options.warn,
+    });
+    stack.push({
+      name: 'outbound events',
+      stop: async () => {
+        await outbound.stop();
+        for (const client of Object.values(localClients)) client.destroy();
+      },
+    });
     const reportError = (fn: string | undefined, error: unknown) =>
       options.warn(`[${fn ?? 'api'}] ${(error as Error)?.stack ?? String(error)}`);
     const api = await startHttpApi({
@@ -204,11 +247,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           tables: resources.tableNames,
           queueUrl: resources.queueUrl,
           dlqUrl: resources.dlqUrl,
+          eventsQueueUrl: resources.eventsQueueUrl,
+          eventsDlqUrl: resources.eventsDlqUrl,
           // For `npm run admin`: the local runtime's own operator credential, signed for LOCAL_REGION.
           adminCredentials,
           // For `npm run smoke -- --local`: the sandbox's generated secret only, never one a shell gave us.
           ...(attesto.mode === 'sandbox' ? { webhookSecret: env.ATTESTO_WEBHOOK_SECRET } : {}),
-        }) ?? devEndpoints?.(req, body),
+        }) ??
+        outbound.endpoint(req) ??
+        devEndpoints?.(req, body),
       log: options.log,
       onFunctionError: reportError,
     });
@@ -249,6 +296,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       auth,
       data: inMemory ? 'in memory (--in-memory): nothing is kept after Ctrl-C' : dataDir,
       emulators: `DynamoDB ${ddb.endpoint} · SQS ${sqsLocal.endpoint} (queue ${resources.queueUrl.split('/').pop()}, DLQ ${resources.dlqUrl.split('/').pop()}) · ${apiUrl}${RUNTIME_INFO_PATH}`,
+      events: outbound.description,
       adminCredentials,
       ddb,
       stop,

@@ -9,7 +9,9 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { functions, timeoutSecondsOf } from '../../infra/functions';
 import { webhookQueue } from '../../infra/resources';
+import { attemptsToCover } from '../../shared/events/retry-schedule';
 import { type TableDef, tables } from '../../shared/store/tables';
 
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -19,6 +21,12 @@ export interface LocalResources {
   tableNames: Record<TableDef['envVar'], string>;
   queueUrl: string;
   dlqUrl: string;
+  /**
+   * The FIFO queue of outbound webhooks and its DLQ, as a stage with a webhook URL has them. Not in
+   * `env`: the publisher sends to it only when told EVENTS_DELIVERY_QUEUE_URL.
+   */
+  eventsQueueUrl: string;
+  eventsDlqUrl: string;
   /** Environment variables that point the functions at these resources. */
   env: Record<string, string>;
 }
@@ -124,10 +132,40 @@ export async function provisionLocal(options: {
     );
     const queueUrl = queue.QueueUrl as string;
 
+    // Outbound webhooks: FIFO with explicit deduplication, as infra/constructs/outbound-events.ts.
+    const eventsDlq = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: `${prefix}entitlement-webhooks-dlq.fifo`,
+        Attributes: { FifoQueue: 'true', MessageRetentionPeriod: String(14 * 24 * 3600) },
+      }),
+    );
+    const eventsDlqUrl = eventsDlq.QueueUrl as string;
+    const eventsDlqAttrs = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: eventsDlqUrl, AttributeNames: ['QueueArn'] }),
+    );
+    const eventsQueue = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: `${prefix}entitlement-webhooks.fifo`,
+        Attributes: {
+          FifoQueue: 'true',
+          ContentBasedDeduplication: 'false',
+          VisibilityTimeout: String(6 * timeoutSecondsOf(functions['events-webhook'])),
+          MessageRetentionPeriod: String(4 * 24 * 3600),
+          RedrivePolicy: JSON.stringify({
+            deadLetterTargetArn: eventsDlqAttrs.Attributes?.QueueArn,
+            maxReceiveCount: attemptsToCover(),
+          }),
+        },
+      }),
+    );
+    const eventsQueueUrl = eventsQueue.QueueUrl as string;
+
     return {
       tableNames,
       queueUrl,
       dlqUrl,
+      eventsQueueUrl,
+      eventsDlqUrl,
       env: {
         ...tableNames,
         [webhookQueue.envVar]: queueUrl,

@@ -61,6 +61,7 @@ function banner(runtime: LocalRuntime, startedMs: number, bundles: FunctionBundl
     `  Admin      npm run admin -- customer <user id, uuid, transaction id, token or order id>`,
     `             signed with this run's own key ${runtime.adminCredentials.accessKeyId} (docs/support.md)`,
     `  Functions  ${functionsLine(bundles)}`,
+    `  Events     ${runtime.events}: npm run events -- tail`,
     `  Data       ${data}`,
     `  Emulators  ${runtime.emulators}`,
     '',

@@ -8,6 +8,8 @@ import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { SecretKey } from '../functions';
 
+type AttestoSecretKey = Extract<SecretKey, 'attestoApiKey' | 'attestoWebhookSecrets'>;
+
 export interface AttestoSecretsProps {
   existingApiKeySecretArn?: string;
   existingWebhookSecretsArn?: string;
@@ -30,7 +32,7 @@ export class AttestoSecrets extends Construct {
   readonly apiKey: ISecret;
   readonly webhookSecrets: ISecret;
   /** Which of the two this stack created (the others were imported by ARN). */
-  readonly created: SecretKey[] = [];
+  readonly created: AttestoSecretKey[] = [];
 
   constructor(scope: Construct, id: string, props: AttestoSecretsProps) {
     super(scope, id);
@@ -61,11 +63,11 @@ export class AttestoSecrets extends Construct {
     );
   }
 
-  get byKey(): Record<SecretKey, ISecret> {
+  get byKey(): Record<AttestoSecretKey, ISecret> {
     return { attestoApiKey: this.apiKey, attestoWebhookSecrets: this.webhookSecrets };
   }
 
-  private secret(key: SecretKey, spec: OneSecret, removalPolicy: RemovalPolicy): ISecret {
+  private secret(key: AttestoSecretKey, spec: OneSecret, removalPolicy: RemovalPolicy): ISecret {
     const scope = new Construct(this, spec.id);
     if (spec.existingArn) {
       return COMPLETE_ARN.test(spec.existingArn)

@@ -39,6 +39,7 @@ export const BUNDLE_TARGET = 'node24';
 export const SECRET_ENV_VARS: Record<SecretKey, string> = {
   attestoApiKey: 'ATTESTO_API_KEY_SECRET_ARN',
   attestoWebhookSecrets: 'ATTESTO_WEBHOOK_SECRETS_ARN',
+  eventsWebhookSecrets: 'EVENTS_WEBHOOK_SECRETS_ARN',
 };
 
 // The bundle is ESM, but a few bundled CommonJS dependencies call require() for Node built-ins.

@@ -29,7 +29,12 @@ export interface MonitoringProps {
   functions: LambdaFunction[];
   alarmEmail?: string;
   api5xxRatePercent: number;
+  /** Outbound entitlement events: the publisher, its DLQ and, with webhooks, the delivery DLQ. */
+  events?: { publisher: LambdaFunction; publisherDlq: Queue; webhookDlq?: Queue };
 }
+
+/** How far behind the outbox stream the publisher may fall before someone is told. */
+const PUBLISHER_ITERATOR_AGE_MS = 5 * 60_000;
 
 const FIVE_MINUTES = Duration.minutes(5);
 
@@ -72,6 +77,8 @@ function search(query: string, label: string): MathExpression {
     period: FIVE_MINUTES,
   });
 }
+
+type AlarmFactory = (id: string, description: string, props: ConstructorParameters<typeof Alarm>[2]) => Alarm;
 
 export class Monitoring extends Construct {
   readonly topic: Topic;
@@ -162,6 +169,7 @@ export class Monitoring extends Construct {
           },
         ),
       ),
+      ...this.eventAlarms(props, alarm),
     ];
 
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
@@ -261,5 +269,48 @@ export class Monitoring extends Construct {
         width: 12,
       }),
     );
+  }
+
+  private eventAlarms(props: MonitoringProps, alarm: AlarmFactory): Alarm[] {
+    if (!props.events) return [];
+    const { publisher, publisherDlq, webhookDlq } = props.events;
+    const anyVisible = (queue: Queue) =>
+      queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' });
+    const above = (metric: Metric, threshold: number) => ({
+      metric,
+      threshold,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    return [
+      alarm(
+        'EventsPublisherDeadLetters',
+        'The events publisher gave up on outbox stream records (their shard and sequence range are in the publisher DLQ). See docs/events.md.',
+        above(anyVisible(publisherDlq), 0),
+      ),
+      alarm(
+        'EventsPublisherErrors',
+        'The events publisher failed invocations: events wait in the outbox stream (see its log group).',
+        above(publisher.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }), 0),
+      ),
+      alarm(
+        'EventsPublisherIteratorAge',
+        'Entitlement events leave the outbox stream late: the publisher is failing or behind.',
+        above(
+          publisher.metric('IteratorAge', { period: Duration.minutes(1), statistic: 'Maximum' }),
+          PUBLISHER_ITERATOR_AGE_MS,
+        ),
+      ),
+      ...(webhookDlq
+        ? [
+            alarm(
+              'EventsWebhookDeadLetters',
+              'Outbound webhooks failed for a day and wait in the DLQ. Fix the receiver, then `npm run dlq -- redrive --dlq-url … --queue-url …`.',
+              above(anyVisible(webhookDlq), 0),
+            ),
+          ]
+        : []),
+    ];
   }
 }

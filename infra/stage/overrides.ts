@@ -33,6 +33,8 @@ export const CONTEXT_OVERRIDES = {
   googleNotifications: { setting: 'notifications.google.enabled', reading: 'flag' },
   googlePushAudience: { setting: 'notifications.google.audience', reading: 'text' },
   googlePushServiceAccount: { setting: 'notifications.google.pushServiceAccount', reading: 'text' },
+  eventsWebhookUrl: { setting: 'events.webhookUrl', reading: 'text' },
+  eventsWebhookSecretsArn: { setting: 'events.existingWebhookSecretsArn', reading: 'text' },
 } as const satisfies Record<string, { setting: string; reading: Reading }>;
 
 export type ContextOverride = keyof typeof CONTEXT_OVERRIDES;

@@ -99,6 +99,18 @@ export interface StageConfig {
   consumerMaxConcurrency: number;
   /** Days each history record is kept; unset: forever (the default of every stage). */
   historyRetentionDays?: number;
+  /** Outbound `entitlements.changed` events (docs/events.md): always on the bus, webhooks optional. */
+  events: EventSettings;
+}
+
+export interface EventSettings {
+  /** The app's https endpoint that receives signed webhooks; unset: no webhooks (the default). */
+  webhookUrl?: string;
+  /**
+   * ARN of an existing secret holding `{"webhookSecrets":["whsec_…","whsec_previous?"]}`. Unset
+   * (with a webhook URL): the stack creates one with a fresh `whsec_` secret.
+   */
+  existingWebhookSecretsArn?: string;
 }
 
 export type AppleNotificationEnvironment = 'Production' | 'Sandbox';
@@ -203,6 +215,10 @@ export const stageConfigSchema = z.object({
   deletionProtection: z.boolean(),
   consumerMaxConcurrency: z.number().int().min(2).max(1000),
   historyRetentionDays: z.optional(historyRetentionDays),
+  events: z.object({
+    webhookUrl: httpsUrl.optional(),
+    existingWebhookSecretsArn: secretArn.optional(),
+  }),
   notifications: z.object({
     apple: z.object({
       enabled: z.boolean(),

@@ -34,6 +34,9 @@ const shared = {
     productsRequireAuth: false,
   },
   corsAllowOrigins: [...DEFAULT_CORS_ORIGINS],
+  // Entitlement events always go to the stack's EventBridge bus; set events.webhookUrl (or
+  // -c eventsWebhookUrl=https://…) to also receive them as signed webhooks (docs/events.md).
+  events: {},
   // historyRetentionDays: unset on every stage, so history is kept forever; a number of days
   // sets a TTL on each record (docs/configuration.md, History).
 } satisfies Partial<StageConfig>;

@@ -17,6 +17,7 @@ interface Violation {
 function nagFindings(
   stage: string,
   cloudFormationRules = false,
+  overrides: Record<string, string> = {},
 ): { threw: boolean; violations: Violation[] } {
   const app = new App({
     builtinCloudFormationValidation: cloudFormationRules,
@@ -24,6 +25,7 @@ function nagFindings(
       ...CDK_JSON_CONTEXT,
       stage,
       ...(stage === 'prod' ? PROD_APP_SETTINGS : {}),
+      ...overrides,
       'aws:cdk:bundling-stacks': [],
     },
   });
@@ -58,6 +60,14 @@ describe('cdk-nag AwsSolutions', () => {
     // The built-in rule check alone takes ~9 s on an idle machine; shared cores stretch it.
     120_000,
   );
+
+  it('prod with outbound webhooks (FIFO queues, signing secret): zero unacknowledged findings', () => {
+    const { threw, violations } = nagFindings('prod', false, {
+      eventsWebhookUrl: 'https://app.example.org/iap-events',
+    });
+    expect(violations.map((v) => `${v.ruleName} @ ${v.violatingConstructs[0]?.constructPath}`)).toEqual([]);
+    expect(threw).toBe(false);
+  });
 
   it('every acknowledgement is needed, specific and explained', () => {
     const acknowledged: { id: string; reason: string }[] = [];

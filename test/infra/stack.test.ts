@@ -30,6 +30,8 @@ const FUNCTION_NAMES: FunctionName[] = [
   'admin-erase',
   'admin-transfer',
   'admin-resync',
+  'events-publisher',
+  'events-webhook',
 ];
 /** The default routes: key, function, whether the JWT authorizer runs. */
 const ROUTES: { key: string; fn: FunctionName; user: boolean }[] = [
@@ -302,7 +304,8 @@ describe('webhook pipeline', () => {
   });
 
   it('feeds the consumer in batches of 10 with partial batch failures and bounded concurrency', () => {
-    dev.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    // The other mapping is the outbox stream's (test/infra/outbound-events.test.ts).
+    dev.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     dev.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
       FunctionName: { Ref: dev.logicalId(dev.stack.functions['webhook-consumer']) },
@@ -621,8 +624,9 @@ describe('monitoring and outputs', () => {
   it('alarms on a non-empty DLQ, consumer errors, API 5xx rate and throttles, all to the topic', () => {
     const topicId = dev.logicalId(dev.stack.monitoring.topic);
     const alarms = resourcesOfType(dev, 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
-    // Throttles take one alarm per 10 functions (metric math combines at most 10 metrics).
-    expect(alarms).toHaveLength(5);
+    // Throttles take one alarm per 10 functions (metric math combines at most 10 metrics); three
+    // watch the events publisher (test/infra/outbound-events.test.ts).
+    expect(alarms).toHaveLength(8);
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
     dev.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateNumberOfMessagesVisible',

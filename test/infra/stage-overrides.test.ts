@@ -15,6 +15,8 @@ const EXPECTED: Record<string, [string, string, unknown]> = {
   attestoUrl: ['https://attesto.example.org', 'attesto.url', 'https://attesto.example.org'],
   attestoApiKeySecretArn: ['arn:k', 'attesto.existingApiKeySecretArn', 'arn:k'],
   attestoWebhookSecretsArn: ['arn:w', 'attesto.existingWebhookSecretsArn', 'arn:w'],
+  eventsWebhookUrl: ['https://app.example.org/hooks', 'events.webhookUrl', 'https://app.example.org/hooks'],
+  eventsWebhookSecretsArn: ['arn:e', 'events.existingWebhookSecretsArn', 'arn:e'],
   attestoCallsPerUser: ['60', 'attesto.callLimit.calls', 60],
   attestoCallWindowSeconds: ['300', 'attesto.callLimit.windowSeconds', 300],
   googlePackageName: ['org.example.game', 'store.googlePackageName', 'org.example.game'],
