@@ -9,7 +9,7 @@ import { EventBus } from 'aws-cdk-lib/aws-events';
 import { type IFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { attemptsToCover } from '../../shared/events/retry-schedule';
 import { functions, timeoutSecondsOf } from '../functions';
@@ -51,6 +51,8 @@ export class OutboundEvents extends Construct {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: DLQ_RETENTION,
+      // Marks it as a dead-letter queue, which needs none of its own (Control Tower CT.SQS.PR.1).
+      redriveAllowPolicy: { redrivePermission: RedrivePermission.ALLOW_ALL },
     });
     Validations.of(this.publisherDlq).acknowledge({
       id: 'AwsSolutions-SQS3',
@@ -65,6 +67,7 @@ export class OutboundEvents extends Construct {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: DLQ_RETENTION,
+      redriveAllowPolicy: { redrivePermission: RedrivePermission.ALLOW_ALL },
     });
     this.deliveryQueue = new Queue(this, 'WebhookQueue', {
       fifo: true,

@@ -128,22 +128,24 @@ describe('HTTP API', () => {
             '/*/POST/admin/erase',
             '/*/POST/admin/transfer',
             '/*/POST/admin/resync',
-          ].map((route) => ({
-            'Fn::Join': [
-              '',
-              [
-                'arn:',
-                { Ref: 'AWS::Partition' },
-                ':execute-api:',
-                { Ref: 'AWS::Region' },
-                ':',
-                { Ref: 'AWS::AccountId' },
-                ':',
-                { Ref: apiId },
-                route,
+          ]
+            .sort()
+            .map((route) => ({
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  ':execute-api:',
+                  { Ref: 'AWS::Region' },
+                  ':',
+                  { Ref: 'AWS::AccountId' },
+                  ':',
+                  { Ref: apiId },
+                  route,
+                ],
               ],
-            ],
-          })),
+            })),
         },
       ],
     });
