@@ -250,7 +250,8 @@ export class OutboxSession {
               eventId: eventIdOf(userId, sequence),
               event: JSON.stringify(event),
               occurredAt: event.data.occurredAt,
-              sources: sourcesOf(after),
+              // DynamoDB keeps no empty map.
+              ...(Object.keys(sourcesOf(after)).length > 0 ? { sources: sourcesOf(after) } : {}),
             },
             ...guard,
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
