@@ -200,7 +200,7 @@ describe('the outbox over random histories', () => {
             }
             case 'act': {
               const p = purchase(step.purchase);
-              if (!p || p.product.type !== 'subscription') break;
+              if (p?.product.type !== 'subscription') break;
               const result = await sandbox.act(p.id, step.action, { deliver: false }).catch(() => undefined);
               if (result) pool.push(...result.webhooks);
               break;
