@@ -14,7 +14,7 @@
 // the same, so one of two such writers fails and derives again. The byUser index is eventually
 // consistent; the outbox item lists the holdings (and versions) its set came from, so a reader
 // whose index copy is older reads those few items strongly before it derives anything.
-import { BatchGetCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { productById } from '../domain/catalog';
 import {
   type EventCause,
@@ -114,34 +114,28 @@ function mayEntitle(held: Held): boolean {
   return !p.productId || productById(p.productId)?.type !== 'consumable';
 }
 
-type BatchRequest = Record<string, { Keys: { pk: string }[]; ConsistentRead: boolean }>;
+/** Whether the write of this item can change anyone's set: it may entitle before or after. */
+function mayChangeASet(w: OutboxWritten): boolean {
+  return [w.before, w.after].some((item) => {
+    const held = item ? heldFromItem(item) : undefined;
+    return held !== undefined && mayEntitle(held);
+  });
+}
 
-/** Items by key from several tables, in batches of at most 100 keys, unprocessed keys asked again. */
-async function batchGet(
-  requests: Record<string, { keys: { pk: string }[]; consistent: boolean }>,
-): Promise<Record<string, Record<string, unknown>[]>> {
-  const found: Record<string, Record<string, unknown>[]> = {};
-  const all = Object.entries(requests).flatMap(([table, { keys, consistent }]) =>
-    keys.map((key) => ({ table, key, consistent })),
-  );
-  for (const table of Object.keys(requests)) found[table] = [];
-  for (let i = 0; i < all.length; i += 100) {
-    let pending: BatchRequest = {};
-    for (const { table, key, consistent } of all.slice(i, i + 100)) {
-      pending[table] ??= { Keys: [], ConsistentRead: consistent };
-      pending[table].Keys.push(key);
-    }
-    while (Object.keys(pending).length > 0) {
-      const { Responses, UnprocessedKeys } = await documentClient().send(
-        new BatchGetCommand({ RequestItems: pending }),
+/**
+ * Items by key, read in parallel (one round trip). Single GetItems rather than a BatchGetItem:
+ * the writers' roles need no batch action, and there are one or two keys in the common case.
+ */
+async function getItems(table: string, pks: readonly string[], consistent: boolean) {
+  const items = await Promise.all(
+    pks.map(async (pk) => {
+      const { Item } = await documentClient().send(
+        new GetCommand({ TableName: table, Key: { pk }, ConsistentRead: consistent }),
       );
-      for (const [table, items] of Object.entries(Responses ?? {})) {
-        found[table] = [...(found[table] ?? []), ...(items as Record<string, unknown>[])];
-      }
-      pending = (UnprocessedKeys ?? {}) as BatchRequest;
-    }
-  }
-  return found;
+      return Item;
+    }),
+  );
+  return items.filter((item): item is Record<string, unknown> => item !== undefined);
 }
 
 export interface OutboxOptions {
@@ -176,7 +170,9 @@ export class OutboxSession {
   /** The users whose set `written` may change: everyone who holds one of the items before or after. */
   static usersOf(written: readonly OutboxWritten[]): string[] {
     const users = new Set<string>();
-    for (const w of written) {
+    // A consumable never grants: its changes leave every set as it was, and add nothing here
+    // (nor contend on the user's outbox item when a restore records many at once).
+    for (const w of written.filter(mayChangeASet)) {
       for (const item of [w.before, w.after]) if (typeof item?.userId === 'string') users.add(item.userId);
     }
     return [...users];
@@ -373,21 +369,18 @@ function heldAfter(view: UserView, written: readonly OutboxWritten[]): Map<strin
 }
 
 async function readView(userId: string, holdings?: Promise<Holdings>): Promise<UserView> {
-  const [owned, found] = await Promise.all([
+  const [owned, [outboxItem], [userItem]] = await Promise.all([
     holdings ?? holdingsOfUser(userId),
-    (async () => {
-      try {
-        return await batchGet({
-          [eventsTable()]: { keys: [{ pk: outboxPk(userId) }], consistent: true },
-          [tableName('USER_IDS_TABLE')]: { keys: [{ pk: userIdsPk(userId) }], consistent: false },
-        });
-      } catch (error) {
-        throw storeError(error);
-      }
-    })(),
+    getItems(eventsTable(), [outboxPk(userId)], true).catch((error) => {
+      throw storeError(error);
+    }),
+    // The UUID never changes once minted: an eventually consistent read is enough.
+    getItems(tableName('USER_IDS_TABLE'), [userIdsPk(userId)], false).catch((error) => {
+      throw storeError(error);
+    }),
   ]);
-  const outbox = outboxStateFromItem(found[eventsTable()]?.[0]);
-  const uuid = found[tableName('USER_IDS_TABLE')]?.[0]?.uuid;
+  const outbox = outboxStateFromItem(outboxItem);
+  const uuid = userItem?.uuid;
   const held = new Map<string, Held>();
   const suspects = new Set<string>();
   for (const purchase of owned.purchases) {
@@ -414,8 +407,8 @@ async function readView(userId: string, holdings?: Promise<Holdings>): Promise<U
 async function reconcile(views: UserView[]): Promise<void> {
   const pks = [...new Set(views.flatMap((v) => [...v.suspects]))];
   if (pks.length === 0) return;
-  const found = await batchGet({ [purchasesTable()]: { keys: pks.map((pk) => ({ pk })), consistent: true } });
-  const byPk = new Map((found[purchasesTable()] ?? []).map((item) => [item.pk as string, item]));
+  const found = await getItems(purchasesTable(), pks, true);
+  const byPk = new Map(found.map((item) => [item.pk as string, item]));
   for (const view of views) {
     for (const pk of view.suspects) {
       view.held.delete(pk);

@@ -65,15 +65,27 @@ const READ_SECRET = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretV
 // verify and restore: the alias and purchase reads (GetItem), the recording write (UpdateItem,
 // or a transaction of Update + Put for aliases and credits), the byUser query, and one counter
 // update per Attesto call in the rate-limit table.
+// Every writer of a user's entitlement set: the outbox item, and condition checks (shared/store/outbox.ts).
+const OUTBOX = { entitlementEvents: ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem'] };
+
 const verifying = {
-  purchases: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  purchases: ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   'purchases/index/byUser': ['dynamodb:Query'],
   // uuidOfUser / userIdOfUuid: the store's binding.
   userIds: ['dynamodb:GetItem'],
   rateLimits: ['dynamodb:UpdateItem'],
   // The history record of a change, put in the change's transaction.
   history: ['dynamodb:PutItem'],
+  ...OUTBOX,
   [API_KEY]: READ_SECRET,
+};
+
+const granting = {
+  purchases: ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+  'purchases/index/byUser': ['dynamodb:Query'],
+  userIds: ['dynamodb:GetItem'],
+  history: ['dynamodb:PutItem'],
+  ...OUTBOX,
 };
 
 const expected: Record<string, Record<string, string[]>> = {
@@ -89,10 +101,12 @@ const expected: Record<string, Record<string, string[]>> = {
   // applyEvent: marker Put + purchase Update + history Put + alias Puts; storedItem/resolveAlias: GetItem;
   // userIdOfUuid: GetItem; markProcessed: Put.
   'webhook-consumer': {
-    purchases: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    purchases: ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    'purchases/index/byUser': ['dynamodb:Query'],
     userIds: ['dynamodb:GetItem'],
     processedEvents: ['dynamodb:PutItem'],
     history: ['dynamodb:PutItem'],
+    ...OUTBOX,
     [API_KEY]: READ_SECRET,
   },
   // Operator lookup, read only: resolveAlias/getPurchase (GetItem), purchasesOfUser (byUser),
@@ -107,11 +121,8 @@ const expected: Record<string, Record<string, string[]>> = {
   },
   // Grant and revoke: read the grant item, then one transaction of its Put (pinned to the
   // version read) and the history record's Put. A revoked grant stays on record: no DeleteItem.
-  'admin-grant': { purchases: ['dynamodb:GetItem', 'dynamodb:PutItem'], history: ['dynamodb:PutItem'] },
-  'admin-revoke-grant': {
-    purchases: ['dynamodb:GetItem', 'dynamodb:PutItem'],
-    history: ['dynamodb:PutItem'],
-  },
+  'admin-grant': granting,
+  'admin-revoke-grant': granting,
 };
 
 describe('least privilege', () => {
@@ -127,9 +138,9 @@ describe('least privilege', () => {
     },
   );
 
+  // ConditionCheckItem is allowed: it reads one item's attributes inside a transaction and writes nothing.
   it('never grants Scan, DeleteItem, batch or table-management actions to any function', () => {
-    const forbidden =
-      /^dynamodb:(Scan|DeleteItem|Batch.*|DescribeTable|ConditionCheckItem|GetRecords|GetShardIterator)$/;
+    const forbidden = /^dynamodb:(Scan|DeleteItem|Batch.*|DescribeTable|GetRecords|GetShardIterator)$/;
     for (const fn of Object.values(dev.stack.functions)) {
       const actions = Object.values(matrixOf(dev, fn)).flat();
       expect(

@@ -79,8 +79,8 @@ describe('webhook consumer (real handler, DynamoDB Local, Attesto sandbox)', () 
     // The user lookup and the purchase read run together; then the owner's holdings and outbox
     // item (the event's set is derived from them); then one transaction.
     expect(commands.slice(0, 2)).toEqual(['GetItemCommand', 'GetItemCommand']);
-    expect(commands.slice(2, 4).sort()).toEqual(['BatchGetItemCommand', 'QueryCommand']);
-    expect(commands.slice(4)).toEqual(['TransactWriteItemsCommand']);
+    expect(commands.slice(2, 5).sort()).toEqual(['GetItemCommand', 'GetItemCommand', 'QueryCommand']);
+    expect(commands.slice(5)).toEqual(['TransactWriteItemsCommand']);
 
     const stored = await getPurchase(purchaseKey('apple', purchase.subjectKey));
     expect(stored).toMatchObject({
@@ -229,8 +229,8 @@ describe('webhook consumer (real handler, DynamoDB Local, Attesto sandbox)', () 
     // The user lookup and the purchase read run together; then the owner's holdings and outbox
     // item (the event's set is derived from them); then one transaction.
     expect(commands.slice(0, 2)).toEqual(['GetItemCommand', 'GetItemCommand']);
-    expect(commands.slice(2, 4).sort()).toEqual(['BatchGetItemCommand', 'QueryCommand']);
-    expect(commands.slice(4)).toEqual(['TransactWriteItemsCommand']);
+    expect(commands.slice(2, 5).sort()).toEqual(['GetItemCommand', 'GetItemCommand', 'QueryCommand']);
+    expect(commands.slice(5)).toEqual(['TransactWriteItemsCommand']);
 
     const pk = purchaseKey('google', token);
     const stored = await getPurchase(pk);
