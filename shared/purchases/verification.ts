@@ -257,7 +257,11 @@ export async function answerVerify(
   const recorded = await binding(snapshot).then((bound) =>
     recordForUser(snapshot, userId, bound, deps, 'verify', holdings),
   );
-  if ('rejection' in recorded) return recorded.rejection;
+  if ('rejection' in recorded) {
+    // Not left running past the answer: its failure would otherwise surface nowhere.
+    await holdings.catch(() => undefined);
+    return recorded.rejection;
+  }
   // The write's own view of the holdings when it changed the purchase (the outbox derived the
   // event from it); otherwise the index's copy with the purchase as written merged in.
   const { purchases, grants } = recorded.holdings ?? {
