@@ -25,6 +25,7 @@ const { measureRequests, measureConsumerBatch } = await import('./requests');
 const { measureRestore } = await import('./restore');
 const { measureThroughput } = await import('./throughput');
 const { costModel } = await import('./cost');
+const { measureOutbox, outboxRows } = await import('./outbox');
 
 const BUNDLE_RATIO = 1.5;
 const INIT_RATIO = 1.5;
@@ -173,6 +174,13 @@ try {
     ],
   });
 
+  progress('6 the outbox: write units per change, consumer throughput vs raw TransactWriteItems');
+  const outbox = await measureOutbox(stack);
+  rows.push({
+    section: '6. Transactional outbox (entitlement events) against DynamoDB Local',
+    rows: outboxRows(outbox),
+  });
+
   progress('5/5 cost model');
   const verify = requests.find((r) => r.fn === 'verify-apple');
   const webhook = requests.find((r) => r.fn === 'attesto-webhook');
@@ -211,7 +219,7 @@ try {
       ],
     ],
   });
-  results = { bundles, requests, consumerBatch, restore, throughput, cost };
+  results = { bundles, requests, consumerBatch, restore, throughput, outbox, cost };
 } finally {
   await stack.stop();
 }

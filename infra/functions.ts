@@ -13,6 +13,7 @@ export type ItemAction =
   | 'PutItem'
   | 'UpdateItem'
   | 'Query'
+  | 'ConditionCheckItem'
   | 'DeleteItem'
   | 'BatchWriteItem'
   | 'Scan';
@@ -57,16 +58,35 @@ export interface FunctionDef {
   reservedConcurrency?: 'webhookConsumer' | 'attestoWebhook';
 }
 
+/**
+ * What every writer of a user's entitlement set adds (shared/store/outbox.ts): the user's outbox
+ * item (read, then a Put or a condition check in the change's transaction) and, on purchases,
+ * condition checks pinning the user's other holdings. Merged into each writer's own access.
+ */
+function outboxTables(): Pick<FunctionDef['tables'], 'entitlementEvents'> {
+  return { entitlementEvents: { items: ['GetItem', 'PutItem', 'ConditionCheckItem'] } };
+}
+
 // verify and restore: alias and purchase reads, the recording write (UpdateItem, or a
 // transaction of Update + Put for aliases and credits), the byUser query, and one counter update
 // per Attesto call (shared/purchases/attesto-call-limit.ts).
 const verifyingTables: FunctionDef['tables'] = {
-  purchases: { items: ['GetItem', 'PutItem', 'UpdateItem'], queries: ['byUser'] },
+  purchases: { items: ['GetItem', 'PutItem', 'UpdateItem', 'ConditionCheckItem'], queries: ['byUser'] },
   // Who the store binds a purchase to: the caller's UUID and, for another UUID, its user.
   userIds: { items: ['GetItem'] },
   rateLimits: { items: ['UpdateItem'] },
   // The history record of a change, a Put in the change's transaction (shared/store/history.ts).
   history: { items: ['PutItem'] },
+  ...outboxTables(),
+};
+
+// The grant item (read, then Put pinned to its rev), its history record and the outbox: the
+// user's holdings (byUser), the pins on them, their UUID for the event.
+const grantTables: FunctionDef['tables'] = {
+  purchases: { items: ['GetItem', 'PutItem', 'ConditionCheckItem'], queries: ['byUser'] },
+  userIds: { items: ['GetItem'] },
+  history: { items: ['PutItem'] },
+  ...outboxTables(),
 };
 
 export type FunctionName =
@@ -151,11 +171,13 @@ export const functions: Record<FunctionName, FunctionDef> = {
     description: 'Applies queued store events to the purchase state',
     // applyEvent (marker Put, purchase Update, history Put, alias Puts), alias and purchase reads, the
     // appUserId → user lookup, markProcessed (Put). Google events re-read through Attesto.
+    // With the outbox: the owner's holdings (byUser) and the pins on them.
     tables: {
-      purchases: { items: ['GetItem', 'PutItem', 'UpdateItem'] },
+      purchases: { items: ['GetItem', 'PutItem', 'UpdateItem', 'ConditionCheckItem'], queries: ['byUser'] },
       userIds: { items: ['GetItem'] },
       processedEvents: { items: ['PutItem'] },
       history: { items: ['PutItem'] },
+      ...outboxTables(),
     },
     secrets: ['attestoApiKey'],
     // The queue's visibility timeout is derived from it (infra/resources.ts).
@@ -178,13 +200,12 @@ export const functions: Record<FunctionName, FunctionDef> = {
   'admin-grant': {
     name: 'admin-grant',
     description: 'Operator: grants a user an entitlement key until a time or for good, with a reason',
-    // The grant item (read, then Put pinned to its rev) and its history record, in one transaction.
-    tables: { purchases: { items: ['GetItem', 'PutItem'] }, history: { items: ['PutItem'] } },
+    tables: grantTables,
   },
   'admin-revoke-grant': {
     name: 'admin-revoke-grant',
     description: "Operator: revokes a user's promotional grant (kept on record, marked revoked)",
-    tables: { purchases: { items: ['GetItem', 'PutItem'] }, history: { items: ['PutItem'] } },
+    tables: grantTables,
   },
   // Export and erasure (shared/store/user-data.ts): byUser queries, a filtered Scan where no key
   // leads to the items (credits and purchases naming the uuid, rate-limit counters), and for the

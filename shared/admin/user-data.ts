@@ -1,5 +1,5 @@
 // GET /admin/export and POST /admin/erase: a customer's data as one document, and its erasure
-// (docs/support.md, Export and erasure; architecture §3.8).
+// (docs/support.md, Export and erasure; architecture §3.9).
 import type { ErasureCounts } from '../domain/erasure';
 import { NotFoundError } from '../http/errors';
 import { eraseUserData, readUserData, type UserData, uuidOf } from '../store/user-data';

@@ -1,5 +1,5 @@
 // What an erased customer's identifiers become in the records that outlive them (architecture
-// §3.8). Pure.
+// §3.9). Pure.
 
 /**
  * The stand-in for an erased identifier: one constant, so it says "somebody who was erased" and

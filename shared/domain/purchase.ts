@@ -78,7 +78,7 @@ export interface Purchase extends Partial<PurchaseFields> {
   fieldGen?: Partial<Record<PurchaseField, number>>;
   /**
    * ISO time at which the owner's data was erased: the purchase then takes no owner automatically
-   * (architecture §3.8).
+   * (architecture §3.9).
    */
   erasedAt?: string;
   /**

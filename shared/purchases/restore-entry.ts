@@ -6,6 +6,7 @@ import { productById } from '../domain/catalog';
 import { aliasKey, type Purchase } from '../domain/purchase';
 import { HttpError } from '../http/errors';
 import { logger } from '../observability/logger';
+import type { Holdings } from '../store/purchases';
 import { AttestoCallLimitError, attestoFor } from './attesto-call-limit';
 import type { PurchaseDeps } from './dependencies';
 import type { RestoreEntry } from './request-schemas';
@@ -35,6 +36,8 @@ export interface RestoreContext {
   takeCall: () => boolean;
   /** The user's purchases as they were when the restore started. */
   owned: Promise<Purchase[]>;
+  /** The same read, whole: the outbox derives each entry's event from it. */
+  holdings?: Promise<Holdings>;
   binding: BindingResolver;
   deps: PurchaseDeps;
 }
@@ -123,6 +126,7 @@ async function record(
     await context.binding(prepared.snapshot),
     deps,
     'restore',
+    context.holdings,
   );
   if ('rejection' in recorded) {
     logger.info('restore entry rejected', { platform: entry.platform, error: recorded.rejection.error });

@@ -92,6 +92,7 @@ export async function restorePurchases(
     deadline,
     takeCall: callBudget(counts, options.maxAttestoCalls ?? MAX_ATTESTO_CALLS_PER_RESTORE),
     owned,
+    holdings,
     binding: bindingResolver(userId, deps),
     deps,
   };

@@ -23,7 +23,7 @@ import type { PurchaseSnapshot } from '../domain/snapshot';
 import { updateFor } from '../domain/state-machine';
 import { InvalidRequestError } from '../http/errors';
 import { logger } from '../observability/logger';
-import { withPurchase } from '../store/purchases';
+import { type Holdings, withPurchase } from '../store/purchases';
 import type { PurchaseDeps } from './dependencies';
 import { googleChainRoot } from './google-chain';
 
@@ -35,7 +35,9 @@ export interface Rejection {
 
 export type Prepared = { snapshot: PurchaseSnapshot } | { rejection: Rejection };
 
-export type Recorded = { purchase: Purchase; snapshot: PurchaseSnapshot } | { rejection: Rejection };
+export type Recorded =
+  | { purchase: Purchase; snapshot: PurchaseSnapshot; holdings?: Holdings }
+  | { rejection: Rejection };
 
 export interface VerifyOkAnswer {
   valid: true;
@@ -216,6 +218,7 @@ export async function recordForUser(
   storeBinding: Binding,
   deps: PurchaseDeps,
   source: 'verify' | 'restore' = 'verify',
+  holdings?: Promise<Holdings>,
 ): Promise<Recorded> {
   const appUserId = snapshot.event.fields.appUserId;
   let binding = storeBinding;
@@ -233,10 +236,11 @@ export async function recordForUser(
       aliases: snapshot.aliases,
       ...(snapshot.credit ? { credit: snapshot.credit } : {}),
       cause: { source, caller: userId, ...(mode === 'set' ? { reason: 'moved from another user' } : {}) },
+      ...(holdings ? { holdings } : {}),
     });
   let outcome = await record('claim');
   if (outcome.purchase.erasedAt !== undefined && outcome.purchase.userId !== userId) {
-    // The store's facts were recorded, the owner was not (architecture §3.8): only an operator
+    // The store's facts were recorded, the owner was not (architecture §3.9): only an operator
     // gives an erased customer's purchase a new owner.
     logger.info('Verify refused: the purchase belonged to an erased customer', {
       purchase: keyReference(snapshot.pk),
@@ -255,7 +259,11 @@ export async function recordForUser(
     });
     outcome = await record('set');
   }
-  return { purchase: outcome.purchase, snapshot };
+  return {
+    purchase: outcome.purchase,
+    snapshot,
+    ...(outcome.holdings ? { holdings: outcome.holdings } : {}),
+  };
 }
 
 /**
@@ -272,21 +280,26 @@ export async function answerVerify(
 ): Promise<VerifyAnswer> {
   if ('rejection' in prepared) return prepared.rejection;
   const { snapshot } = prepared;
-  const [recorded, { purchases: owned, grants }] = await Promise.all([
-    binding(snapshot).then((bound) => recordForUser(snapshot, userId, bound, deps)),
-    deps.store.holdingsOfUser(userId),
-  ]);
-  if ('rejection' in recorded) return recorded.rejection;
+  const holdings = deps.store.holdingsOfUser(userId);
+  holdings.catch(() => undefined);
+  const recorded = await binding(snapshot).then((bound) =>
+    recordForUser(snapshot, userId, bound, deps, 'verify', holdings),
+  );
+  if ('rejection' in recorded) {
+    // Not left running past the answer: its failure would otherwise surface nowhere.
+    await holdings.catch(() => undefined);
+    return recorded.rejection;
+  }
+  // The write's own view of the holdings when it changed the purchase (the outbox derived the
+  // event from it); otherwise the index's copy with the purchase as written merged in.
+  const { purchases, grants } = recorded.holdings ?? {
+    ...(await holdings),
+    purchases: withPurchase((await holdings).purchases, recorded.purchase, userId),
+  };
   const now = deps.now();
   return {
     valid: true,
     transaction: { ...recorded.snapshot.transaction, verifiedAt: new Date(now).toISOString() },
-    entitlements: entitlementsOf(
-      withPurchase(owned, recorded.purchase, userId),
-      now,
-      deps.settings().entitlementPolicy,
-      undefined,
-      grants,
-    ),
+    entitlements: entitlementsOf(purchases, now, deps.settings().entitlementPolicy, undefined, grants),
   };
 }

@@ -11,6 +11,7 @@ import {
   tableName,
 } from './dynamo-client';
 import { changedFields, type HistoryCause, historyPut } from './history';
+import { eventCauseOf, OutboxSession } from './outbox';
 import { planWrite, purchaseWrite, transactUpdate } from './purchase-writes';
 import { storedItem } from './purchases';
 
@@ -65,6 +66,9 @@ export async function applyEvent(input: ApplyEventInput): Promise<ApplyEventResu
   };
   let current = input.stored?.item;
   let read = input.stored !== undefined;
+  const outbox = new OutboxSession();
+  const owner = typeof current?.userId === 'string' ? current.userId : input.userId;
+  if (owner) outbox.load(owner);
   return retryingWrite<ApplyEventResult>('Applying the event', async () => {
     if (!read) {
       current = await storedItem(input.pk);
@@ -81,6 +85,9 @@ export async function applyEvent(input: ApplyEventInput): Promise<ApplyEventResu
       const done = await putMarker(marker);
       return { done: { result: done === 'duplicate' ? 'duplicate' : result } };
     }
+    const written = changed ? [{ pk: input.pk, before: current, after: plan.after }] : [];
+    await outbox.prepare(written);
+    const events = await outbox.transactItems(written, eventCauseOf(cause, input.pk), now.getTime());
     try {
       await documentClient().send(
         new TransactWriteCommand({
@@ -104,6 +111,7 @@ export async function applyEvent(input: ApplyEventInput): Promise<ApplyEventResu
             ...aliases.map((alias) => ({
               Put: { TableName: purchases, Item: { pk: alias, target: input.pk } },
             })),
+            ...events.items,
           ],
         }),
       );
@@ -112,10 +120,12 @@ export async function applyEvent(input: ApplyEventInput): Promise<ApplyEventResu
       const reasons = cancellationOrThrow(error);
       if (reasons[0]?.code === 'ConditionalCheckFailed') return { done: { result: 'duplicate' } };
       const purchaseReason = operation ? reasons[1] : undefined;
+      const outboxLearnt = await outbox.absorb(reasons.slice(reasons.length - events.items.length));
       if (purchaseReason?.code === 'ConditionalCheckFailed') {
         current = purchaseReason.item ?? (await storedItem(input.pk));
         return 'again';
       }
+      if (outboxLearnt) return 'again';
       if (!isContention(reasons)) throw error;
       return 'contended';
     }

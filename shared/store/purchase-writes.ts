@@ -229,7 +229,7 @@ export function isErasedItem(item: Record<string, unknown> | undefined): boolean
 }
 
 /**
- * The erasure rule (architecture §3.8): a purchase whose owner was erased keeps its store facts
+ * The erasure rule (architecture §3.9): a purchase whose owner was erased keeps its store facts
  * but never takes back the store's `appUserId` (that uuid was personal data), and while it has no
  * owner nothing automatic gives it one: not the old binding through a webhook (`if-absent`), not
  * a verify or restore (`claim`). Only an explicit `set` (an operator's transfer) does. Otherwise

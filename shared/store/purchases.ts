@@ -1,6 +1,5 @@
 // The purchases table: purchase items, alias items and consumable credit ledger items.
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type Grant, isGrantPk } from '../domain/grant';
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Purchase, PurchaseUpdate } from '../domain/purchase';
 import {
   cancellationOrThrow,
@@ -11,8 +10,9 @@ import {
   storeError,
   tableName,
 } from './dynamo-client';
-import { grantFromItem } from './grants';
 import { changedFields, type HistoryCause, historyPut } from './history';
+import type { Holdings } from './holdings';
+import { eventCauseOf, OutboxSession, type TransactItem } from './outbox';
 import {
   claimBlockedBy,
   isPurchaseItem,
@@ -23,7 +23,6 @@ import {
   type UpdateOperation,
   type UserIdAssignment,
 } from './purchase-writes';
-import { BY_USER_INDEX } from './tables';
 
 const purchasesTable = () => tableName('PURCHASES_TABLE');
 
@@ -55,49 +54,7 @@ export async function resolveAlias(alias: string): Promise<string | undefined> {
   }
 }
 
-/** Everything a user holds: their purchases and their promotional grants. */
-export interface Holdings {
-  purchases: Purchase[];
-  grants: Grant[];
-}
-
-/** Every purchase the user owns (see `holdingsOfUser`). */
-export async function purchasesOfUser(userId: string): Promise<Purchase[]> {
-  return (await holdingsOfUser(userId)).purchases;
-}
-
-/**
- * Every purchase and grant the user holds, in one query of the `byUser` index (grant items carry
- * `userId` too). The index is eventually consistent: merge any purchase just written into the
- * result (see `withPurchase`) before deriving entitlements.
- */
-export async function holdingsOfUser(userId: string): Promise<Holdings> {
-  const purchases: Purchase[] = [];
-  const grants: Grant[] = [];
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  try {
-    do {
-      const page = await documentClient().send(
-        new QueryCommand({
-          TableName: purchasesTable(),
-          IndexName: BY_USER_INDEX,
-          KeyConditionExpression: '#u = :u',
-          ExpressionAttributeNames: { '#u': 'userId' },
-          ExpressionAttributeValues: { ':u': userId },
-          ExclusiveStartKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        if (isPurchaseItem(item)) purchases.push(purchaseFromItem(item));
-        else if (typeof item.pk === 'string' && isGrantPk(item.pk)) grants.push(grantFromItem(item));
-      }
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-  } catch (error) {
-    throw storeError(error);
-  }
-  return { purchases, grants };
-}
+export { type Holdings, holdingsOfUser, purchasesOfUser } from './holdings';
 
 /**
  * `purchases` with `written` in place of its older copy (or added), dropping it when it no longer
@@ -132,6 +89,8 @@ export interface RecordSnapshotInput {
   credit?: CreditEntry;
   /** What caused the write, for its history record; default: a verify by the owner's user. */
   cause?: HistoryCause;
+  /** The owner's holdings, when the caller is reading them anyway (the outbox derives from them). */
+  holdings?: Promise<Holdings>;
 }
 
 export interface RecordSnapshotResult {
@@ -143,6 +102,8 @@ export interface RecordSnapshotResult {
   stale: boolean;
   /** A `claim` found the purchase held by this other user: nothing was written, `purchase` is as stored. */
   heldBy?: string;
+  /** The owner's holdings after the write, when it changed the purchase. */
+  holdings?: Holdings;
 }
 
 /**
@@ -163,6 +124,8 @@ export async function recordSnapshot(input: RecordSnapshotInput): Promise<Record
   let credit = input.credit;
   let current: Record<string, unknown> | undefined;
   let read = false;
+  const outbox = new OutboxSession();
+  if (input.owner) outbox.load(input.owner.userId, input.holdings);
   return retryingWrite<RecordSnapshotResult>('Recording the purchase', async () => {
     if (!read) {
       current = await storedItem(input.pk);
@@ -186,7 +149,10 @@ export async function recordSnapshot(input: RecordSnapshotInput): Promise<Record
       return 'again';
     }
 
-    const transactItems = [
+    const written = changed ? [{ pk: input.pk, before: current, after: plan.after }] : [];
+    await outbox.prepare(written);
+    const events = await outbox.transactItems(written, eventCauseOf(cause, input.pk), now.getTime());
+    const transactItems: TransactItem[] = [
       ...(operation ? [transactUpdate(purchasesTable(), input.pk, operation)] : []),
       ...(changed
         ? [
@@ -207,14 +173,23 @@ export async function recordSnapshot(input: RecordSnapshotInput): Promise<Record
       })),
       ...(credit ? [{ Put: creditPut(credit, input.pk, input.owner?.userId, now.toISOString()) }] : []),
     ];
+    const outboxStart = transactItems.length;
+    transactItems.push(...events.items);
     try {
       await documentClient().send(new TransactWriteCommand({ TransactItems: transactItems }));
-      return done;
+      await outbox.committed(written, events.changed);
+      const holdings =
+        input.owner &&
+        (await outbox.holdingsAfter(input.owner.userId, [
+          { pk: input.pk, before: current, after: plan.after },
+        ]));
+      return holdings ? { done: { ...done.done, holdings } } : done;
     } catch (error) {
       const reasons = cancellationOrThrow(error);
       const purchaseReason = operation ? reasons[0] : undefined;
-      const creditReason = credit ? reasons[transactItems.length - 1] : undefined;
+      const creditReason = credit ? reasons[outboxStart - 1] : undefined;
       let understood = isContention(reasons);
+      if (await outbox.absorb(reasons.slice(outboxStart))) understood = true;
       if (purchaseReason?.code === 'ConditionalCheckFailed') {
         current = purchaseReason.item ?? (await storedItem(input.pk));
         understood = true;

@@ -1,5 +1,5 @@
 // Everything stored about one user, table by table: read for an export, erased for a deletion
-// request (architecture §3.8). `ERASURE_STEPS` is the one list of what an erasure touches; a new
+// request (architecture §3.9). `ERASURE_STEPS` is the one list of what an erasure touches; a new
 // table that holds user ids gets its step there.
 //
 // Large users and interruptions: every query and scan pages to the end, deletes go in batches of

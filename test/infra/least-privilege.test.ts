@@ -71,15 +71,27 @@ const STREAM_READ = [
 // verify and restore: the alias and purchase reads (GetItem), the recording write (UpdateItem,
 // or a transaction of Update + Put for aliases and credits), the byUser query, and one counter
 // update per Attesto call in the rate-limit table.
+// Every writer of a user's entitlement set: the outbox item, and condition checks (shared/store/outbox.ts).
+const OUTBOX = { entitlementEvents: ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem'] };
+
 const verifying = {
-  purchases: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  purchases: ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   'purchases/index/byUser': ['dynamodb:Query'],
   // uuidOfUser / userIdOfUuid: the store's binding.
   userIds: ['dynamodb:GetItem'],
   rateLimits: ['dynamodb:UpdateItem'],
   // The history record of a change, put in the change's transaction.
   history: ['dynamodb:PutItem'],
+  ...OUTBOX,
   [API_KEY]: READ_SECRET,
+};
+
+const granting = {
+  purchases: ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+  'purchases/index/byUser': ['dynamodb:Query'],
+  userIds: ['dynamodb:GetItem'],
+  history: ['dynamodb:PutItem'],
+  ...OUTBOX,
 };
 
 const expected: Record<string, Record<string, string[]>> = {
@@ -95,10 +107,12 @@ const expected: Record<string, Record<string, string[]>> = {
   // applyEvent: marker Put + purchase Update + history Put + alias Puts; storedItem/resolveAlias: GetItem;
   // userIdOfUuid: GetItem; markProcessed: Put.
   'webhook-consumer': {
-    purchases: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    purchases: ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    'purchases/index/byUser': ['dynamodb:Query'],
     userIds: ['dynamodb:GetItem'],
     processedEvents: ['dynamodb:PutItem'],
     history: ['dynamodb:PutItem'],
+    ...OUTBOX,
     [API_KEY]: READ_SECRET,
   },
   // Operator lookup, read only: resolveAlias/getPurchase (GetItem), purchasesOfUser (byUser),
@@ -113,11 +127,8 @@ const expected: Record<string, Record<string, string[]>> = {
   },
   // Grant and revoke: read the grant item, then one transaction of its Put (pinned to the
   // version read) and the history record's Put. A revoked grant stays on record: no DeleteItem.
-  'admin-grant': { purchases: ['dynamodb:GetItem', 'dynamodb:PutItem'], history: ['dynamodb:PutItem'] },
-  'admin-revoke-grant': {
-    purchases: ['dynamodb:GetItem', 'dynamodb:PutItem'],
-    history: ['dynamodb:PutItem'],
-  },
+  'admin-grant': granting,
+  'admin-revoke-grant': granting,
   // Export, read only: the byUser queries, the Scans where no key leads to an item (credits and
   // purchases naming the uuid, rate-limit counters), alias and user-id GetItems, the history
   // queries (both user indexes and each purchase's own records) and the outbox item.
@@ -185,10 +196,10 @@ describe('least privilege', () => {
     },
   );
 
+  // ConditionCheckItem is allowed: it reads one item's attributes inside a transaction and writes nothing.
   it('grants Scan, DeleteItem or batch only to export and erasure, and table management to none', () => {
-    const forbidden =
-      /^dynamodb:(Scan|DeleteItem|Batch.*|DescribeTable|ConditionCheckItem|GetRecords|GetShardIterator)$/;
-    const management = /^dynamodb:(DescribeTable|ConditionCheckItem|GetRecords|GetShardIterator)$/;
+    const forbidden = /^dynamodb:(Scan|DeleteItem|Batch.*|DescribeTable|GetRecords|GetShardIterator)$/;
+    const management = /^dynamodb:(DescribeTable|GetRecords|GetShardIterator)$/;
     for (const [name, fn] of Object.entries(dev.stack.functions)) {
       // The publisher's stream reads are checked exactly above; stream reads are its whole job.
       if (name === 'events-publisher') continue;

@@ -174,7 +174,10 @@ describe('verify', () => {
     expect(sandbox.stats().verify.total).toBe(1);
     expect(limiterFirst).toBe(true);
     // The caller's UUID is read while Attesto answers.
+    // The owner's outbox item and UUID are read beside the purchase and holdings.
     expect(names).toEqual([
+      'GetItemCommand',
+      'GetItemCommand',
       'GetItemCommand',
       'GetItemCommand',
       'QueryCommand',
@@ -191,7 +194,10 @@ describe('verify', () => {
       .purchase;
     const { answer, names, afterAttesto } = await measuredVerify(user, sub.token);
     expect(answer.valid).toBe(true);
+    // The owner's outbox item and UUID are read beside the purchase and holdings.
     expect(names).toEqual([
+      'GetItemCommand',
+      'GetItemCommand',
       'GetItemCommand',
       'GetItemCommand',
       'QueryCommand',

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ERASED, scrubIdentifiers } from '../../shared/domain/erasure';
 import { planWrite, purchaseWrite } from '../../shared/store/purchase-writes';
 
-// The erasure rule (architecture §3.8) in the one merge every verify, restore and webhook uses.
+// The erasure rule (architecture §3.9) in the one merge every verify, restore and webhook uses.
 
 const pk = 'apple#1000';
 const erased = {
