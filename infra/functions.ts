@@ -241,10 +241,12 @@ export const functions: Record<FunctionName, FunctionDef> = {
     description: 'Operator: moves a purchase to another user, with a reason, recorded on both users',
     // The reference lookup (GetItem, the byUser query, the user ↔ uuid items), then one
     // transaction: the purchase's Update pinned to its rev, its history Put, any credit's Update.
+    // Both users' outbox items ride in that transaction, with the pins of their other holdings.
     tables: {
-      purchases: { items: ['GetItem', 'UpdateItem'], queries: ['byUser'] },
+      purchases: { items: ['GetItem', 'UpdateItem', 'ConditionCheckItem'], queries: ['byUser'] },
       userIds: { items: ['GetItem'] },
       history: { items: ['PutItem'] },
+      ...outboxTables(),
     },
   },
   'admin-resync': {
@@ -253,9 +255,10 @@ export const functions: Record<FunctionName, FunctionDef> = {
     // The reference lookup, then the verify path's write (recordSnapshot: UpdateItem, or a
     // transaction of Update + history Put + alias Puts). No rate-limit counter: operators only.
     tables: {
-      purchases: { items: ['GetItem', 'PutItem', 'UpdateItem'], queries: ['byUser'] },
+      purchases: { items: ['GetItem', 'PutItem', 'UpdateItem', 'ConditionCheckItem'], queries: ['byUser'] },
       userIds: { items: ['GetItem'] },
       history: { items: ['PutItem'] },
+      ...outboxTables(),
     },
     secrets: ['attestoApiKey'],
   },

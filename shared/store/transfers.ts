@@ -1,10 +1,12 @@
 // An operator's transfer of a purchase to another user: the new owner, the store bindings it
 // overrides, the consumable's credit, and the history record (listed under both users) — in one
 // transaction, pinned to the version of the purchase read.
+
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { creditKey, type Purchase, type PurchaseTransfer } from '../domain/purchase';
 import { cancellationOrThrow, documentClient, isContention, retryingWrite, tableName } from './dynamo-client';
 import { type HistoryCause, historyPut } from './history';
+import { eventCauseOf, OutboxSession } from './outbox';
 import { isPurchaseItem, purchaseFromItem } from './purchase-writes';
 import { storedItem } from './purchases';
 
@@ -55,6 +57,9 @@ async function creditItems(purchase: Purchase): Promise<Record<string, unknown>[
  * the pin and the transfer is planned again over what it wrote.
  */
 export async function transferPurchase(input: TransferInput, now: Date): Promise<TransferResult> {
+  // Both users' entitlement sets may change: each gets its event in the same transaction.
+  const outbox = new OutboxSession();
+  outbox.load(input.toUserId);
   return retryingWrite<TransferResult>('Transferring the purchase', async () => {
     const current = await storedItem(input.pk);
     if (!current || !isPurchaseItem(current)) return { done: { outcome: 'missing' } };
@@ -65,6 +70,9 @@ export async function transferPurchase(input: TransferInput, now: Date): Promise
     const after = { ...current, userId: input.toUserId, transfer, rev, updatedAt: now.toISOString() };
     const credits = await creditItems(before);
     const cause: HistoryCause = { source: 'operator', operator: input.operator, reason: input.reason };
+    const written = [{ pk: input.pk, before: current, after }];
+    await outbox.prepare(written);
+    const events = await outbox.transactItems(written, eventCauseOf(cause, input.pk), now.getTime());
     try {
       await documentClient().send(
         new TransactWriteCommand({
@@ -109,20 +117,26 @@ export async function transferPurchase(input: TransferInput, now: Date): Promise
                 },
               },
             })),
+            ...events.items,
           ],
         }),
       );
     } catch (error) {
       const reasons = cancellationOrThrow(error);
+      const outboxLearnt = await outbox.absorb(reasons.slice(2 + credits.length));
+      if (outboxLearnt) return 'again';
       if (isContention(reasons)) return 'contended';
       // The purchase or a credit changed since it was read (a concurrent change of the purchase
       // also took the history number this one needs): plan again over what is there now. A
       // history record failing on its own is not ours to explain away.
       const purchaseMoved = reasons[0]?.code === 'ConditionalCheckFailed';
-      const creditMoved = reasons.slice(2).some((r) => r.code === 'ConditionalCheckFailed');
+      const creditMoved = reasons
+        .slice(2, 2 + credits.length)
+        .some((r) => r.code === 'ConditionalCheckFailed');
       if (purchaseMoved || (creditMoved && reasons[1]?.code !== 'ConditionalCheckFailed')) return 'again';
       throw error;
     }
+    await outbox.committed(written, events.changed);
     return { done: { outcome: 'moved', before, after: purchaseFromItem(after) } };
   });
 }

@@ -159,18 +159,20 @@ const expected: Record<string, Record<string, string[]>> = {
   // consumable's credit items; then one transaction of the purchase's Update (pinned to its rev),
   // the history Put and the credit Updates. No Put on purchases: nothing new is created.
   'admin-transfer': {
-    purchases: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    purchases: ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
     'purchases/index/byUser': ['dynamodb:Query'],
     userIds: ['dynamodb:GetItem'],
     history: ['dynamodb:PutItem'],
+    ...OUTBOX,
   },
   // Resync: the reference lookup, one Attesto call, then recordSnapshot as a verify writes it
   // (UpdateItem, or Update + history Put + alias Puts). No rate-limit counter.
   'admin-resync': {
-    purchases: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    purchases: ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     'purchases/index/byUser': ['dynamodb:Query'],
     userIds: ['dynamodb:GetItem'],
     history: ['dynamodb:PutItem'],
+    ...OUTBOX,
     [API_KEY]: READ_SECRET,
   },
   // Reads the outbox table's stream only (its event source mapping; the label names the table for

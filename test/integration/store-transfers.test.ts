@@ -140,3 +140,53 @@ describe('transferPurchase', () => {
     expect(records.map((r) => r.cause.source)).toEqual(['operator', 'verify', 'verify']);
   });
 });
+
+describe('transferPurchase and the outbox', () => {
+  it("writes each user's entitlements.changed event in the transfer's transaction: the new owner gains, the old one loses", async () => {
+    const tx = newTx();
+    const pk = purchaseKey('apple', tx);
+    const from = `dave-${tx}`;
+    const to = `erin-${tx}`;
+    const now = Date.now();
+    await recordSnapshot({
+      pk,
+      update: updateFor(
+        ev('snapshot', now, {
+          productId: 'premium_monthly',
+          productType: 'subscription',
+          status: 'active',
+          expiresAt: now + 30 * 86_400_000,
+          latestTransactionId: tx,
+        }),
+      ),
+      owner: { userId: from, mode: 'claim' },
+    });
+    const outboxOf = async (userId: string) =>
+      (
+        await documentClient().send(
+          new GetCommand({
+            TableName: tableName('ENTITLEMENT_EVENTS_TABLE'),
+            Key: { pk: `user#${userId}` },
+            ConsistentRead: true,
+          }),
+        )
+      ).Item;
+    expect((await outboxOf(from))?.sequence).toBe(1);
+    expect(await outboxOf(to)).toBeUndefined();
+
+    await transferPurchase({ pk, toUserId: to, operator: OPERATOR, reason: 'new account' }, new Date());
+
+    const lost = await outboxOf(from);
+    const gained = await outboxOf(to);
+    expect(lost?.sequence).toBe(2);
+    expect(gained?.sequence).toBe(1);
+    const lostEvent = JSON.parse(String(lost?.event));
+    const gainedEvent = JSON.parse(String(gained?.event));
+    expect(lostEvent.data.entitlements).toEqual([]);
+    expect(lostEvent.data.previous.map((e: { key: string }) => e.key)).toEqual(['premium']);
+    expect(gainedEvent.data.entitlements.map((e: { key: string }) => e.key)).toEqual(['premium']);
+    expect(gainedEvent.data.cause).toEqual(
+      expect.objectContaining({ source: 'operator', reason: 'new account' }),
+    );
+  });
+});
