@@ -3,8 +3,8 @@ import {
   backoffMs,
   CHECK_DUE_SHARDS,
   checkDueShard,
-  DEFAULT_CHECK_SCHEDULE as S,
   nextCheckAt,
+  DEFAULT_CHECK_SCHEDULE as S,
 } from '../../shared/domain/check-schedule';
 import type { Purchase } from '../../shared/domain/purchase';
 
