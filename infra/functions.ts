@@ -72,7 +72,8 @@ export type FunctionName =
   | 'webhook-consumer'
   | 'admin-customer'
   | 'admin-grant'
-  | 'admin-revoke-grant';
+  | 'admin-revoke-grant'
+  | 'reconcile';
 
 export const functions: Record<FunctionName, FunctionDef> = {
   'verify-apple': {
@@ -169,6 +170,21 @@ export const functions: Record<FunctionName, FunctionDef> = {
     name: 'admin-revoke-grant',
     description: "Operator: revokes a user's promotional grant (kept on record, marked revoked)",
     tables: { purchases: { items: ['GetItem', 'PutItem'] }, history: { items: ['PutItem'] } },
+  },
+  reconcile: {
+    name: 'reconcile',
+    description:
+      'Scheduled: re-verifies through Attesto the purchases whose notifications may have gone missing',
+    // The due index (never the table), the purchase read and the recording write (Update, with
+    // history and alias Puts in its transaction), the appUserId → user lookup of an unowned purchase.
+    tables: {
+      purchases: { items: ['GetItem', 'PutItem', 'UpdateItem'], queries: ['checkDue'] },
+      userIds: { items: ['GetItem'] },
+      history: { items: ['PutItem'] },
+    },
+    secrets: ['attestoApiKey'],
+    // A pass stops starting checks well before this (functions/reconcile/handler.ts).
+    timeoutSeconds: 300,
   },
 };
 

@@ -8,6 +8,7 @@ import { DataTables } from './constructs/data-tables';
 import { ProductFunction } from './constructs/function-factory';
 import { ProductHttpApi } from './constructs/http-api';
 import { Monitoring } from './constructs/monitoring';
+import { Reconciliation } from './constructs/reconciliation';
 import { WebhookPipeline } from './constructs/webhook-pipeline';
 import { corsSettings } from './cors';
 import { type FunctionName, functions } from './functions';
@@ -35,6 +36,9 @@ function functionEnvironment(config: StageConfig): Record<string, string> {
     ATTESTO_CALLS_PER_USER: String(config.attesto.callLimit.calls),
     ATTESTO_CALL_WINDOW_SECONDS: String(config.attesto.callLimit.windowSeconds),
     ...(config.historyRetentionDays ? { HISTORY_RETENTION_DAYS: String(config.historyRetentionDays) } : {}),
+    // Every write of a purchase places it in the due-for-a-check index by these.
+    RECONCILE_DELAY_SECONDS: String(config.reconciliation.delaySeconds),
+    RECONCILE_LOOKBACK_DAYS: String(config.reconciliation.lookBackDays),
   };
 }
 
@@ -46,6 +50,7 @@ export class IapBackendStack extends Stack {
   readonly functions: Record<FunctionName, ProductFunction>;
   readonly httpApi: ProductHttpApi;
   readonly monitoring: Monitoring;
+  readonly reconciliation: Reconciliation;
 
   constructor(scope: Construct, id: string, props: IapBackendStackProps) {
     super(scope, id, props);
@@ -127,6 +132,12 @@ export class IapBackendStack extends Stack {
       functions: Object.values(built),
       ...(config.alarms.email ? { alarmEmail: config.alarms.email } : {}),
       api5xxRatePercent: config.alarms.api5xxRatePercent,
+    });
+
+    this.reconciliation = new Reconciliation(this, 'Reconciliation', {
+      fn: built.reconcile,
+      settings: config.reconciliation,
+      monitoring: this.monitoring,
     });
 
     // ---- outputs --------------------------------------------------------------------------

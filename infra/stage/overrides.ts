@@ -33,6 +33,9 @@ export const CONTEXT_OVERRIDES = {
   googleNotifications: { setting: 'notifications.google.enabled', reading: 'flag' },
   googlePushAudience: { setting: 'notifications.google.audience', reading: 'text' },
   googlePushServiceAccount: { setting: 'notifications.google.pushServiceAccount', reading: 'text' },
+  reconciliation: { setting: 'reconciliation.enabled', reading: 'flag' },
+  reconcileEveryMinutes: { setting: 'reconciliation.everyMinutes', reading: 'number' },
+  reconcileMaxCalls: { setting: 'reconciliation.maxCalls', reading: 'number' },
 } as const satisfies Record<string, { setting: string; reading: Reading }>;
 
 export type ContextOverride = keyof typeof CONTEXT_OVERRIDES;

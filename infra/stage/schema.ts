@@ -12,6 +12,10 @@ import {
   historyRetentionDays,
   type OWNERSHIP_POLICIES,
   ownershipPolicy,
+  reconcileConcurrency,
+  reconcileDelaySeconds,
+  reconcileLookBackDays,
+  reconcileMaxCalls,
 } from '../../shared/setting-definitions';
 import { overrideOf } from './overrides';
 
@@ -99,6 +103,23 @@ export interface StageConfig {
   consumerMaxConcurrency: number;
   /** Days each history record is kept; unset: forever (the default of every stage). */
   historyRetentionDays?: number;
+  /** Re-verifying purchases whose notifications may have gone missing (docs/reconciliation.md). */
+  reconciliation: ReconciliationSettings;
+}
+
+export interface ReconciliationSettings {
+  /** Run the scheduled passes; off, the schedule exists but is disabled. */
+  enabled: boolean;
+  /** Minutes between passes. */
+  everyMinutes: number;
+  /** Attesto calls one pass may make, retries included: keep it well inside the tenant's quota. */
+  maxCalls: number;
+  /** Attesto calls one pass makes at once. */
+  concurrency: number;
+  /** Seconds after a subscription's stored expiry before it is checked. */
+  delaySeconds: number;
+  /** Days after expiry a purchase is still checked. */
+  lookBackDays: number;
 }
 
 export type AppleNotificationEnvironment = 'Production' | 'Sandbox';
@@ -203,6 +224,14 @@ export const stageConfigSchema = z.object({
   deletionProtection: z.boolean(),
   consumerMaxConcurrency: z.number().int().min(2).max(1000),
   historyRetentionDays: z.optional(historyRetentionDays),
+  reconciliation: z.object({
+    enabled: z.boolean(),
+    everyMinutes: z.number().int().min(1).max(1440),
+    maxCalls: reconcileMaxCalls,
+    concurrency: reconcileConcurrency,
+    delaySeconds: reconcileDelaySeconds,
+    lookBackDays: reconcileLookBackDays,
+  }),
   notifications: z.object({
     apple: z.object({
       enabled: z.boolean(),

@@ -34,6 +34,16 @@ const shared = {
     productsRequireAuth: false,
   },
   corsAllowOrigins: [...DEFAULT_CORS_ORIGINS],
+  // Every 15 minutes, at most 200 Attesto calls a pass: 800 calls an hour at most, well inside
+  // Attesto's tenant quota (docs/reconciliation.md "What it costs").
+  reconciliation: {
+    enabled: true,
+    everyMinutes: 15,
+    maxCalls: 200,
+    concurrency: 4,
+    delaySeconds: 600,
+    lookBackDays: 60,
+  },
   // historyRetentionDays: unset on every stage, so history is kept forever; a number of days
   // sets a TTL on each record (docs/configuration.md, History).
 } satisfies Partial<StageConfig>;

@@ -112,6 +112,15 @@ const expected: Record<string, Record<string, string[]>> = {
     purchases: ['dynamodb:GetItem', 'dynamodb:PutItem'],
     history: ['dynamodb:PutItem'],
   },
+  // A pass: the due index only (dueItems, countDue), storedItem (GetItem), recordSnapshot (Update
+  // + history and alias Puts), recordUnchangedCheck (UpdateItem), userIdOfUuid (GetItem).
+  reconcile: {
+    purchases: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    'purchases/index/checkDue': ['dynamodb:Query'],
+    userIds: ['dynamodb:GetItem'],
+    history: ['dynamodb:PutItem'],
+    [API_KEY]: READ_SECRET,
+  },
 };
 
 describe('least privilege', () => {
