@@ -16,6 +16,7 @@ import type { HttpResponse } from './http-api-result';
 import { createJwtAuthorizer } from './jwt-authorizer';
 import { freePort } from './ports';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, provisionLocal } from './provision';
+import { DEFAULT_RECONCILE_EVERY, parseDuration, startReconcileRunner } from './reconcile-runner';
 import {
   createSigV4Authorizer,
   generateOperatorCredentials,
@@ -60,6 +61,8 @@ export interface LocalRuntime {
   data: string;
   /** DynamoDB, SQS and the queue names, one line. */
   emulators: string;
+  /** How often reconciliation runs, for the banner. */
+  reconcile: string;
   /** The one credential the /admin/ routes accept in this run (npm run admin reads it from /_dev/runtime). */
   adminCredentials: OperatorCredentials;
   ddb: DynamoDbLocal;
@@ -78,6 +81,7 @@ function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const { env, inMemory, dataDir } = options;
   const requestedPort = portFrom(env, 'PORT', 3000);
+  const reconcileEveryMs = parseDuration('RECONCILE_EVERY', env.RECONCILE_EVERY || DEFAULT_RECONCILE_EVERY);
   const apiPort = requestedPort || (await freePort());
   const sandboxPort = portFrom(env, 'ATTESTO_SANDBOX_PORT', 3001);
   const ddbPort = portFrom(env, 'DYNAMODB_PORT', 0);
@@ -143,6 +147,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       // EMF metric lines are for CloudWatch; locally they would drown the request log.
       // POWERTOOLS_METRICS_DISABLED=false in the shell prints them.
       POWERTOOLS_METRICS_DISABLED: env.POWERTOOLS_METRICS_DISABLED || 'true',
+      // Locally a subscription is due for a check from the instant its stored expiry has passed.
+      RECONCILE_DELAY_SECONDS: env.RECONCILE_DELAY_SECONDS || '0',
     });
 
     let authorize: Authorizer;
@@ -175,6 +181,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const resolveHandler = functionHandlerResolver();
     const reportError = (fn: string | undefined, error: unknown) =>
       options.warn(`[${fn ?? 'api'}] ${(error as Error)?.stack ?? String(error)}`);
+    const reconciler = startReconcileRunner({
+      resolveHandler,
+      everyMs: reconcileEveryMs,
+      log: options.log,
+      warn: options.warn,
+    });
+    stack.push({ name: 'reconciliation', stop: () => reconciler.stop() });
     const api = await startHttpApi({
       port: apiPort,
       // The direct store routes are served once their verification settings are present, as a
@@ -201,7 +214,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           dlqUrl: resources.dlqUrl,
           // For `npm run admin`: the local runtime's own operator credential, signed for LOCAL_REGION.
           adminCredentials,
-        }) ?? devEndpoints?.(req, body),
+        }) ??
+        (await reconciler.endpoint(req)) ??
+        devEndpoints?.(req, body),
       log: options.log,
       onFunctionError: reportError,
     });
@@ -243,6 +258,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       data: inMemory ? 'in memory (--in-memory): nothing is kept after Ctrl-C' : dataDir,
       emulators: `DynamoDB ${ddb.endpoint} · SQS ${sqsLocal.endpoint} (queue ${resources.queueUrl.split('/').pop()}, DLQ ${resources.dlqUrl.split('/').pop()}) · ${apiUrl}${RUNTIME_INFO_PATH}`,
       adminCredentials,
+      reconcile: reconcileEveryMs
+        ? `a pass every ${env.RECONCILE_EVERY || DEFAULT_RECONCILE_EVERY} (RECONCILE_EVERY; 0 turns it off)`
+        : 'off (RECONCILE_EVERY=0)',
       ddb,
       stop,
     };

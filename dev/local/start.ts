@@ -25,6 +25,7 @@ function banner(runtime: LocalRuntime, startedMs: number): string {
     `             curl -H "Authorization: Bearer $(npm run -s token -- alice)" ${runtime.apiUrl}/api/iap/entitlements`,
     `  Admin      npm run admin -- customer <user id, uuid, transaction id, token or order id>`,
     `             signed with this run's own key ${runtime.adminCredentials.accessKeyId} (docs/support.md)`,
+    `  Reconcile  ${runtime.reconcile}; one now: npm run reconcile`,
     `  Data       ${data}`,
     `  Emulators  ${runtime.emulators}`,
     '',

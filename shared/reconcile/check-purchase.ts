@@ -52,6 +52,12 @@ export async function checkWithAttesto(
   );
   if (outcome.outcome === 'rejected') return { kind: 'nothing', reason: outcome.error };
   const { linkedPurchaseToken: _linked, purchaseToken: _token, ...rest } = outcome.snapshot;
-  // The token asked about is the purchase's key (the root of any upgrade chain).
-  return { kind: 'snapshot', snapshot: { ...rest, pk: purchase.pk } };
+  // A verify is ordered at its token's start, so that any event of the token wins over it. A
+  // check is asked about a token long after that start precisely because an event may be
+  // missing: Google's answer is the token's state now, so it is ordered now (same generation).
+  // Events before the check lose to it; any event after it still wins.
+  return {
+    kind: 'snapshot',
+    snapshot: { ...rest, event: { ...rest.event, occurredAt: context.now }, pk: purchase.pk },
+  };
 }
