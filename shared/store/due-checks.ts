@@ -96,8 +96,9 @@ export async function countDue(now: number): Promise<{ count: number; readUnits:
 
 /**
  * A check of `item` (as the pass read it) that changed nothing: the next check moves out with
- * backoff. Written only over exactly that version with that check time, so a concurrent change,
- * or another pass that recorded the same check first, wins and this is dropped ('superseded').
+ * backoff. Written only while the item is still scheduled exactly as the pass read it, so a
+ * concurrent change (which schedules anew) or another pass that recorded the same check first
+ * wins, and this is dropped ('superseded').
  */
 export async function recordUnchangedCheck(
   item: Record<string, unknown>,
@@ -105,15 +106,11 @@ export async function recordUnchangedCheck(
 ): Promise<'recorded' | 'superseded'> {
   const attempts = (typeof item.checkAttempts === 'number' ? item.checkAttempts : 0) + 1;
   const check = checkAttributesFor(purchaseFromItem(item), now, attempts);
-  const names: Record<string, string> = {
-    '#d': 'checkDue',
-    '#a': 'checkAt',
-    '#n': 'checkAttempts',
-    '#r': 'rev',
-  };
+  const names: Record<string, string> = { '#d': 'checkDue', '#a': 'checkAt', '#n': 'checkAttempts' };
   const values: Record<string, unknown> = { ':seen': item.checkAt };
-  const revPin = typeof item.rev === 'number' ? '#r = :rev' : 'attribute_not_exists(#r)';
-  if (typeof item.rev === 'number') values[':rev'] = item.rev;
+  const attemptsPin =
+    typeof item.checkAttempts === 'number' ? '#n = :seenAttempts' : 'attribute_not_exists(#n)';
+  if (typeof item.checkAttempts === 'number') values[':seenAttempts'] = item.checkAttempts;
   let update = 'REMOVE #d, #a, #n';
   if (check.due) {
     update = 'SET #d = :d, #a = :a, #n = :n';
@@ -125,7 +122,7 @@ export async function recordUnchangedCheck(
         TableName: purchasesTable(),
         Key: { pk: item.pk },
         UpdateExpression: update,
-        ConditionExpression: `#a = :seen AND ${revPin}`,
+        ConditionExpression: `#a = :seen AND ${attemptsPin}`,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       }),

@@ -15,6 +15,7 @@ import {
 } from '../domain/purchase';
 import { staleFill } from '../domain/state-machine';
 import { CHECK_ATTRIBUTES, checkAttributesFor } from './check-due-attributes';
+import { changedFields } from './history';
 
 const ORDER_PREFIX = 'order_';
 const GEN_PREFIX = 'gen_';
@@ -231,7 +232,9 @@ const BOOKKEEPING_ONLY = new Set<string>(['updatedAt', 'rev', ...CHECK_ATTRIBUTE
 
 /**
  * Places the purchase as it is after the write in the due-for-a-check index (or takes it out),
- * in the same write. Any write that lands is news about the purchase, so its checks start over.
+ * in the same write, when the write changes what the purchase says (its facts or owner): that is
+ * news, so its checks start over. A write of bookkeeping only (a later order key with the same
+ * facts, as a check that learnt nothing writes) leaves the schedule to the checks.
  */
 function scheduleCheck(b: ExpressionBuilder, after: Record<string, unknown>, nowIso: string): void {
   const check = checkAttributesFor(purchaseFromItem(after), Date.parse(nowIso));
@@ -276,7 +279,7 @@ export function planWrite(
   }
   after.rev = rev;
   if (current && sameExceptBookkeeping(current, after)) return { after: current, stale, rev: rev - 1 };
-  scheduleCheck(built.b, after, nowIso);
+  if (changedFields(current, after) !== undefined) scheduleCheck(built.b, after, nowIso);
   for (const attribute of CHECK_ATTRIBUTES) {
     const effect = built.b.effects.get(attribute);
     if (!effect) continue;

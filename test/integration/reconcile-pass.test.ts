@@ -4,6 +4,7 @@
 // Attesto fails, and two passes at once apply each change once.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { lambdaContext } from '../../dev/fixtures/api-event';
 import type { AttestoSandbox } from '../../dev/sandbox/server';
 import { purchaseKey } from '../../shared/domain/purchase';
 import { verifyGooglePurchase } from '../../shared/purchases/verify-google';
@@ -12,7 +13,7 @@ import { defaultReconcileDeps } from '../../shared/reconcile/run';
 import { historyOfPurchase } from '../../shared/store/history';
 import { getPurchase } from '../../shared/store/purchases';
 import { useLocalAws } from '../support/local-aws';
-import { readItem, startSandboxForConsumer } from './webhook-test-kit';
+import { readItem, sqsEvent, startSandboxForConsumer } from './webhook-test-kit';
 
 let sandbox: AttestoSandbox;
 // The sandbox's month lasts 5 minutes and checks wait 10 minutes after expiry: a pass 16 minutes
@@ -105,6 +106,31 @@ describe('a reconciliation pass', () => {
     expect((await readItem(pk))?.checkAt).toBe(
       new Date((after?.expiresAt as number) + 600_000).toISOString(),
     );
+  });
+
+  it('applies a renewal over the events the purchase already applied (a check is ordered at its own time)', async () => {
+    const user = `rec-${randomUUID()}`;
+    const { purchase, webhooks } = await sandbox.buy({
+      platform: 'google',
+      productId: 'premium_monthly',
+      deliver: false,
+    });
+    const pk = purchaseKey('google', purchase.subjectKey);
+    await verifyGooglePurchase(user, {
+      productId: 'premium_monthly',
+      purchaseToken: purchase.token,
+      type: 'subscription',
+      packageName: undefined,
+    });
+    const consumer = (await import('../../functions/webhook-consumer/handler')) as {
+      handler: (event: unknown, context: unknown) => Promise<unknown>;
+    };
+    await consumer.handler(sqsEvent(webhooks), lambdaContext('webhook-consumer'));
+    expect((await readItem(pk))?.appliedOrder).toBeGreaterThan(0);
+    const renewed = await sandbox.act(purchase.id, 'renew', { deliver: false });
+    const summary = await pass(AHEAD);
+    expect(summary).toMatchObject({ checked: 1, changed: 1, failed: 0 });
+    expect((await getPurchase(pk))?.expiresAt).toBe(Date.parse(renewed.purchase.expiresAt as string));
   });
 
   it('a check that changes nothing backs the purchase off instead of asking again at once', async () => {
