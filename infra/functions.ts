@@ -108,7 +108,8 @@ export type FunctionName =
   | 'admin-transfer'
   | 'admin-resync'
   | 'events-publisher'
-  | 'events-webhook';
+  | 'events-webhook'
+  | 'reconcile';
 
 export const functions: Record<FunctionName, FunctionDef> = {
   'verify-apple': {
@@ -277,6 +278,26 @@ export const functions: Record<FunctionName, FunctionDef> = {
     tables: {},
     // The receiver gets 10 s (functions/events-webhook/handler.ts); the queue's visibility timeout is derived from this.
     timeoutSeconds: 30,
+  },
+  reconcile: {
+    name: 'reconcile',
+    description:
+      'Scheduled: re-verifies through Attesto the purchases whose notifications may have gone missing',
+    // The due index (never the table), the purchase read and the recording write (Update, with
+    // history and alias Puts in its transaction), the appUserId → user lookup of an unowned purchase,
+    // and the owner's outbox event with the pins of their other holdings (shared/store/outbox.ts).
+    tables: {
+      purchases: {
+        items: ['GetItem', 'PutItem', 'UpdateItem', 'ConditionCheckItem'],
+        queries: ['checkDue', 'byUser'],
+      },
+      userIds: { items: ['GetItem'] },
+      history: { items: ['PutItem'] },
+      ...outboxTables(),
+    },
+    secrets: ['attestoApiKey'],
+    // A pass stops starting checks well before this (functions/reconcile/handler.ts).
+    timeoutSeconds: 300,
   },
 };
 

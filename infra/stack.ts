@@ -9,6 +9,7 @@ import { ProductFunction } from './constructs/function-factory';
 import { ProductHttpApi } from './constructs/http-api';
 import { Monitoring } from './constructs/monitoring';
 import { OutboundEvents } from './constructs/outbound-events';
+import { Reconciliation } from './constructs/reconciliation';
 import { WebhookPipeline } from './constructs/webhook-pipeline';
 import { corsSettings } from './cors';
 import { type FunctionName, functions } from './functions';
@@ -36,6 +37,9 @@ function functionEnvironment(config: StageConfig): Record<string, string> {
     ATTESTO_CALLS_PER_USER: String(config.attesto.callLimit.calls),
     ATTESTO_CALL_WINDOW_SECONDS: String(config.attesto.callLimit.windowSeconds),
     ...(config.historyRetentionDays ? { HISTORY_RETENTION_DAYS: String(config.historyRetentionDays) } : {}),
+    // Every write of a purchase places it in the due-for-a-check index by these.
+    RECONCILE_DELAY_SECONDS: String(config.reconciliation.delaySeconds),
+    RECONCILE_LOOKBACK_DAYS: String(config.reconciliation.lookBackDays),
   };
 }
 
@@ -48,6 +52,7 @@ export class IapBackendStack extends Stack {
   readonly events: OutboundEvents;
   readonly httpApi: ProductHttpApi;
   readonly monitoring: Monitoring;
+  readonly reconciliation: Reconciliation;
 
   constructor(scope: Construct, id: string, props: IapBackendStackProps) {
     super(scope, id, props);
@@ -140,6 +145,12 @@ export class IapBackendStack extends Stack {
         publisherDlq: this.events.publisherDlq,
         ...(this.events.deliveryDlq ? { webhookDlq: this.events.deliveryDlq } : {}),
       },
+    });
+
+    this.reconciliation = new Reconciliation(this, 'Reconciliation', {
+      fn: built.reconcile,
+      settings: config.reconciliation,
+      monitoring: this.monitoring,
     });
 
     // ---- outputs --------------------------------------------------------------------------

@@ -28,3 +28,18 @@ export const SETTING_DEFAULTS = {
   attestoCallsPerUser: 120,
   attestoCallWindowSeconds: 600,
 } as const;
+
+/** Reconciliation (docs/reconciliation.md): Attesto calls one pass may make, and how many at once. */
+export const reconcileMaxCalls = z.number().check(z.int(), z.gte(1), z.lte(10_000));
+export const reconcileConcurrency = z.number().check(z.int(), z.gte(1), z.lte(32));
+/** Seconds after a subscription's stored expiry before it is checked (0 = at once). */
+export const reconcileDelaySeconds = z.number().check(z.int(), z.gte(0), z.lte(86_400));
+/** Days after expiry a purchase is still checked. */
+export const reconcileLookBackDays = z.number().check(z.int(), z.gte(1), z.lte(400));
+
+export const RECONCILE_DEFAULTS = {
+  maxCalls: 200,
+  concurrency: 4,
+  delaySeconds: 600,
+  lookBackDays: 60,
+} as const;

@@ -21,6 +21,7 @@ import { createJwtAuthorizer } from './jwt-authorizer';
 import { LOCAL_BUS_NAME, startOutboundEventsLocal } from './outbound-events-local';
 import { freePort } from './ports';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, provisionLocal } from './provision';
+import { DEFAULT_RECONCILE_EVERY, parseDuration, startReconcileRunner } from './reconcile-runner';
 import {
   createSigV4Authorizer,
   generateOperatorCredentials,
@@ -69,6 +70,8 @@ export interface LocalRuntime {
   emulators: string;
   /** Where entitlement events go in this run. */
   events: string;
+  /** How often reconciliation runs, for the banner. */
+  reconcile: string;
   /** The one credential the /admin/ routes accept in this run (npm run admin reads it from /_dev/runtime). */
   adminCredentials: OperatorCredentials;
   ddb: DynamoDbLocal;
@@ -87,6 +90,7 @@ function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const { env, inMemory, dataDir } = options;
   const requestedPort = portFrom(env, 'PORT', 3000);
+  const reconcileEveryMs = parseDuration('RECONCILE_EVERY', env.RECONCILE_EVERY || DEFAULT_RECONCILE_EVERY);
   const apiPort = requestedPort || (await freePort());
   const sandboxPort = portFrom(env, 'ATTESTO_SANDBOX_PORT', 3001);
   const ddbPort = portFrom(env, 'DYNAMODB_PORT', 0);
@@ -154,6 +158,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       // EMF metric lines are for CloudWatch; locally they would drown the request log.
       // POWERTOOLS_METRICS_DISABLED=false in the shell prints them.
       POWERTOOLS_METRICS_DISABLED: env.POWERTOOLS_METRICS_DISABLED || 'true',
+      // Locally a subscription is due for a check from the instant its stored expiry has passed.
+      RECONCILE_DELAY_SECONDS: env.RECONCILE_DELAY_SECONDS || '0',
     });
 
     let authorize: Authorizer;
@@ -223,6 +229,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     });
     const reportError = (fn: string | undefined, error: unknown) =>
       options.warn(`[${fn ?? 'api'}] ${(error as Error)?.stack ?? String(error)}`);
+    const reconciler = startReconcileRunner({
+      resolveHandler,
+      everyMs: reconcileEveryMs,
+      log: options.log,
+      warn: options.warn,
+    });
+    stack.push({ name: 'reconciliation', stop: () => reconciler.stop() });
     const api = await startHttpApi({
       port: apiPort,
       // The direct store routes are served once their verification settings are present, as a
@@ -255,6 +268,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           ...(attesto.mode === 'sandbox' ? { webhookSecret: env.ATTESTO_WEBHOOK_SECRET } : {}),
         }) ??
         outbound.endpoint(req) ??
+        (await reconciler.endpoint(req)) ??
         devEndpoints?.(req, body),
       log: options.log,
       onFunctionError: reportError,
@@ -298,6 +312,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       emulators: `DynamoDB ${ddb.endpoint} · SQS ${sqsLocal.endpoint} (queue ${resources.queueUrl.split('/').pop()}, DLQ ${resources.dlqUrl.split('/').pop()}) · ${apiUrl}${RUNTIME_INFO_PATH}`,
       events: outbound.description,
       adminCredentials,
+      reconcile: reconcileEveryMs
+        ? `a pass every ${env.RECONCILE_EVERY || DEFAULT_RECONCILE_EVERY} (RECONCILE_EVERY; 0 turns it off)`
+        : 'off (RECONCILE_EVERY=0)',
       ddb,
       stop,
     };

@@ -6,6 +6,7 @@ import {
   DescribeTableCommand,
   DynamoDBClient,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -67,6 +68,23 @@ function createTableInput(def: TableDef, tableName: string): CreateTableCommandI
   };
 }
 
+async function addMissingIndexes(ddb: DynamoDBClient, def: TableDef, tableName: string): Promise<void> {
+  const { Table } = await ddb.send(new DescribeTableCommand({ TableName: tableName }));
+  const existing = new Set((Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+  const wanted = createTableInput(def, tableName);
+  for (const index of wanted.GlobalSecondaryIndexes ?? []) {
+    if (existing.has(index.IndexName)) continue;
+    const keys = new Set(index.KeySchema?.map((k) => k.AttributeName));
+    await ddb.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: wanted.AttributeDefinitions?.filter((a) => keys.has(a.AttributeName)),
+        GlobalSecondaryIndexUpdates: [{ Create: index }],
+      }),
+    );
+  }
+}
+
 export async function provisionLocal(options: {
   ddbEndpoint: string;
   sqsEndpoint: string;
@@ -101,9 +119,10 @@ export async function provisionLocal(options: {
           );
         }
       } catch (error) {
-        // Persisted local data: the table already exists from an earlier run.
+        // Persisted local data: the table already exists from an earlier run; an index added
+        // since then is added to it.
         if (!(error instanceof ResourceInUseException)) throw error;
-        await ddb.send(new DescribeTableCommand({ TableName: name }));
+        await addMissingIndexes(ddb, def, name);
       }
     }
 

@@ -62,6 +62,7 @@ function banner(runtime: LocalRuntime, startedMs: number, bundles: FunctionBundl
     `             signed with this run's own key ${runtime.adminCredentials.accessKeyId} (docs/support.md)`,
     `  Functions  ${functionsLine(bundles)}`,
     `  Events     ${runtime.events}: npm run events -- tail`,
+    `  Reconcile  ${runtime.reconcile}; one now: npm run reconcile`,
     `  Data       ${data}`,
     `  Emulators  ${runtime.emulators}`,
     '',

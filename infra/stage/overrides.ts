@@ -35,6 +35,9 @@ export const CONTEXT_OVERRIDES = {
   googlePushServiceAccount: { setting: 'notifications.google.pushServiceAccount', reading: 'text' },
   eventsWebhookUrl: { setting: 'events.webhookUrl', reading: 'text' },
   eventsWebhookSecretsArn: { setting: 'events.existingWebhookSecretsArn', reading: 'text' },
+  reconciliation: { setting: 'reconciliation.enabled', reading: 'flag' },
+  reconcileEveryMinutes: { setting: 'reconciliation.everyMinutes', reading: 'number' },
+  reconcileMaxCalls: { setting: 'reconciliation.maxCalls', reading: 'number' },
 } as const satisfies Record<string, { setting: string; reading: Reading }>;
 
 export type ContextOverride = keyof typeof CONTEXT_OVERRIDES;

@@ -12,6 +12,10 @@ import {
   historyRetentionDays,
   type OWNERSHIP_POLICIES,
   ownershipPolicy,
+  reconcileConcurrency,
+  reconcileDelaySeconds,
+  reconcileLookBackDays,
+  reconcileMaxCalls,
 } from '../../shared/setting-definitions';
 import { overrideOf } from './overrides';
 
@@ -101,6 +105,8 @@ export interface StageConfig {
   historyRetentionDays?: number;
   /** Outbound `entitlements.changed` events (docs/events.md): always on the bus, webhooks optional. */
   events: EventSettings;
+  /** Re-verifying purchases whose notifications may have gone missing (docs/reconciliation.md). */
+  reconciliation: ReconciliationSettings;
 }
 
 export interface EventSettings {
@@ -111,6 +117,21 @@ export interface EventSettings {
    * (with a webhook URL): the stack creates one with a fresh `whsec_` secret.
    */
   existingWebhookSecretsArn?: string;
+}
+
+export interface ReconciliationSettings {
+  /** Run the scheduled passes; off, the schedule exists but is disabled. */
+  enabled: boolean;
+  /** Minutes between passes. */
+  everyMinutes: number;
+  /** Attesto calls one pass may make, retries included: keep it well inside the tenant's quota. */
+  maxCalls: number;
+  /** Attesto calls one pass makes at once. */
+  concurrency: number;
+  /** Seconds after a subscription's stored expiry before it is checked. */
+  delaySeconds: number;
+  /** Days after expiry a purchase is still checked. */
+  lookBackDays: number;
 }
 
 export type AppleNotificationEnvironment = 'Production' | 'Sandbox';
@@ -218,6 +239,14 @@ export const stageConfigSchema = z.object({
   events: z.object({
     webhookUrl: httpsUrl.optional(),
     existingWebhookSecretsArn: secretArn.optional(),
+  }),
+  reconciliation: z.object({
+    enabled: z.boolean(),
+    everyMinutes: z.number().int().min(1).max(1440),
+    maxCalls: reconcileMaxCalls,
+    concurrency: reconcileConcurrency,
+    delaySeconds: reconcileDelaySeconds,
+    lookBackDays: reconcileLookBackDays,
   }),
   notifications: z.object({
     apple: z.object({

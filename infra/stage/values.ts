@@ -37,6 +37,16 @@ const shared = {
   // Entitlement events always go to the stack's EventBridge bus; set events.webhookUrl (or
   // -c eventsWebhookUrl=https://…) to also receive them as signed webhooks (docs/events.md).
   events: {},
+  // Every 15 minutes, at most 200 Attesto calls a pass: 800 calls an hour at most, well inside
+  // Attesto's tenant quota (docs/reconciliation.md "What it costs").
+  reconciliation: {
+    enabled: true,
+    everyMinutes: 15,
+    maxCalls: 200,
+    concurrency: 4,
+    delaySeconds: 600,
+    lookBackDays: 60,
+  },
   // historyRetentionDays: unset on every stage, so history is kept forever; a number of days
   // sets a TTL on each record (docs/configuration.md, History).
 } satisfies Partial<StageConfig>;

@@ -306,3 +306,12 @@ export function attestoClientFromEnv(): AttestoClient {
     memo = { baseUrl, client: createAttestoClient({ baseUrl, apiKey: attestoApiKey }) };
   return memo.client;
 }
+
+/**
+ * A client of its own rather than the shared one, sending through `fetch`: for a caller that
+ * counts or caps the requests it makes (a reconciliation pass's Attesto call budget).
+ */
+export function attestoClientFromEnvWith(options: { fetch: typeof fetch }): AttestoClient {
+  const baseUrl = readConfig(attestoEnvSchema).ATTESTO_URL.replace(/\/+$/, '');
+  return createAttestoClient({ baseUrl, apiKey: attestoApiKey, fetch: options.fetch });
+}

@@ -134,3 +134,19 @@ export type WebhookEndpoint = 'attesto' | 'apple' | 'google';
 export function countWebhookReceipt(endpoint: WebhookEndpoint, receipt: 'queued' | 'rejected') {
   metrics.count(receipt === 'queued' ? 'WebhooksQueued' : 'WebhooksRejected', { endpoint });
 }
+
+/** What one reconciliation pass did; every figure is written, zeros included, on one EMF line. */
+export function countReconcilePass(summary: {
+  checked: number;
+  changed: number;
+  failed: number;
+  stillDue: number;
+  attestoCalls: number;
+}) {
+  metrics.count('ReconcilePasses');
+  metrics.count('ReconcileChecked', {}, summary.checked);
+  metrics.count('ReconcileChanged', {}, summary.changed);
+  metrics.count('ReconcileFailed', {}, summary.failed);
+  metrics.count('ReconcileStillDue', {}, summary.stillDue);
+  metrics.count('ReconcileAttestoCalls', {}, summary.attestoCalls);
+}

@@ -14,6 +14,8 @@ import {
   parsePurchaseKey,
 } from '../domain/purchase';
 import { staleFill } from '../domain/state-machine';
+import { CHECK_ATTRIBUTES, checkAttributesFor } from './check-due-attributes';
+import { changedFields } from './history';
 
 const ORDER_PREFIX = 'order_';
 const GEN_PREFIX = 'gen_';
@@ -76,6 +78,7 @@ class ExpressionBuilder {
   readonly names: Record<string, string> = {};
   readonly values: Record<string, unknown> = {};
   readonly sets: string[] = [];
+  readonly removes: string[] = [];
   /** What the SETs do, so the write can be applied to a copy of the item in memory. */
   readonly effects = new Map<string, { value: unknown; ifAbsent: boolean }>();
   private n = 0;
@@ -109,9 +112,15 @@ class ExpressionBuilder {
     this.sets.push(`${n} = if_not_exists(${n}, ${this.value(v)})`);
   }
 
+  remove(attribute: string): void {
+    this.effects.set(attribute, { value: undefined, ifAbsent: false });
+    this.removes.push(this.name(attribute));
+  }
+
   operation(condition: string): UpdateOperation {
+    const remove = this.removes.length ? ` REMOVE ${this.removes.join(', ')}` : '';
     return {
-      UpdateExpression: `SET ${this.sets.join(', ')} ADD ${this.name('rev')} ${this.value(1)}`,
+      UpdateExpression: `SET ${this.sets.join(', ')}${remove} ADD ${this.name('rev')} ${this.value(1)}`,
       ConditionExpression: condition,
       ExpressionAttributeNames: this.names,
       ExpressionAttributeValues: this.values,
@@ -252,7 +261,24 @@ function withoutErasedOwner(
 }
 
 /** Attributes a write always touches, which alone do not make it a change. */
-const BOOKKEEPING_ONLY = new Set(['updatedAt', 'rev']);
+const BOOKKEEPING_ONLY = new Set<string>(['updatedAt', 'rev', ...CHECK_ATTRIBUTES]);
+
+/**
+ * Places the purchase as it is after the write in the due-for-a-check index (or takes it out),
+ * in the same write, when the write changes what the purchase says (its facts or owner): that is
+ * news, so its checks start over. A write of bookkeeping only (a later order key with the same
+ * facts, as a check that learnt nothing writes) leaves the schedule to the checks.
+ */
+function scheduleCheck(b: ExpressionBuilder, after: Record<string, unknown>, nowIso: string): void {
+  const check = checkAttributesFor(purchaseFromItem(after), Date.parse(nowIso));
+  if (check.due) {
+    b.set('checkDue', check.checkDue);
+    b.set('checkAt', check.checkAt);
+    b.set('checkAttempts', check.checkAttempts);
+  } else if (CHECK_ATTRIBUTES.some((attribute) => after[attribute] !== undefined)) {
+    for (const attribute of CHECK_ATTRIBUTES) b.remove(attribute);
+  }
+}
 
 export interface PlannedWrite {
   /** The write, pinned to the version `current` read; undefined when it would change nothing. */
@@ -287,6 +313,13 @@ export function planWrite(
   }
   after.rev = rev;
   if (current && sameExceptBookkeeping(current, after)) return { after: current, stale, rev: rev - 1 };
+  if (changedFields(current, after) !== undefined) scheduleCheck(built.b, after, nowIso);
+  for (const attribute of CHECK_ATTRIBUTES) {
+    const effect = built.b.effects.get(attribute);
+    if (!effect) continue;
+    if (effect.value === undefined) delete after[attribute];
+    else after[attribute] = effect.value;
+  }
   const pin = current
     ? stale
       ? '' // the stale fill already pins rev
@@ -306,7 +339,7 @@ function sameExceptBookkeeping(a: Record<string, unknown>, b: Record<string, unk
 
 /**
  * A stored purchase item as a Purchase (order and generation attributes folded into fieldOrder
- * and fieldGen, `rev` dropped).
+ * and fieldGen, `rev` and the due-for-a-check attributes dropped).
  */
 export function purchaseFromItem(item: Record<string, unknown>): Purchase {
   const fieldOrder: Purchase['fieldOrder'] = {};
@@ -317,7 +350,7 @@ export function purchaseFromItem(item: Record<string, unknown>): Purchase {
       fieldOrder[attribute.slice(ORDER_PREFIX.length) as PurchaseField] = value as number;
     } else if (attribute.startsWith(GEN_PREFIX)) {
       fieldGen[attribute.slice(GEN_PREFIX.length) as PurchaseField] = value as number;
-    } else if (attribute !== 'rev') {
+    } else if (attribute !== 'rev' && !(CHECK_ATTRIBUTES as readonly string[]).includes(attribute)) {
       purchase[attribute] = value;
     }
   }

@@ -104,6 +104,8 @@ export interface RecordSnapshotResult {
   heldBy?: string;
   /** The owner's holdings after the write, when it changed the purchase. */
   holdings?: Holdings;
+  /** This call changed the purchase's facts or owner (and wrote its history record). */
+  changed?: boolean;
 }
 
 /**
@@ -139,12 +141,15 @@ export async function recordSnapshot(input: RecordSnapshotInput): Promise<Record
     const now = new Date();
     const { operation } = plan;
     const changed = operation !== undefined && changedFields(current, plan.after) !== undefined;
-    const done = { done: { purchase: purchaseFromItem(plan.after), credited: credit !== undefined, stale } };
+    const done = {
+      done: { purchase: purchaseFromItem(plan.after), credited: credit !== undefined, stale, changed },
+    };
 
     if (aliases.length === 0 && !credit && !changed) {
       if (!operation) return done;
       const outcome = await updateReturningItem(input.pk, operation);
-      if ('purchase' in outcome) return { done: { purchase: outcome.purchase, credited: false, stale } };
+      if ('purchase' in outcome)
+        return { done: { purchase: outcome.purchase, credited: false, stale, changed: false } };
       current = outcome.current ?? (await storedItem(input.pk));
       return 'again';
     }

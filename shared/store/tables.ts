@@ -37,6 +37,8 @@ export interface TableDef {
 }
 
 export const BY_USER_INDEX = 'byUser';
+/** Purchases due for a reconciliation check (shared/store/check-due-attributes.ts): sparse. */
+export const CHECK_DUE_INDEX = 'checkDue';
 
 /**
  * purchases: one item per store purchase (`pk = <platform>#<subjectKey>`), alias items mapping
@@ -53,6 +55,13 @@ export const purchasesTable: TableDef = {
       indexName: BY_USER_INDEX,
       partitionKey: { name: 'userId', type: 'S' },
       sortKey: { name: 'pk', type: 'S' },
+    },
+    // Only purchases that may be stale carry `checkDue` (a shard, `due#0`…) and `checkAt` (ISO),
+    // so a reconciliation pass reads the due ones and never the table.
+    {
+      indexName: CHECK_DUE_INDEX,
+      partitionKey: { name: 'checkDue', type: 'S' },
+      sortKey: { name: 'checkAt', type: 'S' },
     },
   ],
 };

@@ -180,6 +180,17 @@ const expected: Record<string, Record<string, string[]>> = {
   'events-publisher': { entitlementEvents: STREAM_READ },
   // Without a webhook URL (dev) it has no queue, no secret and nothing to read.
   'events-webhook': {},
+  // A pass: the due index only (dueItems, countDue), storedItem (GetItem), recordSnapshot (Update
+  // + history and alias Puts), recordUnchangedCheck (UpdateItem), userIdOfUuid (GetItem).
+  reconcile: {
+    purchases: ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    'purchases/index/byUser': ['dynamodb:Query'],
+    'purchases/index/checkDue': ['dynamodb:Query'],
+    userIds: ['dynamodb:GetItem'],
+    history: ['dynamodb:PutItem'],
+    ...OUTBOX,
+    [API_KEY]: READ_SECRET,
+  },
 };
 
 /** Only export and erasure find items no key leads to, and only erasure deletes. */

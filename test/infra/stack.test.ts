@@ -32,6 +32,7 @@ const FUNCTION_NAMES: FunctionName[] = [
   'admin-resync',
   'events-publisher',
   'events-webhook',
+  'reconcile',
 ];
 /** The default routes: key, function, whether the JWT authorizer runs. */
 const ROUTES: { key: string; fn: FunctionName; user: boolean }[] = [
@@ -325,7 +326,7 @@ describe('webhook pipeline', () => {
 
 describe('tables', () => {
   it.each([
-    { key: 'purchases', indexes: ['byUser'], ttl: undefined },
+    { key: 'purchases', indexes: ['byUser', 'checkDue'], ttl: undefined },
     { key: 'userIds', indexes: [], ttl: undefined },
     { key: 'processedEvents', indexes: [], ttl: 'ttl' },
     { key: 'rateLimits', indexes: [], ttl: 'ttl' },
@@ -383,7 +384,7 @@ describe('tables', () => {
     expect(() => synthStage({ stage: 'dev', historyRetentionDays: '0' })).toThrow(/historyRetentionDays/);
   });
 
-  it('indexes purchases by user (userId, pk)', () => {
+  it('indexes purchases by user (userId, pk) and by when they are due for a check (checkDue, checkAt)', () => {
     dev.template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       GlobalSecondaryIndexes: [
         {
@@ -391,6 +392,14 @@ describe('tables', () => {
           KeySchema: [
             { AttributeName: 'userId', KeyType: 'HASH' },
             { AttributeName: 'pk', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+        {
+          IndexName: 'checkDue',
+          KeySchema: [
+            { AttributeName: 'checkDue', KeyType: 'HASH' },
+            { AttributeName: 'checkAt', KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'ALL' },
         },
@@ -530,7 +539,7 @@ describe('functions', () => {
     expect(actionsOf(consumer)).not.toContain('sqs:SendMessage');
   });
 
-  it('lets the webhook read only the signing secrets, and verify, restore and the consumer only the API key', () => {
+  it('lets the webhook read only the signing secrets, and verify, restore, the consumer and reconciliation only the API key', () => {
     const readers = { attestoApiKey: [] as string[], attestoWebhookSecrets: [] as string[] };
     const envVars = {
       attestoApiKey: 'ATTESTO_API_KEY_SECRET_ARN',
@@ -554,6 +563,7 @@ describe('functions', () => {
     }
     expect(readers.attestoApiKey.sort()).toEqual([
       'admin-resync',
+      'reconcile',
       'restore',
       'verify-apple',
       'verify-google',
@@ -627,8 +637,8 @@ describe('monitoring and outputs', () => {
     const topicId = dev.logicalId(dev.stack.monitoring.topic);
     const alarms = resourcesOfType(dev, 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
     // Throttles take one alarm per 10 functions (metric math combines at most 10 metrics); three
-    // watch the events publisher (test/infra/outbound-events.test.ts).
-    expect(alarms).toHaveLength(8);
+    // watch the events publisher (test/infra/outbound-events.test.ts) and two reconciliation.
+    expect(alarms).toHaveLength(10);
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
     dev.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateNumberOfMessagesVisible',

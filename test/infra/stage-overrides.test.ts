@@ -56,6 +56,9 @@ const EXPECTED: Record<string, [string, string, unknown]> = {
     'notifications.google.pushServiceAccount',
     'push@p.iam.gserviceaccount.com',
   ],
+  reconciliation: ['false', 'reconciliation.enabled', false],
+  reconcileEveryMinutes: ['60', 'reconciliation.everyMinutes', 60],
+  reconcileMaxCalls: ['50', 'reconciliation.maxCalls', 50],
 };
 
 const at = (value: unknown, path: string): unknown =>

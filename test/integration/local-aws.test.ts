@@ -16,8 +16,9 @@ describe('local provisioning from the stack definitions', () => {
     const ddb = new DynamoDBClient({});
     const table = await ddb.send(new DescribeTableCommand({ TableName: res.tableNames.PURCHASES_TABLE }));
     expect(table.Table?.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
-    expect(table.Table?.GlobalSecondaryIndexes?.map((g) => g.IndexName)).toEqual(
-      purchasesTable.globalSecondaryIndexes.map((g) => g.indexName),
+    // DynamoDB Local lists indexes in no particular order.
+    expect(table.Table?.GlobalSecondaryIndexes?.map((g) => g.IndexName).sort()).toEqual(
+      purchasesTable.globalSecondaryIndexes.map((g) => g.indexName).sort(),
     );
     const ttl = await ddb.send(
       new DescribeTimeToLiveCommand({ TableName: res.tableNames.PROCESSED_EVENTS_TABLE }),
