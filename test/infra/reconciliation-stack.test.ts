@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CfnJson, synthStage } from './synth';
+import { type CfnJson, PROD_APP_SETTINGS, synthStage } from './synth';
 
 // The scheduled reconciliation: an EventBridge Scheduler schedule per stage (disabled, not
 // removed, by the stage's off-switch) invoking the reconcile function with its call budget, and
@@ -24,7 +24,12 @@ describe('reconciliation in the stack', () => {
   });
 
   it('the off-switch and the rate are per stage (context overrides here)', () => {
-    const off = synthStage({ stage: 'prod', reconciliation: 'false', reconcileEveryMinutes: '60' });
+    const off = synthStage({
+      stage: 'prod',
+      ...PROD_APP_SETTINGS,
+      reconciliation: 'false',
+      reconcileEveryMinutes: '60',
+    });
     expect(resources(off, 'AWS::Scheduler::Schedule')[0]?.Properties).toMatchObject({
       ScheduleExpression: 'rate(1 hour)',
       State: 'DISABLED',
