@@ -259,7 +259,10 @@ describe('export and erasure through the local runtime and npm run admin', () =>
       const causes = doc.history.map((h: { cause: { source: string } }) => h.cause.source);
       expect(causes).toEqual(expect.arrayContaining(['verify', 'attesto-webhook', 'operator']));
       expect(doc.history.length).toBeGreaterThanOrEqual(4);
-      expect(doc.entitlementEvents).toEqual([]);
+      // The user's outbox item: their newest entitlements.changed event.
+      expect(doc.entitlementEvents).toEqual([
+        expect.objectContaining({ pk: `user#${dora}`, userId: dora, sequence: expect.any(Number) }),
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
