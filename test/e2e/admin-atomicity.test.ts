@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../dev/local/local-runtime';
-import { LOCAL_REGION } from '../../dev/local/provision';
 import { type AdminTarget, signAdminRequest } from '../../ops/admin-request';
 import { grantPk } from '../../shared/domain/grant';
 import { aliasKey, purchaseKey } from '../../shared/domain/purchase';
@@ -13,6 +12,7 @@ import { historyOfPurchase } from '../../shared/store/history';
 import { getPurchase, storedItem } from '../../shared/store/purchases';
 import { startRuntimeInMemory } from '../support/local-runtime';
 import { devToken, sandboxCall, userCall } from '../support/local-runtime-calls';
+import { localAdminTarget } from '../support/operator-calls';
 import { rawRequest } from '../support/raw-request';
 
 // History is written in the same transaction as the change it records, so a failure between the
@@ -98,12 +98,7 @@ describe('history and state are written together, or neither (local runtime, Dyn
       },
     }));
     sandboxUrl = process.env.ATTESTO_URL as string;
-    target = {
-      baseUrl: runtime.apiUrl,
-      region: LOCAL_REGION,
-      credentials: runtime.adminCredentials,
-      source: 'test',
-    };
+    target = localAdminTarget(runtime);
   }, 90_000);
 
   afterAll(async () => {

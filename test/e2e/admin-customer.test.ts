@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../dev/local/local-runtime';
-import { LOCAL_REGION } from '../../dev/local/provision';
 import { type AdminTarget, signAdminRequest } from '../../ops/admin-request';
 import { startRuntimeInMemory } from '../support/local-runtime';
 import { devToken, sandboxCall, userCall } from '../support/local-runtime-calls';
+import { localAdminTarget } from '../support/operator-calls';
 import { rawRequest } from '../support/raw-request';
 
 // The operator API through the local runtime (what `npm start` serves): only a request signed
@@ -81,12 +81,7 @@ describe('operator API through the local runtime', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'iap-admin-e2e-'));
     ({ runtime } = await startRuntimeInMemory({ dataDir }));
     sandboxUrl = process.env.ATTESTO_URL as string;
-    target = {
-      baseUrl: runtime.apiUrl,
-      region: LOCAL_REGION,
-      credentials: runtime.adminCredentials,
-      source: 'test',
-    };
+    target = localAdminTarget(runtime);
 
     // alice: an Apple subscription (then renewed) and a Google one, both bound to her uuid.
     const token = await tokenFor(alice);

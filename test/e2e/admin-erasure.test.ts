@@ -8,20 +8,20 @@ import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dy
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../dev/local/local-runtime';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../dev/local/provision';
-import { type AdminTarget, signAdminRequest } from '../../ops/admin-request';
+import type { AdminTarget } from '../../ops/admin-request';
 import { purchaseKey } from '../../shared/domain/purchase';
 import { tables } from '../../shared/store/tables';
 import { startRuntimeInMemory } from '../support/local-runtime';
 import { devToken, sandboxCall, userCall } from '../support/local-runtime-calls';
-import { rawRequest } from '../support/raw-request';
+import { adminCall, adminCliExit, localAdminTarget } from '../support/operator-calls';
 
 // Export and erasure through the local runtime (what `npm start` serves) and `npm run admin`:
 // the export holds every kind of item stored about a customer; after the erasure no table holds
 // their user id or uuid anywhere, their purchases stay without an owner, and neither a later
 // webhook nor a later verify gives those purchases to anybody.
 
-const run = promisify(execFile);
-const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
+const _run = promisify(execFile);
+const _TSX = join(process.cwd(), 'node_modules/.bin/tsx');
 
 interface SandboxPurchase {
   id: string;
@@ -51,27 +51,10 @@ describe('export and erasure through the local runtime and npm run admin', () =>
   const sandbox = <T>(path: string, body: unknown) =>
     sandboxCall<T>(process.env.ATTESTO_URL as string, path, body);
 
-  async function admin(method: 'GET' | 'POST', path: string, payload?: unknown) {
-    const body = payload === undefined ? undefined : JSON.stringify(payload);
-    const { url, headers } = await signAdminRequest(target, {
-      method,
-      path,
-      ...(body === undefined ? {} : { body }),
-    });
-    return rawRequest<Record<string, unknown>>(url, method, headers, body);
-  }
+  const admin = (method: 'GET' | 'POST', path: string, payload?: unknown) =>
+    adminCall(target, method, path, payload);
 
-  const cli = async (...args: string[]) => {
-    try {
-      const { stdout, stderr } = await run(TSX, ['ops/admin-cli.ts', ...args], {
-        env: { ...process.env, PORT: String(runtime.apiUrl.split(':').pop()) },
-      });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const cli = (...args: string[]) => adminCliExit(runtime, ...args);
 
   /** Every item of every table the runtime provisioned, as JSON text, by table. */
   async function everyTable(): Promise<Record<string, string[]>> {
@@ -113,12 +96,7 @@ describe('export and erasure through the local runtime and npm run admin', () =>
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'iap-erasure-e2e-'));
     ({ runtime } = await startRuntimeInMemory({ dataDir }));
-    target = {
-      baseUrl: runtime.apiUrl,
-      region: LOCAL_REGION,
-      credentials: runtime.adminCredentials,
-      source: 'test',
-    };
+    target = localAdminTarget(runtime);
     info = (await (await fetch(`${runtime.apiUrl}/_dev/runtime`)).json()) as RuntimeInfo;
     ddb = DynamoDBDocumentClient.from(
       new DynamoDBClient({

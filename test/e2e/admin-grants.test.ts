@@ -5,19 +5,18 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../dev/local/local-runtime';
-import { LOCAL_REGION } from '../../dev/local/provision';
-import { type AdminTarget, signAdminRequest } from '../../ops/admin-request';
+import type { AdminTarget } from '../../ops/admin-request';
 import { startRuntimeInMemory } from '../support/local-runtime';
 import { devToken, userCall } from '../support/local-runtime-calls';
-import { rawRequest } from '../support/raw-request';
+import { adminCall, adminCli, localAdminTarget } from '../support/operator-calls';
 import { sdkEntitlementsResponseSchema } from '../support/sdk-schemas';
 
 // Promotional grants through the local runtime (what `npm start` serves): an operator grants an
 // entitlement key, and every answer the app gets (verify, restore, entitlements) and the customer
 // view carry it until it expires or is revoked; each change leaves a history record.
 
-const run = promisify(execFile);
-const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
+const _run = promisify(execFile);
+const _TSX = join(process.cwd(), 'node_modules/.bin/tsx');
 
 interface Entitlement {
   key: string;
@@ -40,21 +39,8 @@ describe('promotional grants through the local runtime', () => {
   const userApi = (path: string, token: string, body?: unknown) =>
     userCall(runtime.apiUrl, path, token, body);
 
-  async function admin(
-    method: 'GET' | 'POST',
-    path: string,
-    payload?: unknown,
-    query?: Record<string, string>,
-  ) {
-    const body = payload === undefined ? undefined : JSON.stringify(payload);
-    const { url, headers } = await signAdminRequest(target, {
-      method,
-      path,
-      ...(query ? { query } : {}),
-      ...(body === undefined ? {} : { body }),
-    });
-    return rawRequest<Record<string, unknown>>(url, method, headers, body);
-  }
+  const admin = (method: 'GET' | 'POST', path: string, payload?: unknown, query?: Record<string, string>) =>
+    adminCall(target, method, path, payload, query);
 
   /** The three answers the app gets, each checked against the SDK's own schema. */
   async function everyAnswer(user: string, token: string): Promise<Record<string, Entitlement[]>> {
@@ -79,20 +65,12 @@ describe('promotional grants through the local runtime', () => {
     };
   }
 
-  const cli = (...args: string[]) =>
-    run(TSX, ['ops/admin-cli.ts', ...args], {
-      env: { ...process.env, PORT: String(runtime.apiUrl.split(':').pop()) },
-    });
+  const cli = (...args: string[]) => adminCli(runtime, ...args);
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'iap-grants-e2e-'));
     ({ runtime } = await startRuntimeInMemory({ dataDir }));
-    target = {
-      baseUrl: runtime.apiUrl,
-      region: LOCAL_REGION,
-      credentials: runtime.adminCredentials,
-      source: 'test',
-    };
+    target = localAdminTarget(runtime);
     bobToken = await tokenFor(bob);
     const uuid = (await userApi('/api/iap/uuid', bobToken, {})).body as unknown as { uuid: string };
     const res = await fetch(`${process.env.ATTESTO_URL}/_sandbox/purchases`, {

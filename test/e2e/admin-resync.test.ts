@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../dev/local/local-runtime';
-import { LOCAL_REGION } from '../../dev/local/provision';
 import { type AdminTarget, signAdminRequest } from '../../ops/admin-request';
 import { purchaseKey } from '../../shared/domain/purchase';
 import { updateFor } from '../../shared/domain/state-machine';
@@ -13,6 +12,7 @@ import { historyOfPurchase } from '../../shared/store/history';
 import { getPurchase, recordSnapshot } from '../../shared/store/purchases';
 import { startRuntimeInMemory } from '../support/local-runtime';
 import { devToken, sandboxCall, userCall } from '../support/local-runtime-calls';
+import { adminCli, localAdminTarget } from '../support/operator-calls';
 import { ev, MONTH, T } from '../support/purchase-histories';
 import { rawRequest } from '../support/raw-request';
 
@@ -22,8 +22,8 @@ import { rawRequest } from '../support/raw-request';
 // operator history record; a second resync finds nothing new and writes nothing; an Attesto that
 // fails leaves the purchase as it was.
 
-const run = promisify(execFile);
-const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
+const _run = promisify(execFile);
+const _TSX = join(process.cwd(), 'node_modules/.bin/tsx');
 
 interface SandboxPurchase {
   id: string;
@@ -52,10 +52,7 @@ describe('re-syncing a purchase through the local runtime', () => {
     return rawRequest<Record<string, unknown>>(url, 'POST', headers, body);
   }
 
-  const cli = (...args: string[]) =>
-    run(TSX, ['ops/admin-cli.ts', ...args], {
-      env: { ...process.env, PORT: String(runtime.apiUrl.split(':').pop()) },
-    });
+  const cli = (...args: string[]) => adminCli(runtime, ...args);
 
   /** A purchase carol bought and verified; the store's webhooks are never sent. */
   async function verifiedPurchase(platform: 'apple' | 'google'): Promise<SandboxPurchase> {
@@ -84,12 +81,7 @@ describe('re-syncing a purchase through the local runtime', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'iap-resync-e2e-'));
     ({ runtime } = await startRuntimeInMemory({ dataDir }));
     sandboxUrl = process.env.ATTESTO_URL as string;
-    target = {
-      baseUrl: runtime.apiUrl,
-      region: LOCAL_REGION,
-      credentials: runtime.adminCredentials,
-      source: 'test',
-    };
+    target = localAdminTarget(runtime);
     carolToken = await devToken(runtime.apiUrl, carol);
   }, 90_000);
 

@@ -5,22 +5,21 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../dev/local/local-runtime';
-import { LOCAL_REGION } from '../../dev/local/provision';
-import { type AdminTarget, signAdminRequest } from '../../ops/admin-request';
+import type { AdminTarget } from '../../ops/admin-request';
 import { purchaseKey } from '../../shared/domain/purchase';
 import { historyOfPurchase } from '../../shared/store/history';
 import { getPurchase } from '../../shared/store/purchases';
 import { startRuntimeInMemory } from '../support/local-runtime';
 import { devToken, sandboxCall, userCall } from '../support/local-runtime-calls';
-import { rawRequest } from '../support/raw-request';
+import { adminCall, adminCli, localAdminTarget } from '../support/operator-calls';
 
 // An operator moves a purchase to the customer's new account through the local runtime (what
 // `npm start` serves) and `npm run admin -- transfer`: both users' entitlements change, the
 // history record shows on both, and the store's binding to the old account no longer decides who
 // owns the purchase — not a verify by the old account, not a webhook carrying its uuid.
 
-const run = promisify(execFile);
-const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
+const _run = promisify(execFile);
+const _TSX = join(process.cwd(), 'node_modules/.bin/tsx');
 
 interface SandboxPurchase {
   id: string;
@@ -62,26 +61,10 @@ describe('transferring a purchase through the local runtime', () => {
       type: 'subscription',
     });
 
-  async function admin(
-    method: 'GET' | 'POST',
-    path: string,
-    payload?: unknown,
-    query?: Record<string, string>,
-  ) {
-    const body = payload === undefined ? undefined : JSON.stringify(payload);
-    const { url, headers } = await signAdminRequest(target, {
-      method,
-      path,
-      ...(query ? { query } : {}),
-      ...(body === undefined ? {} : { body }),
-    });
-    return rawRequest<Record<string, unknown>>(url, method, headers, body);
-  }
+  const admin = (method: 'GET' | 'POST', path: string, payload?: unknown, query?: Record<string, string>) =>
+    adminCall(target, method, path, payload, query);
 
-  const cli = (...args: string[]) =>
-    run(TSX, ['ops/admin-cli.ts', ...args], {
-      env: { ...process.env, PORT: String(runtime.apiUrl.split(':').pop()) },
-    });
+  const cli = (...args: string[]) => adminCli(runtime, ...args);
   const cliFailure = (...args: string[]) =>
     cli(...args).then(
       () => undefined,
@@ -102,12 +85,7 @@ describe('transferring a purchase through the local runtime', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'iap-transfer-e2e-'));
     ({ runtime } = await startRuntimeInMemory({ dataDir }));
     sandboxUrl = process.env.ATTESTO_URL as string;
-    target = {
-      baseUrl: runtime.apiUrl,
-      region: LOCAL_REGION,
-      credentials: runtime.adminCredentials,
-      source: 'test',
-    };
+    target = localAdminTarget(runtime);
     [aliceToken, bobToken] = await Promise.all([
       devToken(runtime.apiUrl, alice),
       devToken(runtime.apiUrl, bob),
