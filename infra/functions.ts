@@ -232,7 +232,7 @@ export const functions: Record<FunctionName, FunctionDef> = {
       userIds: { items: ['GetItem', 'DeleteItem'] },
       history: { items: ['Query', 'PutItem', 'BatchWriteItem'], queries: ['byUser', 'byPreviousUser'] },
       rateLimits: { items: ['Scan', 'BatchWriteItem'] },
-      entitlementEvents: { items: ['GetItem', 'BatchWriteItem'] },
+      entitlementEvents: { items: ['GetItem', 'PutItem', 'BatchWriteItem'] },
     },
     // As long as API Gateway waits: a user too large for one call is finished by calling again.
     timeoutSeconds: 29,

@@ -16,6 +16,12 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import {
+  type EntitlementsChangedEvent,
+  entitlementsChangedEvent,
+  eventIdOf,
+} from '../domain/entitlement-events';
+import type { Entitlement } from '../domain/entitlements';
 import { ERASED, type ErasureCounts, emptyCounts, scrubIdentifiers } from '../domain/erasure';
 import { isGrantPk } from '../domain/grant';
 import { aliasKey, keyReference, parsePurchaseKey } from '../domain/purchase';
@@ -312,10 +318,58 @@ const rateLimitStep: ErasureStep = {
 };
 
 /** The outbound event outbox keeps one item per user, keyed by the user id. */
+/**
+ * The outbox item goes, but first the app's own backend hears that the user's entitlements are
+ * gone: one last `entitlements.changed` event with an empty set (cause `operator`, reason
+ * `erasure`), written over the item so the stream hands it on before the item's removal. A user
+ * whose last event already had an empty set gets none.
+ */
+async function finalEvent(item: Item, subject: Subject, now: Date): Promise<void> {
+  const sequence = typeof item.sequence === 'number' ? item.sequence : 0;
+  let previous: Entitlement[] = [];
+  try {
+    previous = (JSON.parse(String(item.event)) as EntitlementsChangedEvent).data.entitlements;
+  } catch {
+    // An unreadable last event: say the set is empty all the same.
+  }
+  if (previous.length === 0) return;
+  const event = entitlementsChangedEvent({
+    userId: subject.userId,
+    appUserId: subject.uuid,
+    sequence: sequence + 1,
+    entitlements: [],
+    previous,
+    cause: { source: 'operator', reason: 'erasure' },
+    now: now.getTime(),
+  });
+  try {
+    await documentClient().send(
+      new PutCommand({
+        TableName: tableName('ENTITLEMENT_EVENTS_TABLE'),
+        Item: {
+          pk: item.pk,
+          userId: subject.userId,
+          sequence: sequence + 1,
+          eventId: eventIdOf(subject.userId, sequence + 1),
+          event: JSON.stringify(event),
+          occurredAt: event.data.occurredAt,
+        },
+        // A change of the user's set in between took the next number: its event stands, ours is moot.
+        ConditionExpression: '#s = :s',
+        ExpressionAttributeNames: { '#s': 'sequence' },
+        ExpressionAttributeValues: { ':s': sequence },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
+}
+
 const outboxStep: ErasureStep = {
   table: 'ENTITLEMENT_EVENTS_TABLE',
-  async erase(subject, counts) {
+  async erase(subject, counts, now) {
     const items = await outboxItems(subject);
+    for (const item of items) await finalEvent(item, subject, now);
     await deleteAll(
       'ENTITLEMENT_EVENTS_TABLE',
       items.map((i) => ({ pk: i.pk })),

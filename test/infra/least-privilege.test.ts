@@ -153,7 +153,7 @@ const expected: Record<string, Record<string, string[]>> = {
     'history/index/byUser': ['dynamodb:Query'],
     'history/index/byPreviousUser': ['dynamodb:Query'],
     rateLimits: ['dynamodb:BatchWriteItem', 'dynamodb:Scan'],
-    entitlementEvents: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem'],
+    entitlementEvents: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
   },
   // Transfer: the reference lookup (GetItem, byUser, uuid items), the previous owner's uuid, the
   // consumable's credit items; then one transaction of the purchase's Update (pinned to its rev),
