@@ -1,18 +1,10 @@
 // `npm run bench:outbox`: figure 6 of bench/README.md on its own (the outbox's write units and
 // the consumer's throughput next to raw TransactWriteItems), printed and written to
 // bench/outbox-results.json.
+import './bench-env';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-process.env.POWERTOOLS_SERVICE_NAME ??= 'iap-backend';
-process.env.AWS_REGION = 'us-east-1';
-process.env.AWS_ACCESS_KEY_ID = 'local';
-process.env.AWS_SECRET_ACCESS_KEY = 'local';
-process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING ??= '1';
-process.removeAllListeners('warning');
 
 const { countSdkCalls } = await import('./sdk-calls');
 countSdkCalls();

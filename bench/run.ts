@@ -1,21 +1,9 @@
 // `npm run bench`: every figure of bench/README.md, each next to its baseline measured in the same
 // run, printed as one table and written to bench/results.json.
+import './bench-env';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-// Before any product module loads: the logger reads its level once, and 10 000 consumed events
-// would otherwise print 10 000 lines.
-process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-// Business metrics (EMF lines on stdout) would drown the table.
-process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-process.env.POWERTOOLS_SERVICE_NAME ??= 'iap-backend';
-process.env.AWS_REGION = 'us-east-1';
-process.env.AWS_ACCESS_KEY_ID = 'local';
-process.env.AWS_SECRET_ACCESS_KEY = 'local';
-// Lambda runs Node 24; the SDK's notice about older Node versions says nothing about this bench.
-process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING ??= '1';
-process.removeAllListeners('warning');
 
 const { countSdkCalls } = await import('./sdk-calls');
 countSdkCalls();

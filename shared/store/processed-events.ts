@@ -10,10 +10,10 @@ import {
   storeError,
   tableName,
 } from './dynamo-client';
-import { changedFields, type HistoryCause, historyPut } from './history';
+import { changedFields, type HistoryCause } from './history';
 import { eventCauseOf, OutboxSession } from './outbox';
-import { planWrite, purchaseWrite, transactUpdate } from './purchase-writes';
-import { storedItem } from './purchases';
+import { planWrite, purchaseWrite } from './purchase-writes';
+import { purchaseChangeItems, storedItem } from './purchases';
 
 const DEFAULT_TTL_DAYS = 30;
 
@@ -57,7 +57,7 @@ export async function applyEvent(input: ApplyEventInput): Promise<ApplyEventResu
     input.update,
     input.userId ? { userId: input.userId, mode: 'if-absent' } : undefined,
   );
-  const purchases = tableName('PURCHASES_TABLE');
+  const _purchases = tableName('PURCHASES_TABLE');
   const aliases = [...new Set(input.aliases ?? [])];
   const cause: HistoryCause = input.cause ?? {
     source: 'attesto-webhook',
@@ -93,24 +93,14 @@ export async function applyEvent(input: ApplyEventInput): Promise<ApplyEventResu
         new TransactWriteCommand({
           TransactItems: [
             { Put: marker },
-            ...(operation ? [transactUpdate(purchases, input.pk, operation)] : []),
-            ...(changed
-              ? [
-                  {
-                    Put: historyPut({
-                      pk: input.pk,
-                      rev: plan.rev,
-                      now,
-                      cause,
-                      before: current,
-                      after: plan.after,
-                    }),
-                  },
-                ]
-              : []),
-            ...aliases.map((alias) => ({
-              Put: { TableName: purchases, Item: { pk: alias, target: input.pk } },
-            })),
+            ...purchaseChangeItems({
+              pk: input.pk,
+              operation,
+              history: changed
+                ? { rev: plan.rev, now, cause, before: current, after: plan.after }
+                : undefined,
+              aliases,
+            }),
             ...events.items,
           ],
         }),

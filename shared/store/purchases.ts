@@ -109,6 +109,26 @@ export interface RecordSnapshotResult {
 }
 
 /**
+ * One purchase change as transaction items, in this order: the purchase's conditional update (when
+ * there is one), its history record (when a field or the owner changed) and the alias items that
+ * lead to it. The verify path (recordSnapshot) and the webhook consumer (applyEvent) both write
+ * a change this way.
+ */
+export function purchaseChangeItems(input: {
+  pk: string;
+  operation: UpdateOperation | undefined;
+  history: Omit<Parameters<typeof historyPut>[0], 'pk' | 'fields'> | undefined;
+  aliases: readonly string[];
+}): TransactItem[] {
+  const table = purchasesTable();
+  return [
+    ...(input.operation ? [transactUpdate(table, input.pk, input.operation)] : []),
+    ...(input.history ? [{ Put: historyPut({ pk: input.pk, ...input.history }) }] : []),
+    ...input.aliases.map((alias) => ({ Put: { TableName: table, Item: { pk: alias, target: input.pk } } })),
+  ];
+}
+
+/**
  * Records a verify result: upserts the purchase under the ordering guard, sets or claims its
  * owner, writes its aliases and, for a consumable, its credit, and when the purchase changes its
  * history record — in one transaction (one UpdateItem when only bookkeeping changes and there are
@@ -158,24 +178,12 @@ export async function recordSnapshot(input: RecordSnapshotInput): Promise<Record
     await outbox.prepare(written);
     const events = await outbox.transactItems(written, eventCauseOf(cause, input.pk), now.getTime());
     const transactItems: TransactItem[] = [
-      ...(operation ? [transactUpdate(purchasesTable(), input.pk, operation)] : []),
-      ...(changed
-        ? [
-            {
-              Put: historyPut({
-                pk: input.pk,
-                rev: plan.rev,
-                now,
-                cause,
-                before: current,
-                after: plan.after,
-              }),
-            },
-          ]
-        : []),
-      ...aliases.map((alias) => ({
-        Put: { TableName: purchasesTable(), Item: { pk: alias, target: input.pk } },
-      })),
+      ...purchaseChangeItems({
+        pk: input.pk,
+        operation,
+        history: changed ? { rev: plan.rev, now, cause, before: current, after: plan.after } : undefined,
+        aliases,
+      }),
       ...(credit ? [{ Put: creditPut(credit, input.pk, input.owner?.userId, now.toISOString()) }] : []),
     ];
     const outboxStart = transactItems.length;
