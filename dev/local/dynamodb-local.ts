@@ -49,6 +49,11 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   const child = spawn(
     'java',
     [
+      // A local database lives minutes to hours on a developer's or CI's small machine: the
+      // optimizing compiler and the parallel collector cost more CPU than they ever pay back there
+      // (measured: half the CPU for the same requests, and a faster start).
+      '-XX:TieredStopAtLevel=1',
+      '-XX:+UseSerialGC',
       `-Djava.library.path=${join(lib, 'DynamoDBLocal_lib')}`,
       '-jar',
       join(lib, 'DynamoDBLocal.jar'),

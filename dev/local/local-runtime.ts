@@ -58,6 +58,11 @@ export interface LocalRuntimeOptions {
   onChildProcess?: (child: ChildProcess) => void;
   /** `--bundled`: each function's bundle (function-bundles.ts) instead of its TypeScript source. */
   bundleEntries?: Record<FunctionName, string>;
+  /**
+   * Emulators that already run (the test suite's): the runtime's tables and queues are made there
+   * under `prefix` instead of starting a DynamoDB Local and a fauxqs of its own.
+   */
+  emulators?: { ddbEndpoint: string; sqsEndpoint: string; prefix: string };
 }
 
 export interface LocalRuntime {
@@ -74,7 +79,7 @@ export interface LocalRuntime {
   reconcile: string;
   /** The one credential the /admin/ routes accept in this run (npm run admin reads it from /_dev/runtime). */
   adminCredentials: OperatorCredentials;
-  ddb: DynamoDbLocal;
+  ddb: Pick<DynamoDbLocal, 'endpoint'>;
   stop(): Promise<void>;
 }
 
@@ -106,7 +111,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
   };
 
-  try {
+  const startEmulators = async () => {
     const [ddbStart, sqsStart] = await Promise.allSettled([
       startDynamoDbLocal({
         killWithParent: true,
@@ -120,11 +125,22 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     if (sqsStart.status === 'fulfilled') stack.push({ name: 'fauxqs', stop: () => sqsStart.value.stop() });
     if (ddbStart.status === 'rejected') throw ddbStart.reason;
     if (sqsStart.status === 'rejected') throw sqsStart.reason;
-    const ddb = ddbStart.value;
-    const sqsLocal = sqsStart.value;
-    options.onChildProcess?.(ddb.process);
+    options.onChildProcess?.(ddbStart.value.process);
+    return { ddb: ddbStart.value, sqsLocal: sqsStart.value };
+  };
 
-    const resources = await provisionLocal({ ddbEndpoint: ddb.endpoint, sqsEndpoint: sqsLocal.endpoint });
+  try {
+    const { ddb, sqsLocal } = options.emulators
+      ? {
+          ddb: { endpoint: options.emulators.ddbEndpoint },
+          sqsLocal: { endpoint: options.emulators.sqsEndpoint },
+        }
+      : await startEmulators();
+    const resources = await provisionLocal({
+      ddbEndpoint: ddb.endpoint,
+      sqsEndpoint: sqsLocal.endpoint,
+      ...(options.emulators ? { prefix: options.emulators.prefix } : {}),
+    });
     const bus = await startEventBusLocal({ name: LOCAL_BUS_NAME });
     stack.push({ name: 'local event bus', stop: () => bus.stop() });
 

@@ -1,6 +1,9 @@
 // Starting the local runtime (what `npm start` runs) for an end-to-end test, as a developer's
 // fresh shell would: no Attesto and no auth settings, so it picks the Attesto sandbox and its own
 // dev issuer, on free ports.
+
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
 import {
   type LocalRuntime,
   type LocalRuntimeOptions,
@@ -52,6 +55,13 @@ export async function startRuntimeInMemory(options: {
     dataDir: options.dataDir,
     log: options.log ?? (() => {}),
     warn: options.warn ?? (() => {}),
+    // The suite's DynamoDB Local and fauxqs (test/global-setup.ts), under this runtime's own
+    // prefix: a Java process per runtime was a large share of the suite's CPU.
+    emulators: {
+      ddbEndpoint: inject('ddbEndpoint'),
+      sqsEndpoint: inject('sqsEndpoint'),
+      prefix: `r${randomUUID().slice(0, 8)}-`,
+    },
     ...(options.bundleEntries ? { bundleEntries: options.bundleEntries } : {}),
   });
   return { runtime, apiPort, sandboxPort };
