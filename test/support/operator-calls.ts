@@ -1,15 +1,10 @@
 // An operator's calls to a running local runtime: the operator API signed with the runtime's own
-// admin credential, and `npm run admin` run as a person runs it (it finds the runtime by PORT).
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+// admin credential, and `npm run admin` as a person runs it (it finds the runtime by PORT).
 import type { LocalRuntime } from '../../dev/local/local-runtime';
 import { LOCAL_REGION } from '../../dev/local/provision';
+import { runAdmin } from '../../ops/admin-cli';
 import { type AdminTarget, signAdminRequest } from '../../ops/admin-request';
 import { rawRequest } from './raw-request';
-
-const run = promisify(execFile);
-const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
 
 /** The local runtime as `npm run admin` targets it: its URL and the admin credential it generated. */
 export function localAdminTarget(runtime: LocalRuntime): AdminTarget {
@@ -39,11 +34,15 @@ export async function adminCall(
   return rawRequest<Record<string, unknown>>(url, method, headers, body);
 }
 
-/** `npm run admin -- …args` against the runtime; rejects (with code, stdout, stderr) on a non-zero exit. */
-export function adminCli(runtime: LocalRuntime, ...args: string[]) {
-  return run(TSX, ['ops/admin-cli.ts', ...args], {
-    env: { ...process.env, PORT: String(runtime.apiUrl.split(':').pop()) },
-  });
+/**
+ * `npm run admin -- …args` against the runtime, run in this process through the function the
+ * script runs (ops/admin-cli.ts runAdmin): a Node process per call was most of these suites' CPU.
+ * admin-customer.test.ts runs the script itself. Rejects (with code, stdout, stderr) on a non-zero exit.
+ */
+export async function adminCli(runtime: LocalRuntime, ...args: string[]) {
+  const settled = await adminCliExit(runtime, ...args);
+  if (settled.code !== 0) throw Object.assign(new Error(`npm run admin exited ${settled.code}`), settled);
+  return { stdout: settled.stdout, stderr: settled.stderr };
 }
 
 /** The same, settled: the exit code with what it printed, whatever the code. */
@@ -51,11 +50,22 @@ export async function adminCliExit(
   runtime: LocalRuntime,
   ...args: string[]
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await adminCli(runtime, ...args);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+  let stdout = '';
+  let stderr = '';
+  const env = { ...process.env, PORT: String(runtime.apiUrl.split(':').pop()) };
+  const code = await runAdmin(
+    args,
+    env,
+    (text) => {
+      stdout += text;
+    },
+    (text) => {
+      stderr += text;
+    },
+  ).catch((error: unknown) => {
+    // What the script prints for an unexpected failure, and its exit code.
+    stderr += `npm run admin failed: ${(error as Error).message}\n`;
+    return 1;
+  });
+  return { code, stdout, stderr };
 }
