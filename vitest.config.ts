@@ -11,6 +11,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Vitest's default is one worker per core less one: a single worker on a 2-core machine (CI's
+    // size), idle most of the time while its tests wait on DynamoDB Local, timers and child
+    // processes. Three keep both cores busy (measured: 8.5 min → 6 min for the same suite).
+    maxWorkers: 3,
     // Quiet logs and no EMF metric lines by default; tests that assert on them switch them on.
     // The AWS SDK's notice that its 2027 releases need Node 22 is printed once per worker; the
     // functions run on Node 24 on Lambda.
