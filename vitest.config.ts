@@ -36,8 +36,9 @@ export default defineConfig({
           exclude: [...UNIT, ...INFRA],
           // DynamoDB Local and the SQS emulator start once for the whole run, on free loopback ports.
           globalSetup: ['test/global-setup.ts'],
-          // The end-to-end files check every answer of the API against docs/openapi.json.
-          setupFiles: ['test/support/api-contract-setup.ts'],
+          // The end-to-end files check every answer of the API against docs/openapi.json, and run
+          // the functions' bundles, built once per run (test/support/e2e-functions.ts).
+          setupFiles: ['test/support/api-contract-setup.ts', 'test/support/e2e-functions-setup.ts'],
         },
       },
     ],
