@@ -13,7 +13,7 @@ import {
 import type { FunctionName } from '../../infra/functions';
 import { awaitBundles } from './bundle-build';
 
-/** A synth with 13 esbuild runs on two busy cores; a failed build reports at once. */
+/** A synth with an esbuild run per function, on two busy cores; a failed build reports at once. */
 export const BUNDLES_WAIT_MS = 240_000;
 
 export function e2eRunsSources(): boolean {

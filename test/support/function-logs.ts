@@ -1,7 +1,6 @@
 // What the functions log, read as CloudWatch gets it: the JSON lines Powertools writes to stdout
-// and stderr.
-// A spy on this process's logger module cannot see a function served from its bundle, which
-// holds its own copy of the logger; the lines it writes are the same either way.
+// and stderr. A spy on this process's logger module cannot see a function served from its
+// bundle, which holds its own copy of the logger; the lines it writes are the same either way.
 import { logger } from '../../shared/observability/logger';
 
 export interface LogLine {
