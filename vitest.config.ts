@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { EndToEndLastSequencer } from './test/support/e2e-last-sequencer';
 
 // Three projects, all run by `npm test`: `unit` needs neither Java nor emulators and runs in seconds
 // (`npm run test:unit`); `infra` synthesizes the stack, bundling every function with esbuild; the
@@ -11,6 +12,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // The end-to-end files last: the functions' bundles they run are built meanwhile.
+    sequence: { sequencer: EndToEndLastSequencer },
     // Quiet logs and no EMF metric lines by default; tests that assert on them switch them on.
     // The AWS SDK's notice that its 2027 releases need Node 22 is printed once per worker; the
     // functions run on Node 24 on Lambda.
