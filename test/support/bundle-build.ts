@@ -24,10 +24,13 @@ export interface BundleBuild {
 }
 
 const CHILD = fileURLToPath(new URL('./bundle-build-child.ts', import.meta.url));
+// CDK bundles from the project root: esbuild resolves the node-fetch alias from there.
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export function startBundleBuild(): BundleBuild {
   const dir = mkdtempSync(join(tmpdir(), 'iap-test-bundles-'));
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CHILD, dir], {
+    cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
