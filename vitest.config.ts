@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { EndToEndLastSequencer } from './test/support/e2e-last-sequencer';
 
 // Three projects, all run by `npm test`: `unit` needs neither Java nor emulators and runs in seconds
 // (`npm run test:unit`); `infra` synthesizes the stack, bundling every function with esbuild; the
@@ -15,6 +16,8 @@ export default defineConfig({
     // size), idle most of the time while its tests wait on DynamoDB Local, timers and child
     // processes. Three keep both cores busy (measured: 8.5 min → 6 min for the same suite).
     maxWorkers: 3,
+    // The end-to-end files last: the functions' bundles they run are built meanwhile.
+    sequence: { sequencer: EndToEndLastSequencer },
     // Quiet logs and no EMF metric lines by default; tests that assert on them switch them on.
     // The AWS SDK's notice that its 2027 releases need Node 22 is printed once per worker; the
     // functions run on Node 24 on Lambda.
@@ -40,8 +43,9 @@ export default defineConfig({
           exclude: [...UNIT, ...INFRA],
           // DynamoDB Local and the SQS emulator start once for the whole run, on free loopback ports.
           globalSetup: ['test/global-setup.ts'],
-          // The end-to-end files check every answer of the API against docs/openapi.json.
-          setupFiles: ['test/support/api-contract-setup.ts'],
+          // The end-to-end files check every answer of the API against docs/openapi.json, and run
+          // the functions' bundles, built once per run (test/support/e2e-functions.ts).
+          setupFiles: ['test/support/api-contract-setup.ts', 'test/support/e2e-functions-setup.ts'],
         },
       },
     ],

@@ -16,13 +16,13 @@ export function functionTimeoutSeconds(fn: FunctionName): number {
  * Node's own import, out of reach of any loader that rewrites modules (vitest's runner): a bundle
  * runs exactly as esbuild wrote it, as it does on Lambda.
  */
-const nativeImport = compileFunction('return import(url)', ['url'], {
+export const importNatively = compileFunction('return import(url)', ['url'], {
   importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
 }) as (url: string) => Promise<unknown>;
 
 /** The functions' esbuild bundles (function-bundles.ts) instead of their TypeScript sources. */
 export function bundledHandlerResolver(entries: Record<FunctionName, string>): HandlerResolver {
-  return functionHandlerResolver((fn) => entries[fn], nativeImport);
+  return functionHandlerResolver((fn) => entries[fn], importNatively);
 }
 
 export function functionHandlerResolver(

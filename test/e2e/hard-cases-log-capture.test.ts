@@ -116,6 +116,9 @@ beforeAll(async () => {
     ATTESTO_WEBHOOK_SECRET_PREVIOUS: PREVIOUS_SECRET,
   });
   await api.token(USER);
+  // The bundles read the level at their cold start, during the flows; the sources' logger
+  // (E2E_FUNCTIONS=sources) exists already.
+  api.setEnv({ POWERTOOLS_LOG_LEVEL: 'DEBUG' });
   logger.setLogLevel('DEBUG');
   restore = captureOutput();
   try {
@@ -123,6 +126,7 @@ beforeAll(async () => {
   } finally {
     restore();
     restore = undefined;
+    api.setEnv({ POWERTOOLS_LOG_LEVEL: 'SILENT' });
     logger.setLogLevel('SILENT');
   }
 }, 30_000);
@@ -203,15 +207,15 @@ async function runFlows() {
   expect((await postWebhook(second, undefined)).status).toBe(401);
 
   // The consumer, fed what was queued plus a poison record.
-  const { handler: consume } = await import('../../functions/webhook-consumer/handler');
+  const consume = await api.handler('webhook-consumer');
   const messages = await receiveAll(api.resources.queueUrl);
   expect(messages).toHaveLength(2);
   const records = messages.map((m) => toSqsRecord(m, 'arn:aws:sqs:us-east-1:000000000000:q', 'us-east-1'));
   const poison = { ...(records[0] as SQSEvent['Records'][number]), messageId: 'poison-1', body: '{"event":' };
-  const batch: SQSBatchResponse = await consume(
+  const batch = (await consume(
     { Records: [...records, poison] },
     lambdaContext('webhook-consumer'),
-  );
+  )) as SQSBatchResponse;
   expect(batch.batchItemFailures).toEqual([{ itemIdentifier: 'poison-1' }]);
 
   // Attesto busy (503 after a retry), then refusing our API key (502).

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { Message } from '@aws-sdk/client-sqs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { functionHandlerResolver, functionTimeoutSeconds } from '../../dev/local/function-handlers';
+import { functionTimeoutSeconds } from '../../dev/local/function-handlers';
 import { type HttpApi, startHttpApi } from '../../dev/local/http-api';
 import { isTextMediaType } from '../../dev/local/http-api-event';
 import type { LocalResources } from '../../dev/local/provision';
@@ -19,6 +19,7 @@ import {
 } from '../../shared/ingest/queue-message';
 import { appleEnv } from '../integration/notifications-test-kit';
 import { inParallel, prototypeFingerprint, type RawAnswer, sendRaw } from '../support/bad-input-corpus';
+import { e2eHandlerResolver } from '../support/e2e-functions';
 import {
   type GoogleTestOidc,
   startGoogleTestOidc,
@@ -77,7 +78,7 @@ beforeAll(async () => {
     routes: routeTable({ appleNotifications: true, googleNotifications: true }).filter(
       (r) => r.auth === 'none',
     ),
-    resolveHandler: functionHandlerResolver(),
+    resolveHandler: await e2eHandlerResolver(),
     timeoutSeconds: functionTimeoutSeconds,
     onFunctionError: (_fn, error) => functionErrors.push(error),
   });

@@ -1,6 +1,6 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { functionHandlerResolver, functionTimeoutSeconds } from '../../dev/local/function-handlers';
+import { functionTimeoutSeconds } from '../../dev/local/function-handlers';
 import { type HttpApi, startHttpApi } from '../../dev/local/http-api';
 import { type SqsPoller, startSqsPoller } from '../../dev/local/sqs-poller';
 import { type AttestoSandbox, startAttestoSandbox } from '../../dev/sandbox/server';
@@ -12,6 +12,7 @@ import { getPurchase } from '../../shared/store/purchases';
 import { appleEnv, QueueTap } from '../integration/notifications-test-kit';
 import { APP_ID, readMarker } from '../integration/webhook-test-kit';
 import { appleTestPki } from '../support/apple-test-pki';
+import { e2eHandlerResolver } from '../support/e2e-functions';
 import {
   type GoogleTestOidc,
   startGoogleTestOidc,
@@ -56,7 +57,7 @@ describe('direct store notifications over the local HTTP API and SQS poller', ()
     });
     resetConfigCache();
 
-    const resolveHandler = functionHandlerResolver();
+    const resolveHandler = await e2eHandlerResolver();
     api = await startHttpApi({
       // The public routes only: no user route is exercised, so no JWT authorizer is needed.
       routes: routeTable({ appleNotifications: true, googleNotifications: true }).filter(

@@ -1,10 +1,10 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { purchaseKey, userReference } from '../../shared/domain/purchase';
-import { logger } from '../../shared/observability/logger';
 import { documentClient } from '../../shared/store/dynamo-client';
 import { recordSnapshot } from '../../shared/store/purchases';
 import { type ContractApi, startContractApi } from '../support/contract-api';
+import { captureFunctionLogs, type FunctionLogs } from '../support/function-logs';
 import {
   sdkEntitlementsResponseSchema,
   sdkRestoreResponseSchema,
@@ -18,15 +18,17 @@ import {
 // the store's binding (appAccountToken / obfuscatedExternalAccountId) is.
 
 let api: ContractApi;
+let logs: FunctionLogs;
 
 beforeAll(async () => {
+  logs = captureFunctionLogs('WARN');
   api = await startContractApi();
 });
 afterAll(async () => {
+  logs?.stop();
   await api?.stop();
 });
 afterEach(() => {
-  vi.restoreAllMocks();
   api.setEnv({ OWNERSHIP_POLICY: undefined });
 });
 
@@ -193,7 +195,7 @@ describe('a purchase the store binds to a user', () => {
       update: { t: 1, order: 32, set: { productId: 'premium_monthly' } },
       owner: { userId: mallory, mode: 'set' },
     });
-    const warn = vi.spyOn(logger, 'warn');
+    logs.clear();
     ok(
       await api.call('POST', '/api/iap/verify/apple', {
         user: alice,
@@ -202,9 +204,13 @@ describe('a purchase the store binds to a user', () => {
     );
     expect(await entitlementKeys(alice)).toEqual(['premium']);
     expect(await entitlementKeys(mallory)).toEqual([]);
-    expect(warn).toHaveBeenCalledWith(
-      'Purchase moved to another user',
-      expect.objectContaining({ from: userReference(mallory), to: userReference(alice) }),
+    expect(logs.lines()).toContainEqual(
+      expect.objectContaining({
+        level: 'WARN',
+        message: 'Purchase moved to another user',
+        from: userReference(mallory),
+        to: userReference(alice),
+      }),
     );
   });
 
@@ -277,7 +283,7 @@ describe('a purchase the store binds to nobody', () => {
         body: googleBody('premium_monthly', purchase.token),
       }),
     );
-    const warn = vi.spyOn(logger, 'warn');
+    logs.clear();
     ok(
       await api.call('POST', '/api/iap/verify/google', {
         user: b,
@@ -286,16 +292,17 @@ describe('a purchase the store binds to nobody', () => {
     );
     expect(await entitlementKeys(a)).toEqual([]);
     expect(await entitlementKeys(b)).toEqual(['premium']);
-    expect(warn).toHaveBeenCalledWith(
-      'Purchase moved to another user',
+    expect(logs.lines()).toContainEqual(
       expect.objectContaining({
+        level: 'WARN',
+        message: 'Purchase moved to another user',
         from: userReference(a),
         to: userReference(b),
         because: 'OWNERSHIP_POLICY=move',
       }),
     );
     // Neither reference is the user id itself.
-    expect(JSON.stringify(warn.mock.calls)).not.toContain(a);
+    expect(JSON.stringify(logs.lines())).not.toContain(a);
   });
 });
 

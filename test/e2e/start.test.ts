@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../dev/local/ports';
 import { asFreshShell } from '../support/local-runtime';
 
+// Runs on the TypeScript sources: it is `npm start` itself, which serves them through tsx.
+
 const run = promisify(execFile);
 const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
 

@@ -1,8 +1,8 @@
 // The whole client API as the SDK meets it: the local HTTP API emulator (same route table, JWT
-// authorizer against the dev OIDC issuer, API Gateway v2 events, the real function handlers)
+// authorizer against the dev OIDC issuer, API Gateway v2 events, the functions' bundles)
 // over this test file's tables in DynamoDB Local, with the Attesto sandbox on loopback behind it.
 import { startDevIssuer } from '../../dev/local/dev-issuer';
-import { functionHandlerResolver, functionTimeoutSeconds } from '../../dev/local/function-handlers';
+import { functionTimeoutSeconds, type HandlerResolver } from '../../dev/local/function-handlers';
 import { type HttpApi, startHttpApi } from '../../dev/local/http-api';
 import { createJwtAuthorizer } from '../../dev/local/jwt-authorizer';
 import { freePort } from '../../dev/local/ports';
@@ -14,6 +14,7 @@ import {
 } from '../../dev/sandbox/server';
 import { routeTable } from '../../infra/routes';
 import { resetConfigCache } from '../../shared/config';
+import { e2eHandlerResolver } from './e2e-functions';
 import { useLocalAws } from './local-aws';
 
 export const APP_ID = 'com.example.app';
@@ -30,6 +31,8 @@ export interface ContractApi {
     options?: { user?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> },
     // biome-ignore lint/suspicious/noExplicitAny: tests read answers field by field after schema checks
   ): Promise<{ status: number; headers: Headers; json: any }>;
+  /** The functions as the API runs them (their bundles: e2e-functions.ts), to invoke one directly. */
+  handler: HandlerResolver;
   /** Sets (or, with undefined, removes) function environment variables for the next requests. */
   setEnv(vars: Record<string, string | undefined>): void;
   stop(): Promise<void>;
@@ -38,7 +41,7 @@ export interface ContractApi {
 export async function startContractApi(
   options: { sandbox?: Partial<AttestoSandboxOptions>; productsRequireAuth?: boolean } = {},
 ): Promise<ContractApi> {
-  const resources = await useLocalAws();
+  const [resources, resolveHandler] = await Promise.all([useLocalAws(), e2eHandlerResolver()]);
   const sandbox = await startAttestoSandbox({
     apiKey: ATTESTO_KEY,
     webhookSecret: 'contract-webhook-secret-0123456789abcdefghij',
@@ -67,7 +70,7 @@ export async function startContractApi(
     api = await startHttpApi({
       port,
       routes: routeTable({ productsRequireAuth: options.productsRequireAuth ?? false }),
-      resolveHandler: functionHandlerResolver(),
+      resolveHandler,
       authorize: createJwtAuthorizer({ issuer: issuer.issuer, audience: issuer.audience }),
       timeoutSeconds: functionTimeoutSeconds,
       extraEndpoints: issuer.endpoints,
@@ -90,6 +93,7 @@ export async function startContractApi(
     sandbox,
     resources,
     token,
+    handler: resolveHandler,
     setEnv,
     async call(method, path, callOptions = {}) {
       const user = callOptions.user === undefined ? 'alice' : callOptions.user;

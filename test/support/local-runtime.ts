@@ -10,6 +10,7 @@ import {
   startLocalRuntime,
 } from '../../dev/local/local-runtime';
 import { freePort } from '../../dev/local/ports';
+import { e2eBundleEntries } from './e2e-functions';
 
 /** Settings a fresh shell does not have; with them unset the runtime brings its own. */
 const RUNTIME_CHOICES = [
@@ -39,11 +40,15 @@ export interface StartedRuntime {
 export async function startRuntimeInMemory(options: {
   dataDir: string;
   warn?: (line: string) => void;
-  /** `npm start -- --bundled`: the functions' esbuild bundles (dev/local/function-bundles.ts). */
+  /**
+   * `npm start -- --bundled`: the functions' esbuild bundles (dev/local/function-bundles.ts);
+   * by default this run's (e2e-functions.ts).
+   */
   bundleEntries?: LocalRuntimeOptions['bundleEntries'];
   /** The runtime's request and queue log, which `npm start` prints. */
   log?: (line: string) => void;
 }): Promise<StartedRuntime> {
+  const bundleEntries = options.bundleEntries ?? (await e2eBundleEntries());
   asFreshShell(process.env);
   const apiPort = await freePort();
   const sandboxPort = await freePort();
@@ -62,7 +67,7 @@ export async function startRuntimeInMemory(options: {
       sqsEndpoint: inject('sqsEndpoint'),
       prefix: `r${randomUUID().slice(0, 8)}-`,
     },
-    ...(options.bundleEntries ? { bundleEntries: options.bundleEntries } : {}),
+    ...(bundleEntries ? { bundleEntries } : {}),
   });
   return { runtime, apiPort, sandboxPort };
 }
