@@ -3,9 +3,12 @@
 // transaction on the way to DynamoDB), and the webhook consumer's throughput next to raw
 // TransactWriteItems of the same shape at the same concurrency, against the same DynamoDB Local.
 import { randomUUID } from 'node:crypto';
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { SandboxWebhook } from '../dev/sandbox/world-types';
+import { checkDueShard } from '../shared/domain/check-schedule';
+import { purchaseKey } from '../shared/domain/purchase';
 import { documentClient, tableName } from '../shared/store/dynamo-client';
+import { outboxPk, type TransactItem } from '../shared/store/outbox';
 import { getOrMintUuid } from '../shared/store/user-ids';
 import type { LocalStack } from './local-stack';
 import { lambdaContext, loadHandler, sqsEvent } from './requests';
@@ -20,7 +23,11 @@ export interface OutboxFigure {
   events: number;
   concurrency: number;
   consumerPerSecond: number;
+  /** Raw transactions of the consumer's own items (`rawItems` of them), no reads. */
   rawPerSecond: number;
+  rawItems: number;
+  /** Raw transactions of four small items without index attributes (the earlier baseline). */
+  minimalPerSecond: number;
   failedRecords: number;
 }
 
@@ -89,33 +96,29 @@ async function writeUnitsPerChange(lives: SandboxWebhook[][]) {
   };
 }
 
-export async function measureOutbox(
-  stack: LocalStack,
-  options: { users?: number; concurrency?: number; batchSize?: number } = {},
-): Promise<OutboxFigure> {
-  const batchSize = options.batchSize ?? 10;
-  const concurrency = options.concurrency ?? 4;
-  await stack.freshTables('outbox-');
+/** Users whose events warm DynamoDB Local (and this process) up before anything is timed. */
+const WARM_UP_USERS = 30;
 
-  // Write units: 20 users' lives with the outbox, 20 more without it.
-  const withLives = await ownedLifecycles(stack, 20);
-  const withoutLives = await ownedLifecycles(stack, 20);
-  const withIt = await writeUnitsPerChange(withLives);
-  const without = await withoutOutbox(() => writeUnitsPerChange(withoutLives));
-
-  // Throughput: every life's events, shuffled, in batches of 10 with `concurrency` in flight.
-  const lives = await ownedLifecycles(stack, options.users ?? 150);
-  const delivery = lives.flat();
+/** The same shuffle every run, so every run feeds the same order. */
+function shuffled(delivery: SandboxWebhook[]): SandboxWebhook[] {
   for (let i = delivery.length - 1; i > 0; i--) {
     const j = (i * 7919 + 13) % (i + 1);
     [delivery[i], delivery[j]] = [delivery[j] as SandboxWebhook, delivery[i] as SandboxWebhook];
   }
-  const handler = await loadHandler('webhook-consumer');
+  return delivery;
+}
+
+/** Feeds `delivery` to the consumer as SQS would; a failed record is delivered again at once. */
+async function consumeAll(
+  handler: Awaited<ReturnType<typeof loadHandler>>,
+  delivery: SandboxWebhook[],
+  batchSize: number,
+  concurrency: number,
+): Promise<number> {
   const batches: SandboxWebhook[][] = [];
   for (let i = 0; i < delivery.length; i += batchSize) batches.push(delivery.slice(i, i + batchSize));
   let failedRecords = 0;
   let next = 0;
-  let started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < batches.length) {
@@ -132,49 +135,170 @@ export async function measureOutbox(
       }
     }),
   );
-  const consumerSeconds = (performance.now() - started) / 1000;
+  return failedRecords;
+}
 
-  // Raw baseline: the same number of transactions of the same shape as a consumer's change
-  // (marker, purchase, history record, outbox item), no reads, as many in flight as the
-  // consumer had records in flight.
+type RawShape = (id: string) => TransactItem[];
+
+const ifAbsent = { ConditionExpression: 'attribute_not_exists(pk)' };
+
+/**
+ * What the consumer writes for one change of an owned subscription, as it wrote it in the
+ * write-units run: its marker, the purchase item (all its attributes, its index keys included),
+ * the history record, the transaction id's alias and the outbox item, each under a fresh key and
+ * a fresh user (so the indexes spread as the consumer's users do), without reads.
+ */
+async function consumerShape(lives: SandboxWebhook[][]): Promise<RawShape> {
+  const webhooks = lives[0] as SandboxWebhook[];
+  const last = webhooks[webhooks.length - 1] as SandboxWebhook;
+  const pk = purchaseKey('apple', last.subject?.key as string);
+  const get = async (table: string, key: string) =>
+    (
+      await documentClient().send(
+        new GetCommand({ TableName: table, Key: { pk: key }, ConsistentRead: true }),
+      )
+    ).Item as Record<string, unknown>;
   const tables = {
     marker: tableName('PROCESSED_EVENTS_TABLE'),
     purchases: tableName('PURCHASES_TABLE'),
     history: tableName('HISTORY_TABLE'),
     events: tableName('ENTITLEMENT_EVENTS_TABLE'),
   };
-  const sample = JSON.stringify(delivery[0]);
-  let remaining = delivery.length;
-  started = performance.now();
+  const purchase = await get(tables.purchases, pk);
+  const marker = await get(tables.marker, `${last.source}:${last.externalId}`);
+  const outbox = await get(tables.events, outboxPk(purchase.userId as string));
+  const { Items } = await documentClient().send(
+    new QueryCommand({
+      TableName: tables.history,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': pk },
+      ScanIndexForward: false,
+      Limit: 1,
+    }),
+  );
+  const history = Items?.[0] as Record<string, unknown>;
+  if (!purchase || !marker || !outbox || !history)
+    throw new Error('the write-units run left no change to copy');
+  return (id) => {
+    const user = `raw-${id}`;
+    return [
+      { Put: { TableName: tables.marker, Item: { ...marker, pk: `raw:${id}` }, ...ifAbsent } },
+      {
+        Put: {
+          TableName: tables.purchases,
+          Item: {
+            ...purchase,
+            pk: `raw#${id}`,
+            userId: user,
+            // Its own shard of the due index, as each purchase has.
+            ...(purchase.checkDue ? { checkDue: checkDueShard(`raw#${id}`) } : {}),
+          },
+          ...ifAbsent,
+        },
+      },
+      {
+        Put: {
+          TableName: tables.history,
+          Item: { ...history, pk: `raw#${id}`, userId: user, ownerBefore: user, ownerAfter: user },
+          ...ifAbsent,
+        },
+      },
+      { Put: { TableName: tables.purchases, Item: { pk: `raw-alias#${id}`, target: `raw#${id}` } } },
+      {
+        Put: { TableName: tables.events, Item: { ...outbox, pk: outboxPk(user), userId: user }, ...ifAbsent },
+      },
+    ];
+  };
+}
+
+/**
+ * The earlier baseline: marker, purchase, history record and outbox item (`event`: a webhook's
+ * body), without the purchase's other attributes, index keys, conditions or the alias.
+ */
+const minimalShape =
+  (event: string): RawShape =>
+  (id) => [
+    {
+      Put: { TableName: tableName('PROCESSED_EVENTS_TABLE'), Item: { pk: `min#${id}`, outcome: 'renewed' } },
+    },
+    {
+      Put: {
+        TableName: tableName('PURCHASES_TABLE'),
+        Item: { pk: `min#${id}`, platform: 'apple', subjectKey: id, rev: 1 },
+      },
+    },
+    { Put: { TableName: tableName('HISTORY_TABLE'), Item: { pk: `min#${id}`, sk: '000000000001', at: id } } },
+    {
+      Put: {
+        TableName: tableName('ENTITLEMENT_EVENTS_TABLE'),
+        Item: { pk: `min#${id}`, sequence: 1, event },
+      },
+    },
+  ];
+
+/** `count` transactions of `shape`, `inFlight` at a time. */
+async function rawTransactions(count: number, inFlight: number, shape: RawShape): Promise<void> {
+  let remaining = count;
   await Promise.all(
-    Array.from({ length: concurrency * batchSize }, async () => {
+    Array.from({ length: inFlight }, async () => {
       while (remaining > 0) {
         remaining--;
-        const id = randomUUID();
-        await documentClient().send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Put: { TableName: tables.marker, Item: { pk: `raw#${id}`, outcome: 'renewed' } } },
-              {
-                Put: {
-                  TableName: tables.purchases,
-                  Item: { pk: `raw#${id}`, platform: 'apple', subjectKey: id, rev: 1 },
-                },
-              },
-              { Put: { TableName: tables.history, Item: { pk: `raw#${id}`, sk: '000000000001', at: id } } },
-              {
-                Put: {
-                  TableName: tables.events,
-                  Item: { pk: `raw#${id}`, sequence: 1, event: sample },
-                },
-              },
-            ],
-          }),
-        );
+        await documentClient().send(new TransactWriteCommand({ TransactItems: shape(randomUUID()) }));
       }
     }),
   );
-  const rawSeconds = (performance.now() - started) / 1000;
+}
+
+export async function measureOutbox(
+  stack: LocalStack,
+  options: { users?: number; concurrency?: number; batchSize?: number } = {},
+): Promise<OutboxFigure> {
+  const batchSize = options.batchSize ?? 10;
+  const concurrency = options.concurrency ?? 4;
+  await stack.freshTables('outbox-');
+
+  // Write units: 20 users' lives with the outbox, 20 more without it.
+  const withLives = await ownedLifecycles(stack, 20);
+  const withoutLives = await ownedLifecycles(stack, 20);
+  const withIt = await writeUnitsPerChange(withLives);
+  const without = await withoutOutbox(() => writeUnitsPerChange(withoutLives));
+
+  // Throughput: every life's events, shuffled, in batches of 10 with `concurrency` in flight,
+  // next to raw transactions with as many in flight as the consumer has records. DynamoDB Local
+  // is a JVM: whichever side ran first would pay its warm-up, so both run once untimed first.
+  const handler = await loadHandler('webhook-consumer');
+  const inFlight = concurrency * batchSize;
+  const consume = (delivery: SandboxWebhook[]) => consumeAll(handler, delivery, batchSize, concurrency);
+  const shaped = await consumerShape(withLives);
+  const warmUp = shuffled((await ownedLifecycles(stack, WARM_UP_USERS)).flat());
+  await consume(warmUp);
+  await rawTransactions(warmUp.length, inFlight, shaped);
+  await rawTransactions(warmUp.length, inFlight, minimalShape(JSON.stringify(warmUp[0])));
+
+  const delivery = shuffled((await ownedLifecycles(stack, options.users ?? 150)).flat());
+  const minimal = minimalShape(JSON.stringify(delivery[0]));
+  // Timed in two halves, in the order A B C C B A: the machine is shared and the JVM keeps
+  // compiling, so whatever drifts during the run weighs on each side alike.
+  const half = Math.ceil(delivery.length / batchSize / 2) * batchSize;
+  const halves = [delivery.slice(0, half), delivery.slice(half)];
+  const seconds = { consumer: 0, raw: 0, minimal: 0 };
+  const timed = async (side: keyof typeof seconds, run: () => Promise<unknown>) => {
+    const started = performance.now();
+    await run();
+    seconds[side] += (performance.now() - started) / 1000;
+  };
+  let failedRecords = 0;
+  const [first, second] = halves as [SandboxWebhook[], SandboxWebhook[]];
+  await timed('consumer', async () => {
+    failedRecords += await consume(first);
+  });
+  await timed('raw', () => rawTransactions(first.length, inFlight, shaped));
+  await timed('minimal', () => rawTransactions(first.length, inFlight, minimal));
+  await timed('minimal', () => rawTransactions(second.length, inFlight, minimal));
+  await timed('raw', () => rawTransactions(second.length, inFlight, shaped));
+  await timed('consumer', async () => {
+    failedRecords += await consume(second);
+  });
 
   return {
     changes: withIt.changes,
@@ -183,8 +307,10 @@ export async function measureOutbox(
     readUnitsWith: withIt.readUnits,
     events: delivery.length,
     concurrency: concurrency * batchSize,
-    consumerPerSecond: delivery.length / consumerSeconds,
-    rawPerSecond: delivery.length / rawSeconds,
+    consumerPerSecond: delivery.length / seconds.consumer,
+    rawPerSecond: delivery.length / seconds.raw,
+    rawItems: shaped('sample').length,
+    minimalPerSecond: delivery.length / seconds.minimal,
     failedRecords,
   };
 }
@@ -213,7 +339,7 @@ export function outboxRows(f: OutboxFigure): [string, string, string, string, st
     [
       'consumer events per second',
       `${f.consumerPerSecond.toFixed(0)}/s (${f.events} events, ${f.failedRecords} redelivered)`,
-      `raw TransactWriteItems ${f.rawPerSecond.toFixed(0)}/s, ${f.concurrency} in flight`,
+      `raw TransactWriteItems of the consumer's ${f.rawItems} items ${f.rawPerSecond.toFixed(0)}/s, ${f.concurrency} in flight (4 minimal items: ${f.minimalPerSecond.toFixed(0)}/s, ${(f.consumerPerSecond / f.minimalPerSecond).toFixed(2)}×)`,
       `≥ ${OUTBOX_THROUGHPUT_RATIO}×: ${ratio.toFixed(2)}×`,
       ratio >= OUTBOX_THROUGHPUT_RATIO ? 'met' : 'MISSED',
     ],

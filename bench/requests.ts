@@ -7,6 +7,7 @@ import { httpApiEvent, lambdaContext as testLambdaContext } from '../dev/fixture
 import { sqsRecord } from '../dev/fixtures/sqs-event';
 import type { AttestoSandbox } from '../dev/sandbox/server';
 import type { SandboxWebhook } from '../dev/sandbox/world-types';
+import { getOrMintUuid } from '../shared/store/user-ids';
 import type { LocalStack } from './local-stack';
 import { recordCalls, type SdkCall, sequentialRoundTrips } from './sdk-calls';
 import { median } from './stats';
@@ -222,6 +223,32 @@ function scenarios(sandbox: AttestoSandbox): Scenario[] {
           deliver: false,
         });
         return sqsEvent(webhooks.slice(0, 1));
+      },
+      check: expectNoFailures,
+    },
+    {
+      // The owner's set changes, so the outbox derives it: the appUserId binding beside the
+      // purchase, then the owner's holdings and outbox item, then the transaction.
+      name: 'consumer: renewal of an owned purchase',
+      fn: 'webhook-consumer',
+      minimum: '1 transaction + ≤ 4 reads, ≤ 3 sequential, no Attesto',
+      meets: (c) =>
+        c.commands.filter(isTransaction).length === 1 &&
+        c.commands.filter((x) => !isTransaction(x)).length <= 4 &&
+        c.sequential <= 3 &&
+        c.attesto === 0 &&
+        c.sqs === 0,
+      async prepare(i) {
+        const uuid = await getOrMintUuid(user(i, 'owner'), randomUUID);
+        const bought = await sandbox.buy({
+          platform: 'apple',
+          productId: 'premium_monthly',
+          appUserId: uuid,
+          deliver: false,
+        });
+        await (await loadHandler('webhook-consumer'))(sqsEvent(bought.webhooks), lambdaContext('bench'));
+        const renewed = await sandbox.act(bought.purchase.id, 'renew', { deliver: false });
+        return sqsEvent(renewed.webhooks);
       },
       check: expectNoFailures,
     },

@@ -158,11 +158,13 @@ export class OutboxSession {
 
   /**
    * Starts reading what the outbox needs about `userId`: their outbox item, their UUID and their
-   * holdings (`holdings`: a read the caller already has under way, so it is not made twice).
+   * holdings. What the caller already has is not read twice: `holdings`, a read it has under way;
+   * `appUserId`, the user's UUID when it has just read the binding (a UUID never changes).
+   * Idempotent per user: a later call for the same user reuses the first read.
    */
-  load(userId: string, holdings?: Promise<Holdings>): void {
+  load(userId: string, known: { holdings?: Promise<Holdings>; appUserId?: string } = {}): void {
     if (this.views.has(userId)) return;
-    const view = readView(userId, holdings);
+    const view = readView(userId, known);
     view.catch(() => undefined);
     this.views.set(userId, view);
   }
@@ -368,19 +370,25 @@ function heldAfter(view: UserView, written: readonly OutboxWritten[]): Map<strin
   return after;
 }
 
-async function readView(userId: string, holdings?: Promise<Holdings>): Promise<UserView> {
-  const [owned, [outboxItem], [userItem]] = await Promise.all([
-    holdings ?? holdingsOfUser(userId),
+async function readView(
+  userId: string,
+  known: { holdings?: Promise<Holdings>; appUserId?: string },
+): Promise<UserView> {
+  const [owned, [outboxItem], uuid] = await Promise.all([
+    known.holdings ?? holdingsOfUser(userId),
     getItems(eventsTable(), [outboxPk(userId)], true).catch((error) => {
       throw storeError(error);
     }),
-    // The UUID never changes once minted: an eventually consistent read is enough.
-    getItems(tableName('USER_IDS_TABLE'), [userIdsPk(userId)], false).catch((error) => {
-      throw storeError(error);
-    }),
+    known.appUserId ??
+      // The UUID never changes once minted: an eventually consistent read is enough.
+      getItems(tableName('USER_IDS_TABLE'), [userIdsPk(userId)], false).then(
+        ([item]) => item?.uuid,
+        (error) => {
+          throw storeError(error);
+        },
+      ),
   ]);
   const outbox = outboxStateFromItem(outboxItem);
-  const uuid = userItem?.uuid;
   const held = new Map<string, Held>();
   const suspects = new Set<string>();
   for (const purchase of owned.purchases) {

@@ -35,6 +35,11 @@ export interface ApplyEventInput {
   stored?: { item: Record<string, unknown> | undefined };
   /** What caused the change, for its history record; default: an Attesto webhook with this marker. */
   cause?: HistoryCause;
+  /**
+   * The outbox reads the caller has already started (OutboxSession.load), e.g. the user the
+   * event names, before the purchase read told who owns it; unset, applyEvent starts them.
+   */
+  outbox?: OutboxSession;
 }
 
 export type ApplyEventResult =
@@ -66,7 +71,7 @@ export async function applyEvent(input: ApplyEventInput): Promise<ApplyEventResu
   };
   let current = input.stored?.item;
   let read = input.stored !== undefined;
-  const outbox = new OutboxSession();
+  const outbox = input.outbox ?? new OutboxSession();
   const owner = typeof current?.userId === 'string' ? current.userId : input.userId;
   if (owner) outbox.load(owner);
   return retryingWrite<ApplyEventResult>('Applying the event', async () => {

@@ -147,7 +147,7 @@ export async function recordSnapshot(input: RecordSnapshotInput): Promise<Record
   let current: Record<string, unknown> | undefined;
   let read = false;
   const outbox = new OutboxSession();
-  if (input.owner) outbox.load(input.owner.userId, input.holdings);
+  if (input.owner) outbox.load(input.owner.userId, { holdings: input.holdings });
   return retryingWrite<RecordSnapshotResult>('Recording the purchase', async () => {
     if (!read) {
       current = await storedItem(input.pk);

@@ -6,10 +6,13 @@ import { sqsRecord } from '../../dev/fixtures/sqs-event';
 import type { AttestoSandbox } from '../../dev/sandbox/server';
 import type { SandboxWebhook } from '../../dev/sandbox/world-types';
 import { aliasKey, purchaseKey } from '../../shared/domain/purchase';
+import { updateFor } from '../../shared/domain/state-machine';
+import { userEntitlements } from '../../shared/purchases/user-entitlements';
 import { documentClient } from '../../shared/store/dynamo-client';
-import { getPurchase } from '../../shared/store/purchases';
+import { getPurchase, recordSnapshot } from '../../shared/store/purchases';
 import { getOrMintUuid } from '../../shared/store/user-ids';
 import { useLocalAws } from '../support/local-aws';
+import { eventsOf } from '../support/outbox-stream';
 import {
   asDirectEnvelope,
   readItem,
@@ -65,7 +68,7 @@ describe('webhook consumer (real handler, DynamoDB Local, Attesto sandbox)', () 
     expect(stored?.userId).toBeUndefined();
   });
 
-  it('applies an Apple purchase for the user its appUserId names, in two rounds of reads and one transaction', async () => {
+  it('applies an Apple purchase for the user its appUserId names, in four reads and one transaction', async () => {
     const uuid = await getOrMintUuid('alice', randomUUID);
     const { webhooks, purchase } = await sandbox.buy({
       platform: 'apple',
@@ -76,11 +79,12 @@ describe('webhook consumer (real handler, DynamoDB Local, Attesto sandbox)', () 
     const [webhook] = webhooks as [SandboxWebhook];
     commands.length = 0;
     expect(await consume([webhook])).toEqual({ batchItemFailures: [] });
-    // The user lookup and the purchase read run together; then the owner's holdings and outbox
-    // item (the event's set is derived from them); then one transaction.
+    // The user lookup and the purchase read run together; the owner's holdings and outbox item
+    // (the event's set is derived from them) as soon as the lookup answers, their UUID not read
+    // again; then one transaction.
     expect(commands.slice(0, 2)).toEqual(['GetItemCommand', 'GetItemCommand']);
-    expect(commands.slice(2, 5).sort()).toEqual(['GetItemCommand', 'GetItemCommand', 'QueryCommand']);
-    expect(commands.slice(5)).toEqual(['TransactWriteItemsCommand']);
+    expect(commands.slice(2, 4).sort()).toEqual(['GetItemCommand', 'QueryCommand']);
+    expect(commands.slice(4)).toEqual(['TransactWriteItemsCommand']);
 
     const stored = await getPurchase(purchaseKey('apple', purchase.subjectKey));
     expect(stored).toMatchObject({
@@ -99,6 +103,42 @@ describe('webhook consumer (real handler, DynamoDB Local, Attesto sandbox)', () 
     // The transaction id leads to the purchase too.
     const tx = purchase.token;
     expect((await readItem(aliasKey('apple-tx', tx)))?.target).toBe(stored?.pk);
+  });
+
+  it('tells the owner, not the user the event names, when the purchase already belongs to someone else', async () => {
+    const owner = `owner-${randomUUID()}`;
+    const named = `named-${randomUUID()}`;
+    const ownerUuid = await getOrMintUuid(owner, randomUUID);
+    const namedUuid = await getOrMintUuid(named, randomUUID);
+    const { webhooks, purchase } = await sandbox.buy({
+      platform: 'apple',
+      productId: 'premium_monthly',
+      appUserId: namedUuid,
+      deliver: false,
+    });
+    const pk = purchaseKey('apple', purchase.subjectKey);
+    const dayAgo = Date.now() - 86_400_000;
+    await recordSnapshot({
+      pk,
+      update: updateFor({
+        kind: 'snapshot',
+        occurredAt: dayAgo,
+        fields: {
+          productId: 'premium_monthly',
+          productType: 'subscription',
+          expiresAt: dayAgo + 30 * 86_400_000,
+        },
+      }),
+      owner: { userId: owner, mode: 'claim' },
+    });
+    expect(await consume(webhooks)).toEqual({ batchItemFailures: [] });
+
+    expect((await getPurchase(pk))?.userId).toBe(owner);
+    const ownerEvents = await eventsOf(owner);
+    expect(ownerEvents.map((e) => e.sequence)).toEqual([1, 2]);
+    expect(ownerEvents[1]?.event.data).toMatchObject({ appUserId: ownerUuid, userId: owner });
+    expect(ownerEvents[1]?.event.data.entitlements).toEqual(await userEntitlements(owner));
+    expect(await eventsOf(named)).toEqual([]);
   });
 
   it('applies an event once: a redelivery and the same store event sent directly are duplicates', async () => {
@@ -226,11 +266,12 @@ describe('webhook consumer (real handler, DynamoDB Local, Attesto sandbox)', () 
     commands.length = 0;
     expect(await consume([bought.webhooks[0] as SandboxWebhook])).toEqual({ batchItemFailures: [] });
     expect(sandbox.stats().verify.google).toBe(1);
-    // The user lookup and the purchase read run together; then the owner's holdings and outbox
-    // item (the event's set is derived from them); then one transaction.
+    // The user lookup and the purchase read run together; the owner's holdings and outbox item
+    // (the event's set is derived from them) as soon as the lookup answers, their UUID not read
+    // again; then one transaction.
     expect(commands.slice(0, 2)).toEqual(['GetItemCommand', 'GetItemCommand']);
-    expect(commands.slice(2, 5).sort()).toEqual(['GetItemCommand', 'GetItemCommand', 'QueryCommand']);
-    expect(commands.slice(5)).toEqual(['TransactWriteItemsCommand']);
+    expect(commands.slice(2, 4).sort()).toEqual(['GetItemCommand', 'QueryCommand']);
+    expect(commands.slice(4)).toEqual(['TransactWriteItemsCommand']);
 
     const pk = purchaseKey('google', token);
     const stored = await getPurchase(pk);

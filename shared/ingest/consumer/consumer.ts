@@ -11,6 +11,7 @@ import { ServiceUnavailableError } from '../../http/errors';
 import { logger } from '../../observability/logger';
 import { countWebhookEvent } from '../../observability/metrics';
 import { settings } from '../../settings';
+import { OutboxSession } from '../../store/outbox';
 import { applyEvent, markProcessed } from '../../store/processed-events';
 import { getPurchase, resolveAlias, storedItem } from '../../store/purchases';
 import { userIdOfUuid } from '../../store/user-ids';
@@ -111,12 +112,23 @@ async function processWebhook(received: AttestoWebhook, deps: ConsumerDeps = {})
   // owner. A family member's copy may carry the purchaser's appAccountToken, so it names nobody
   // (domain/ownership.ts): the member who verifies it claims it.
   const familyShared = resolved.event.fields.ownership === 'FAMILY_SHARED';
+  const claimant = resolved.appUserId && !familyShared ? resolved.appUserId : undefined;
   // The purchase is read alongside the user lookup: the write needs it to know what it changes.
+  // The user the event names is almost always the owner, so their outbox reads (holdings, outbox
+  // item) start as soon as the lookup answers, beside the purchase read rather than after it; the
+  // lookup has just told their UUID, so it is not read again. Another owner's are read later.
+  const outbox = new OutboxSession();
   const [userId, stored] = await Promise.all([
-    resolved.appUserId && !familyShared ? userIdOfUuid(resolved.appUserId) : undefined,
+    claimant
+      ? userIdOfUuid(claimant).then((found) => {
+          if (found) outbox.load(found, { appUserId: claimant });
+          return found;
+        })
+      : undefined,
     storedItem(resolved.pk),
   ]);
   const { result } = await applyEvent({
+    outbox,
     eventId: markerId,
     outcome: resolved.event.kind,
     pk: resolved.pk,
