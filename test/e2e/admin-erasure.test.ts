@@ -115,6 +115,8 @@ describe('export and erasure through the local runtime and npm run admin', () =>
         platform: 'apple',
         productId: 'premium_monthly',
         appUserId: doraUuid,
+        // Verify records it; a purchase webhook landing later would change it under the export.
+        deliver: false,
       })
     ).purchase;
     const verified = await userApi('/api/iap/verify/apple', token, {
@@ -132,6 +134,7 @@ describe('export and erasure through the local runtime and npm run admin', () =>
         platform: 'apple',
         productId: 'coins_100',
         appUserId: doraUuid,
+        deliver: false,
       })
     ).purchase;
     const credited = await userApi('/api/iap/verify/apple', token, {
@@ -158,6 +161,7 @@ describe('export and erasure through the local runtime and npm run admin', () =>
           platform: 'apple',
           productId: 'premium_monthly',
           appUserId: uuid,
+          deliver: false,
         })
       ).purchase;
       const answer = await userApi('/api/iap/verify/apple', userToken, {

@@ -51,7 +51,8 @@ async function change(userId: string, sequence: number): Promise<string> {
   const eventId = `evt-${userId}-${sequence}`;
   await ddb.send(
     new PutItemCommand({
-      TableName: entitlementEventsTable.localName,
+      // The runtime's own name for the table (its prefix in the suite's DynamoDB Local).
+      TableName: process.env[entitlementEventsTable.envVar],
       Item: {
         pk: { S: `user#${userId}` },
         userId: { S: userId },
