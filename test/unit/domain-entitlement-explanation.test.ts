@@ -7,37 +7,9 @@ import {
 } from '../../shared/domain/entitlement-explanation';
 import { type EntitlementPolicy, entitlementsOf } from '../../shared/domain/entitlements';
 import type { Purchase, PurchaseStatus } from '../../shared/domain/purchase';
+import { DAY, iso, NOW, policy, subscription } from '../support/domain-purchases';
 
-const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
-const DAY = 86_400_000;
-const iso = (ms: number) => new Date(ms).toISOString();
-const policy: EntitlementPolicy = {
-  billingRetryEntitled: true,
-  billingRetryMaxDays: 16,
-  allowSandboxPurchases: true,
-};
-
-function purchase(overrides: Partial<Purchase> = {}): Purchase {
-  return {
-    pk: 'apple#1000',
-    platform: 'apple',
-    subjectKey: '1000',
-    userId: 'u1',
-    productId: 'premium_monthly',
-    productType: 'subscription',
-    status: 'active',
-    expiresAt: NOW + DAY,
-    willRenew: true,
-    environment: 'production',
-    ownership: 'PURCHASED',
-    appliedAt: NOW - DAY,
-    appliedOrder: 0,
-    fieldOrder: {},
-    createdAt: iso(NOW - DAY),
-    updatedAt: iso(NOW - DAY),
-    ...overrides,
-  };
-}
+const purchase = (overrides: Partial<Purchase> = {}) => subscription(overrides);
 
 function explain(
   purchases: Purchase[],

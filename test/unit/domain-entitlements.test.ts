@@ -3,38 +3,13 @@ import { parseCatalog } from '../../shared/domain/catalog';
 import { type EntitlementPolicy, entitlementsOf } from '../../shared/domain/entitlements';
 import type { Grant } from '../../shared/domain/grant';
 import type { Purchase } from '../../shared/domain/purchase';
-
-const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
-const DAY = 86_400_000;
-const iso = (ms: number) => new Date(ms).toISOString();
-const policy: EntitlementPolicy = {
-  billingRetryEntitled: true,
-  billingRetryMaxDays: 16,
-  allowSandboxPurchases: true,
-};
+import { DAY, iso, NOW, policy, subscription } from '../support/domain-purchases';
 
 let seq = 0;
+/** A subscription under a transaction id of its own. */
 function purchase(overrides: Partial<Purchase>): Purchase {
   seq += 1;
-  return {
-    pk: `apple#${1000 + seq}`,
-    platform: 'apple',
-    subjectKey: String(1000 + seq),
-    userId: 'u1',
-    productId: 'premium_monthly',
-    productType: 'subscription',
-    status: 'active',
-    expiresAt: NOW + DAY,
-    willRenew: true,
-    environment: 'production',
-    ownership: 'PURCHASED',
-    appliedAt: NOW - DAY,
-    appliedOrder: 0,
-    fieldOrder: {},
-    createdAt: iso(NOW - DAY),
-    updatedAt: iso(NOW - DAY),
-    ...overrides,
-  };
+  return subscription(overrides, String(1000 + seq));
 }
 
 describe('entitlementsOf: one purchase', () => {
