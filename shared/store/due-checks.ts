@@ -22,6 +22,18 @@ function shards(): string[] {
   return Array.from({ length: CHECK_DUE_SHARDS }, (_, i) => `due#${i}`);
 }
 
+/** One shard's page of the index: purchases due at `nowIso`, oldest check first. */
+const dueQuery = (shard: string, nowIso: string, page: Record<string, unknown>) =>
+  new QueryCommand({
+    TableName: purchasesTable(),
+    IndexName: CHECK_DUE_INDEX,
+    KeyConditionExpression: '#d = :d AND #a <= :now',
+    ExpressionAttributeNames: { '#d': 'checkDue', '#a': 'checkAt' },
+    ExpressionAttributeValues: { ':d': shard, ':now': nowIso },
+    ReturnConsumedCapacity: 'TOTAL',
+    ...page,
+  });
+
 /** Up to `limit` purchases whose check time is at or before `now`, the longest-waiting first. */
 export async function dueItems(now: number, limit: number): Promise<DueItems> {
   const nowIso = new Date(now).toISOString();
@@ -35,16 +47,7 @@ export async function dueItems(now: number, limit: number): Promise<DueItems> {
         let taken = 0;
         do {
           const page = await documentClient().send(
-            new QueryCommand({
-              TableName: purchasesTable(),
-              IndexName: CHECK_DUE_INDEX,
-              KeyConditionExpression: '#d = :d AND #a <= :now',
-              ExpressionAttributeNames: { '#d': 'checkDue', '#a': 'checkAt' },
-              ExpressionAttributeValues: { ':d': shard, ':now': nowIso },
-              Limit: limit - taken,
-              ReturnConsumedCapacity: 'TOTAL',
-              ExclusiveStartKey,
-            }),
+            dueQuery(shard, nowIso, { Limit: limit - taken, ExclusiveStartKey }),
           );
           readUnits += page.ConsumedCapacity?.CapacityUnits ?? 0;
           items.push(...(page.Items ?? []));
@@ -72,16 +75,7 @@ export async function countDue(now: number): Promise<{ count: number; readUnits:
       let ExclusiveStartKey: Record<string, unknown> | undefined;
       do {
         const page = await documentClient().send(
-          new QueryCommand({
-            TableName: purchasesTable(),
-            IndexName: CHECK_DUE_INDEX,
-            KeyConditionExpression: '#d = :d AND #a <= :now',
-            ExpressionAttributeNames: { '#d': 'checkDue', '#a': 'checkAt' },
-            ExpressionAttributeValues: { ':d': shard, ':now': nowIso },
-            Select: 'COUNT',
-            ReturnConsumedCapacity: 'TOTAL',
-            ExclusiveStartKey,
-          }),
+          dueQuery(shard, nowIso, { Select: 'COUNT', ExclusiveStartKey }),
         );
         count += page.Count ?? 0;
         readUnits += page.ConsumedCapacity?.CapacityUnits ?? 0;

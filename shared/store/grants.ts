@@ -73,7 +73,6 @@ async function writeGrant(
           after: item as unknown as Record<string, unknown>,
         },
       ];
-      await outbox.prepare(written);
       const events = await outbox.transactItems(written, eventCauseOf(cause, pk, key), now.getTime());
       try {
         await documentClient().send(

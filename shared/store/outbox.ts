@@ -3,9 +3,10 @@
 // with the next sequence number and the `entitlements.changed` event to send.
 //
 // How a writer uses it: one OutboxSession per write (across its retries). `load` the users the
-// write may concern as early as possible (in parallel with the write's own read), `prepare` once
-// the write knows which items it changes, add `transactItems(...)` to its transaction, and when
-// the transaction is cancelled hand the reasons for those items to `absorb` and try again.
+// write may concern as early as possible (in parallel with the write's own read), add
+// `transactItems(...)` to its transaction once it knows which items it changes (what is still
+// missing is read then), and when the transaction is cancelled hand the reasons for those items to
+// `absorb` and try again.
 //
 // Why the extra condition checks: the set is derived from all of the user's holdings, and two
 // writers changing different purchases of one user at once could each see the other's old copy.
@@ -180,8 +181,8 @@ export class OutboxSession {
     return [...users];
   }
 
-  /** Reads what is still missing for the users `written` concerns; call before `transactItems`. */
-  async prepare(written: readonly OutboxWritten[]): Promise<void> {
+  /** Reads what is still missing for the users `written` concerns. */
+  private async prepare(written: readonly OutboxWritten[]): Promise<void> {
     const users = OutboxSession.usersOf(written);
     for (const userId of users) this.load(userId);
     const views = await Promise.all(users.map((u) => this.views.get(u) as Promise<UserView>));
@@ -202,6 +203,7 @@ export class OutboxSession {
     cause: EventCause,
     now: number,
   ): Promise<{ items: TransactItem[]; changed: Map<string, Entitlement[]> }> {
+    await this.prepare(written);
     this.slots = [];
     const items: TransactItem[] = [];
     const changed = new Map<string, Entitlement[]>();
@@ -279,7 +281,7 @@ export class OutboxSession {
   /**
    * Learns from the cancellation reasons of the items `transactItems` returned (in order): the
    * outbox item or a pinned holding had changed. True when one had, so the write should derive
-   * again; the next `prepare` reads what it still needs.
+   * again; the next `transactItems` reads what it still needs.
    */
   async absorb(reasons: readonly CancellationReason[]): Promise<boolean> {
     let learnt = false;

@@ -91,7 +91,6 @@ export async function applyEvent(input: ApplyEventInput): Promise<ApplyEventResu
       return { done: { result: done === 'duplicate' ? 'duplicate' : result } };
     }
     const written = changed ? [{ pk: input.pk, before: current, after: plan.after }] : [];
-    await outbox.prepare(written);
     const events = await outbox.transactItems(written, eventCauseOf(cause, input.pk), now.getTime());
     try {
       await documentClient().send(

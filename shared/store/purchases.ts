@@ -175,7 +175,6 @@ export async function recordSnapshot(input: RecordSnapshotInput): Promise<Record
     }
 
     const written = changed ? [{ pk: input.pk, before: current, after: plan.after }] : [];
-    await outbox.prepare(written);
     const events = await outbox.transactItems(written, eventCauseOf(cause, input.pk), now.getTime());
     const transactItems: TransactItem[] = [
       ...purchaseChangeItems({

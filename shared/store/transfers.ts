@@ -71,7 +71,6 @@ export async function transferPurchase(input: TransferInput, now: Date): Promise
     const credits = await creditItems(before);
     const cause: HistoryCause = { source: 'operator', operator: input.operator, reason: input.reason };
     const written = [{ pk: input.pk, before: current, after }];
-    await outbox.prepare(written);
     const events = await outbox.transactItems(written, eventCauseOf(cause, input.pk), now.getTime());
     try {
       await documentClient().send(
