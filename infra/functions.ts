@@ -228,7 +228,8 @@ export const functions: Record<FunctionName, FunctionDef> = {
     description:
       "Operator: erases a user's personal data from every table (purchases stay, without an owner)",
     tables: {
-      purchases: { items: ['Scan', 'UpdateItem', 'BatchWriteItem'], queries: ['byUser'] },
+      // GetItem: a conditional update that lost to a concurrent write re-reads the purchase.
+      purchases: { items: ['Scan', 'GetItem', 'UpdateItem', 'BatchWriteItem'], queries: ['byUser'] },
       userIds: { items: ['GetItem', 'DeleteItem'] },
       history: { items: ['Query', 'PutItem', 'BatchWriteItem'], queries: ['byUser', 'byPreviousUser'] },
       rateLimits: { items: ['Scan', 'BatchWriteItem'] },

@@ -7,7 +7,7 @@
 //   2. --stage <name>: the same, at the URL of that stage's stack output `ApiUrl`;
 //   3. the running `npm start` on 127.0.0.1:$PORT (3000 by default), signed with the admin
 //      credential it generated at start and describes at GET /_dev/runtime.
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { AdminTarget } from './admin-request';
 import { callAdmin } from './admin-request';
@@ -334,6 +334,8 @@ export async function runAdmin(
   }
   if (args.command === 'export' && args.out) {
     writeFileSync(args.out, `${JSON.stringify(res.body, null, 2)}\n`, { mode: 0o600 });
+    // `mode` applies only to a file it creates: an existing one is made private as well.
+    chmodSync(args.out, 0o600);
     out(`Wrote the export of ${args.userId} to ${args.out}\n`);
     return 0;
   }

@@ -115,7 +115,7 @@ export async function resolveTarget(
   } catch (error) {
     const missing = args.command === 'list' ? '--dlq-url' : '--dlq-url and --queue-url';
     throw new UsageError(
-      `no queue given (${missing}, or WEBHOOK_DLQ_URL/WEBHOOK_QUEUE_URL) and no local runtime answered at ${apiUrl}/_dev/runtime (${(error as Error).message}); start it with npm start or pass the URLs`,
+      `no queue given (${missing}, or ${events ? 'EVENTS_WEBHOOK_DLQ_URL/EVENTS_WEBHOOK_QUEUE_URL' : 'WEBHOOK_DLQ_URL/WEBHOOK_QUEUE_URL'}) and no local runtime answered at ${apiUrl}/_dev/runtime (${(error as Error).message}); start it with npm start or pass the URLs`,
     );
   }
   const local = events

@@ -48,6 +48,10 @@ export function configureOutboundEvents(
     return undefined;
   }
   if (!/^https?:\/\/\S+$/.test(url)) throw new Error('EVENTS_WEBHOOK_URL must be an http(s) URL');
+  // fetch refuses a URL with credentials, and its error (which repeats the URL) is logged.
+  const parsed = URL.parse(url);
+  if (parsed?.username || parsed?.password)
+    throw new Error('EVENTS_WEBHOOK_URL must not carry a user name or password');
   const secrets = (env.EVENTS_WEBHOOK_SECRET ?? '')
     .trim()
     .split(/[\s,]+/)

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { renderOpenApi } from './document';
 
-export const OPENAPI_PATH = fileURLToPath(new URL('../../docs/openapi.json', import.meta.url));
+const OPENAPI_PATH = fileURLToPath(new URL('../../docs/openapi.json', import.meta.url));
 
 writeFileSync(OPENAPI_PATH, renderOpenApi());
 console.log(`Wrote ${OPENAPI_PATH}`);

@@ -179,7 +179,11 @@ export interface GoogleNotificationSettings {
   pushServiceAccount?: string;
 }
 
-const httpsUrl = z.url({ protocol: /^https$/ });
+// No user:password@ part: fetch refuses such a URL with an error that repeats it, and that
+// error is logged on every delivery attempt.
+const httpsUrl = z
+  .url({ protocol: /^https$/ })
+  .refine((u) => !new URL(u).username && !new URL(u).password, 'must not carry a user name or password');
 const secretArn = z
   .string()
   .regex(/^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+$/, 'must be a Secrets Manager secret ARN');

@@ -12,7 +12,7 @@ import type { PurchaseSnapshot } from '../domain/snapshot';
 import { updateFor } from '../domain/state-machine';
 import { BadGatewayError, InvalidRequestError } from '../http/errors';
 import { logger } from '../observability/logger';
-import { changedFields, type HistoryCause } from '../store/history';
+import type { HistoryCause } from '../store/history';
 import { recordSnapshot } from '../store/purchases';
 import * as z from '../validation';
 import type { ReferenceReads } from './customer-reference';
@@ -105,11 +105,9 @@ export async function resyncByReference(
     aliases: snapshot.aliases,
     cause,
   });
-  const changed =
-    changedFields(
-      purchase as unknown as Record<string, unknown>,
-      recorded.purchase as unknown as Record<string, unknown>,
-    ) !== undefined;
+  // What the write itself changed, against the item it wrote over (not the copy read before Attesto
+  // answered, which a webhook may have moved on since).
+  const changed = recorded.changed === true;
   logger.info('operator resync', { operator, purchase: keyReference(purchase.pk), changed });
   return { changed, purchase: purchaseSummary(recorded.purchase) };
 }

@@ -142,11 +142,12 @@ const expected: Record<string, Record<string, string[]>> = {
     rateLimits: ['dynamodb:Scan'],
     entitlementEvents: ['dynamodb:GetItem'],
   },
-  // Erasure: the same finding, then conditional updates of purchases and credits, batched
+  // Erasure: the same finding, then conditional updates of purchases and credits (re-read when a
+  // concurrent write wins), batched
   // deletes of grants, history records keyed by the user, counters and the outbox item, history
   // rewrites and the audit record (Put), and the two user-ids items deleted in one transaction.
   'admin-erase': {
-    purchases: ['dynamodb:BatchWriteItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
+    purchases: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
     'purchases/index/byUser': ['dynamodb:Query'],
     userIds: ['dynamodb:DeleteItem', 'dynamodb:GetItem'],
     history: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:Query'],
