@@ -1,8 +1,9 @@
 // GET /admin/export and POST /admin/erase: a customer's data as one document, and its erasure
 // (docs/support.md, Export and erasure; architecture §3.9).
-import type { ErasureCounts } from '../domain/erasure';
+import { type ErasureCounts, totalOf } from '../domain/erasure';
 import { NotFoundError } from '../http/errors';
-import { eraseUserData, readUserData, type UserData, uuidOf } from '../store/user-data';
+import { eraseUserData, readUserData, type UserData } from '../store/user-data';
+import { uuidOfUser } from '../store/user-ids';
 import * as z from '../validation';
 
 const text = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
@@ -29,7 +30,7 @@ const SEARCHED =
   'the user-ids table, purchases and grants (byUser), credits, history (both user indexes), rate-limit counters and the outbox';
 
 export async function exportUser(userId: string, now: Date): Promise<UserExport> {
-  const uuid = await uuidOf(userId);
+  const uuid = await uuidOfUser(userId);
   const data = await readUserData({ userId, ...(uuid ? { uuid } : {}) });
   if (Object.values(data).every((items) => items.length === 0)) {
     throw new NotFoundError(`Nothing is stored about user id "${userId}" (searched ${SEARCHED})`);
@@ -56,7 +57,7 @@ export async function eraseUser(
   operator: string,
   now: Date,
 ): Promise<ErasureAnswer> {
-  const uuid = await uuidOf(body.userId);
+  const uuid = await uuidOfUser(body.userId);
   const counts = await eraseUserData(
     { userId: body.userId, ...(uuid ? { uuid } : {}) },
     { operator, ...(body.reason ? { reason: body.reason } : {}) },
@@ -64,7 +65,7 @@ export async function eraseUser(
   );
   return {
     userId: body.userId,
-    erased: Object.values(counts).some((n) => n > 0),
+    erased: totalOf(counts) > 0,
     erasedAt: now.toISOString(),
     counts,
   };

@@ -89,9 +89,16 @@ export function nextCheckAt(
 /** How many shards the due index's partition is spread over, so no one partition is hot. */
 export const CHECK_DUE_SHARDS = 4;
 
+const shardKey = (shard: number) => `due#${shard}`;
+
+/** Every shard of the due index. */
+export const CHECK_DUE_SHARD_KEYS: readonly string[] = Array.from({ length: CHECK_DUE_SHARDS }, (_, i) =>
+  shardKey(i),
+);
+
 /** The due index's partition value of a purchase: a stable shard of its key. */
 export function checkDueShard(pk: string): string {
   let hash = 0;
   for (let i = 0; i < pk.length; i++) hash = (hash * 31 + pk.charCodeAt(i)) >>> 0;
-  return `due#${hash % CHECK_DUE_SHARDS}`;
+  return shardKey(hash % CHECK_DUE_SHARDS);
 }

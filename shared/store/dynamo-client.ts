@@ -118,9 +118,13 @@ export function cancellationOrThrow(error: unknown): CancellationReason[] {
   return reasons;
 }
 
+/** A single write's condition did not hold (not a transaction's cancellation). */
+export const isConditionFailure = (error: unknown): boolean =>
+  error instanceof Error && error.name === 'ConditionalCheckFailedException';
+
 /** The old item carried by a ConditionalCheckFailedException asked for with ALL_OLD. */
 export function conditionFailureItem(error: unknown): Record<string, unknown> | undefined | false {
-  if (!(error instanceof Error) || error.name !== 'ConditionalCheckFailedException') return false;
+  if (!isConditionFailure(error)) return false;
   const item = (error as { Item?: Record<string, unknown> }).Item;
   return item ? unmarshall(item as Parameters<typeof unmarshall>[0]) : undefined;
 }

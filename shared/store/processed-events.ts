@@ -5,6 +5,7 @@ import type { PurchaseUpdate } from '../domain/purchase';
 import {
   cancellationOrThrow,
   documentClient,
+  isConditionFailure,
   isContention,
   retryingWrite,
   storeError,
@@ -62,7 +63,6 @@ export async function applyEvent(input: ApplyEventInput): Promise<ApplyEventResu
     input.update,
     input.userId ? { userId: input.userId, mode: 'if-absent' } : undefined,
   );
-  const _purchases = tableName('PURCHASES_TABLE');
   const aliases = [...new Set(input.aliases ?? [])];
   const cause: HistoryCause = input.cause ?? {
     source: 'attesto-webhook',
@@ -143,7 +143,7 @@ async function putMarker(marker: ReturnType<typeof markerPut>): Promise<'recorde
     await documentClient().send(new PutCommand(marker));
     return 'recorded';
   } catch (error) {
-    if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return 'duplicate';
+    if (isConditionFailure(error)) return 'duplicate';
     throw storeError(error);
   }
 }

@@ -2,7 +2,7 @@
 // update. DynamoDB applies conditional updates of one item one after another, so however many
 // requests race, exactly `limit` of them find the counter below the limit.
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { documentClient, storeError, tableName } from './dynamo-client';
+import { documentClient, isConditionFailure, storeError, tableName } from './dynamo-client';
 
 /** The fixed window `nowMs` falls in, in epoch seconds. Pure: the caller passes the time. */
 export function windowOf(nowMs: number, windowSeconds: number): { start: number; end: number } {
@@ -37,7 +37,7 @@ export async function takeFromWindow(input: {
     );
     return { admitted: true };
   } catch (error) {
-    if (error instanceof Error && error.name === 'ConditionalCheckFailedException') {
+    if (isConditionFailure(error)) {
       return { admitted: false, retryAfterSeconds: Math.max(1, Math.ceil(end - input.nowMs / 1000)) };
     }
     throw storeError(error);

@@ -7,6 +7,7 @@
 // again after a failure (or a timeout) finishes the job. The user-ids step runs last because the
 // uuid it holds is how the other steps recognise what names the user.
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import {
   BatchWriteCommand,
   GetCommand,
@@ -22,12 +23,13 @@ import {
   eventIdOf,
 } from '../domain/entitlement-events';
 import type { Entitlement } from '../domain/entitlements';
-import { ERASED, type ErasureCounts, emptyCounts, scrubIdentifiers } from '../domain/erasure';
+import { ERASED, type ErasureCounts, emptyCounts, scrubIdentifiers, totalOf } from '../domain/erasure';
 import { isGrantPk } from '../domain/grant';
 import { aliasKey, keyReference, parsePurchaseKey } from '../domain/purchase';
 import { ServiceUnavailableError } from '../http/errors';
-import { documentClient, storeError, tableName } from './dynamo-client';
+import { documentClient, isConditionFailure, storeError, tableName } from './dynamo-client';
 import { historyRetention } from './history';
+import { outboxPk } from './outbox';
 import { ERASED_AT, isPurchaseItem } from './purchase-writes';
 import {
   BY_USER_INDEX,
@@ -35,6 +37,7 @@ import {
   HISTORY_BY_USER_INDEX,
   type TableDef,
 } from './tables';
+import { userItemKey, uuidItemKey } from './user-ids';
 
 type Item = Record<string, unknown>;
 
@@ -44,10 +47,7 @@ export interface Subject {
   uuid?: string;
 }
 
-const userItemKey = (userId: string) => `user#${userId}`;
-const uuidItemKey = (uuid: string) => `uuid#${uuid}`;
 const rateLimitPrefix = (userId: string) => `attesto-calls#${userId}#`;
-const outboxKey = (userId: string) => `user#${userId}`;
 
 async function queryAll(input: ConstructorParameters<typeof QueryCommand>[0]): Promise<Item[]> {
   const items: Item[] = [];
@@ -107,9 +107,6 @@ async function deleteAll(envVar: TableDef['envVar'], keys: Item[]): Promise<void
     }
   }
 }
-
-const isConditionFailure = (error: unknown) =>
-  error instanceof Error && error.name === 'ConditionalCheckFailedException';
 
 // ---------------------------------------------------------------- reads
 
@@ -186,7 +183,7 @@ async function outboxItems(subject: Subject): Promise<Item[]> {
   const { Item } = await documentClient().send(
     new GetCommand({
       TableName: tableName('ENTITLEMENT_EVENTS_TABLE'),
-      Key: { pk: outboxKey(subject.userId) },
+      Key: { pk: outboxPk(subject.userId) },
       ConsistentRead: true,
     }),
   );
@@ -261,8 +258,6 @@ export async function readUserData(subject: Subject): Promise<UserData> {
 // ---------------------------------------------------------------- erasure
 
 interface ErasureStep {
-  /** The table it works on, for the list in the docs and the tests. */
-  table: TableDef['envVar'];
   erase(subject: Subject, counts: ErasureCounts, now: Date): Promise<void>;
 }
 
@@ -271,7 +266,6 @@ interface ErasureStep {
  * user (a grant's, `grant#<userId>#…`) cannot be rewritten in place and is deleted.
  */
 const historyStep: ErasureStep = {
-  table: 'HISTORY_TABLE',
   async erase(subject, counts) {
     const { owned, naming } = await purchaseTableItems(subject);
     const pks = [...owned, ...naming].filter(isPurchaseItem).map((p) => String(p.pk));
@@ -296,7 +290,8 @@ const historyStep: ErasureStep = {
           : {}),
       };
       const next = { ...scrubbed, ...indexed };
-      if (JSON.stringify(next) === JSON.stringify(record)) continue;
+      // Attribute order is not kept by DynamoDB, so compare values, not their serialisation.
+      if (isDeepStrictEqual(next, record)) continue;
       await documentClient().send(new PutCommand({ TableName: tableName('HISTORY_TABLE'), Item: next }));
       counts.historyAnonymised++;
     }
@@ -306,7 +301,6 @@ const historyStep: ErasureStep = {
 };
 
 const rateLimitStep: ErasureStep = {
-  table: 'RATE_LIMITS_TABLE',
   async erase(subject, counts) {
     const items = await rateLimitItems(subject);
     await deleteAll(
@@ -366,7 +360,6 @@ async function finalEvent(item: Item, subject: Subject, now: Date): Promise<void
 }
 
 const outboxStep: ErasureStep = {
-  table: 'ENTITLEMENT_EVENTS_TABLE',
   async erase(subject, counts, now) {
     const items = await outboxItems(subject);
     for (const item of items) await finalEvent(item, subject, now);
@@ -387,7 +380,6 @@ const outboxStep: ErasureStep = {
  * concurrent change never erases someone else.
  */
 const purchasesStep: ErasureStep = {
-  table: 'PURCHASES_TABLE',
   async erase(subject, counts, now) {
     const table = tableName('PURCHASES_TABLE');
     const { owned, naming } = await purchaseTableItems(subject);
@@ -489,7 +481,6 @@ async function erasePurchase(table: string, first: Item, subject: Subject, now: 
 
 /** Both directions at once, and last (see the top of this file). */
 const userIdsStep: ErasureStep = {
-  table: 'USER_IDS_TABLE',
   async erase(subject, counts) {
     const items = await userIdItems(subject);
     if (items.length === 0) return;
@@ -516,28 +507,6 @@ export const ERASURE_STEPS: readonly ErasureStep[] = [
   userIdsStep,
 ];
 
-/** The tables an erasure leaves nothing of the user in, including those it has nothing to do in. */
-export const ERASED_TABLES: readonly TableDef['envVar'][] = [
-  ...ERASURE_STEPS.map((s) => s.table),
-  'PROCESSED_EVENTS_TABLE',
-];
-
-/** The uuid minted for the user, if any (read before the erasure deletes it). */
-export async function uuidOf(userId: string): Promise<string | undefined> {
-  try {
-    const { Item } = await documentClient().send(
-      new GetCommand({
-        TableName: tableName('USER_IDS_TABLE'),
-        Key: { pk: userItemKey(userId) },
-        ConsistentRead: true,
-      }),
-    );
-    return typeof Item?.uuid === 'string' ? Item.uuid : undefined;
-  } catch (error) {
-    throw storeError(error);
-  }
-}
-
 /**
  * Erases the user from every table, then, when anything was found, leaves one anonymous audit
  * record in the history table: who erased, why, when and how much, never whom.
@@ -550,7 +519,7 @@ export async function eraseUserData(
   const counts = emptyCounts();
   try {
     for (const step of ERASURE_STEPS) await step.erase(subject, counts, now);
-    if (Object.values(counts).some((n) => n > 0)) {
+    if (totalOf(counts) > 0) {
       const days = historyRetention();
       const ids = [subject.userId, ...(subject.uuid ? [subject.uuid] : [])];
       await documentClient().send(

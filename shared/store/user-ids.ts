@@ -4,8 +4,8 @@
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { cancellationOrThrow, documentClient, retryingWrite, storeError, tableName } from './dynamo-client';
 
-const userItemKey = (userId: string) => `user#${userId}`;
-const uuidItemKey = (uuid: string) => `uuid#${uuid}`;
+export const userItemKey = (userId: string) => `user#${userId}`;
+export const uuidItemKey = (uuid: string) => `uuid#${uuid}`;
 
 async function readAttribute(pk: string, attribute: 'uuid' | 'userId'): Promise<string | undefined> {
   const { Item } = await documentClient().send(
