@@ -11,7 +11,7 @@ import { documentClient, tableName } from '../shared/store/dynamo-client';
 import { outboxPk, type TransactItem } from '../shared/store/outbox';
 import { getOrMintUuid } from '../shared/store/user-ids';
 import type { LocalStack } from './local-stack';
-import { lambdaContext, loadHandler, sqsEvent } from './requests';
+import { consumeAll, lambdaContext, loadHandler, shuffle, sqsEvent } from './requests';
 import { recordCalls, type SdkCall } from './sdk-calls';
 
 export interface OutboxFigure {
@@ -99,44 +99,8 @@ async function writeUnitsPerChange(lives: SandboxWebhook[][]) {
 /** Users whose events warm DynamoDB Local (and this process) up before anything is timed. */
 const WARM_UP_USERS = 30;
 
-/** The same shuffle every run, so every run feeds the same order. */
-function shuffled(delivery: SandboxWebhook[]): SandboxWebhook[] {
-  for (let i = delivery.length - 1; i > 0; i--) {
-    const j = (i * 7919 + 13) % (i + 1);
-    [delivery[i], delivery[j]] = [delivery[j] as SandboxWebhook, delivery[i] as SandboxWebhook];
-  }
-  return delivery;
-}
-
-/** Feeds `delivery` to the consumer as SQS would; a failed record is delivered again at once. */
-async function consumeAll(
-  handler: Awaited<ReturnType<typeof loadHandler>>,
-  delivery: SandboxWebhook[],
-  batchSize: number,
-  concurrency: number,
-): Promise<number> {
-  const batches: SandboxWebhook[][] = [];
-  for (let i = 0; i < delivery.length; i += batchSize) batches.push(delivery.slice(i, i + batchSize));
-  let failedRecords = 0;
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < batches.length) {
-        let pending = batches[next++] as SandboxWebhook[];
-        for (let attempt = 0; pending.length > 0 && attempt < 5; attempt++) {
-          const event = sqsEvent(pending);
-          const result = (await handler(event, lambdaContext('webhook-consumer'))) as {
-            batchItemFailures: { itemIdentifier: string }[];
-          };
-          const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
-          failedRecords += failed.size;
-          pending = pending.filter((_, k) => failed.has(event.Records[k]?.messageId as string));
-        }
-      }
-    }),
-  );
-  return failedRecords;
-}
+/** The seed of the order the events are fed in: the same order every run. */
+const SHUFFLE_SEED = 7919;
 
 type RawShape = (id: string) => TransactItem[];
 
@@ -270,12 +234,12 @@ export async function measureOutbox(
   const inFlight = concurrency * batchSize;
   const consume = (delivery: SandboxWebhook[]) => consumeAll(handler, delivery, batchSize, concurrency);
   const shaped = await consumerShape(withLives);
-  const warmUp = shuffled((await ownedLifecycles(stack, WARM_UP_USERS)).flat());
+  const warmUp = shuffle((await ownedLifecycles(stack, WARM_UP_USERS)).flat(), SHUFFLE_SEED);
   await consume(warmUp);
   await rawTransactions(warmUp.length, inFlight, shaped);
   await rawTransactions(warmUp.length, inFlight, minimalShape(JSON.stringify(warmUp[0])));
 
-  const delivery = shuffled((await ownedLifecycles(stack, options.users ?? 150)).flat());
+  const delivery = shuffle((await ownedLifecycles(stack, options.users ?? 150)).flat(), SHUFFLE_SEED);
   const minimal = minimalShape(JSON.stringify(delivery[0]));
   // Timed in two halves, in the order A B C C B A: the machine is shared and the JVM keeps
   // compiling, so whatever drifts during the run weighs on each side alike.

@@ -358,3 +358,68 @@ export async function measureConsumerBatch(
     historyWriteUnits: median(samples.map((s) => s.historyWriteUnits)),
   };
 }
+
+/** A deterministic stream of numbers in [0, 1) (mulberry32): every run draws the same ones. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Shuffles `items` in place (Fisher–Yates) and answers them: the same order every run. `seed` is a
+ * seed for `seeded`, or a stream of it already in use (so draws made before continue the sequence).
+ */
+export function shuffle<T>(items: T[], seed: number | (() => number)): T[] {
+  const random = typeof seed === 'number' ? seeded(seed) : seed;
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
+}
+
+/** Deliveries of a failed record before a bench gives up on it. */
+const DELIVERIES = 5;
+
+/**
+ * Feeds `delivery` to the webhook consumer as Lambda's SQS event source would: batches of
+ * `batchSize`, `concurrency` of them in flight; a failed record comes back from SQS after its
+ * visibility timeout, here at once. Answers how many records failed on the way; throws when one
+ * still fails after the last delivery, so no figure counts an event that was never applied.
+ */
+export async function consumeAll(
+  handler: AnyHandler,
+  delivery: readonly SandboxWebhook[],
+  batchSize: number,
+  concurrency: number,
+): Promise<number> {
+  const batches: SandboxWebhook[][] = [];
+  for (let i = 0; i < delivery.length; i += batchSize) batches.push(delivery.slice(i, i + batchSize));
+  let failedRecords = 0;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < batches.length) {
+        let pending = batches[next++] as SandboxWebhook[];
+        for (let attempt = 0; pending.length > 0 && attempt < DELIVERIES; attempt++) {
+          const event = sqsEvent(pending);
+          const result = (await handler(event, lambdaContext('webhook-consumer'))) as {
+            batchItemFailures: { itemIdentifier: string }[];
+          };
+          const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
+          failedRecords += failed.size;
+          pending = pending.filter((_, k) => failed.has(event.Records[k]?.messageId as string));
+        }
+        if (pending.length)
+          throw new Error(`${pending.length} records still failing after ${DELIVERIES} deliveries`);
+      }
+    }),
+  );
+  return failedRecords;
+}

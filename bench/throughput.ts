@@ -10,7 +10,7 @@ import { purchaseFactsOf, purchaseKey } from '../shared/domain/purchase';
 import { applyInOrder, type PurchaseEvent } from '../shared/domain/state-machine';
 import { getPurchase } from '../shared/store/purchases';
 import type { LocalStack } from './local-stack';
-import { lambdaContext, loadHandler, sqsEvent } from './requests';
+import { consumeAll, loadHandler, seeded, shuffle } from './requests';
 
 export interface ThroughputFigure {
   events: number;
@@ -24,18 +24,6 @@ export interface ThroughputFigure {
   failedRecords: number;
   /** Purchases whose stored state differs from in-order application. */
   mismatches: number;
-}
-
-/** Deterministic shuffle (mulberry32), so every run feeds the same order. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Without undefined fields, as the stored item has none. */
@@ -76,36 +64,11 @@ export async function measureThroughput(
   const delivery = [...unique];
   while (delivery.length < total)
     delivery.push(unique[Math.floor(random() * unique.length)] as SandboxWebhook);
-  for (let i = delivery.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [delivery[i], delivery[j]] = [delivery[j] as SandboxWebhook, delivery[i] as SandboxWebhook];
-  }
+  shuffle(delivery, random);
 
   const handler = await loadHandler('webhook-consumer');
-  const batches: SandboxWebhook[][] = [];
-  for (let i = 0; i < delivery.length; i += batchSize) batches.push(delivery.slice(i, i + batchSize));
-  let failedRecords = 0;
-  let nextBatch = 0;
   const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (nextBatch < batches.length) {
-        const batch = batches[nextBatch++] as SandboxWebhook[];
-        let pending = batch;
-        // A failed record comes back from SQS after its visibility timeout; here at once.
-        for (let attempt = 0; pending.length > 0 && attempt < 5; attempt++) {
-          const event = sqsEvent(pending);
-          const result = (await handler(event, lambdaContext('webhook-consumer'))) as {
-            batchItemFailures: { itemIdentifier: string }[];
-          };
-          const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
-          failedRecords += failed.size;
-          pending = pending.filter((_, k) => failed.has(event.Records[k]?.messageId as string));
-        }
-        if (pending.length) throw new Error(`${pending.length} records still failing after 5 deliveries`);
-      }
-    }),
-  );
+  const failedRecords = await consumeAll(handler, delivery, batchSize, concurrency);
   const seconds = (performance.now() - started) / 1000;
 
   let mismatches = 0;

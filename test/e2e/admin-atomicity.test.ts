@@ -2,18 +2,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LocalRuntime } from '../../dev/local/local-runtime';
-import { type AdminTarget, signAdminRequest } from '../../ops/admin-request';
+import type { AdminTarget } from '../../ops/admin-request';
 import { grantPk } from '../../shared/domain/grant';
 import { aliasKey, purchaseKey } from '../../shared/domain/purchase';
 import { documentClient, tableName } from '../../shared/store/dynamo-client';
-import { historyOfPurchase } from '../../shared/store/history';
+import { historyOfPurchase, historyPut } from '../../shared/store/history';
 import { getPurchase, storedItem } from '../../shared/store/purchases';
 import { startRuntimeInMemory } from '../support/local-runtime';
 import { devToken, sandboxCall, userCall } from '../support/local-runtime-calls';
-import { localAdminTarget } from '../support/operator-calls';
-import { rawRequest } from '../support/raw-request';
+import { adminCall, localAdminTarget } from '../support/operator-calls';
 
 // History is written in the same transaction as the change it records, so a failure between the
 // two leaves neither. The failure is a real one, in DynamoDB Local: a history record already holds
@@ -28,16 +27,18 @@ interface SandboxPurchase {
   subjectKey: string;
 }
 
-/** The history sort key of a purchase's (or grant's) `rev`-th change (shared/store/history.ts). */
-const historySk = (rev: number) => String(rev).padStart(12, '0');
-
-async function preWriteHistory(pk: string, rev: number): Promise<void> {
-  await documentClient().send(
-    new PutCommand({
-      TableName: tableName('HISTORY_TABLE'),
-      Item: { pk, sk: historySk(rev), at: new Date().toISOString(), cause: { source: 'reconciliation' } },
-    }),
-  );
+/** Writes the history record of `pk`'s `rev`-th change outside any transaction; answers its sort key. */
+async function preWriteHistory(pk: string, rev: number): Promise<string> {
+  const put = historyPut({
+    pk,
+    rev,
+    now: new Date(),
+    cause: { source: 'reconciliation' },
+    before: undefined,
+    after: {},
+  });
+  await documentClient().send(new PutCommand(put));
+  return put.Item.sk;
 }
 
 describe('history and state are written together, or neither (local runtime, DynamoDB Local)', () => {
@@ -70,24 +71,7 @@ describe('history and state are written together, or neither (local runtime, Dyn
       type: 'subscription',
     });
 
-  async function admin(path: string, payload: unknown) {
-    const body = JSON.stringify(payload);
-    const { url, headers } = await signAdminRequest(target, { method: 'POST', path, body });
-    return rawRequest<Record<string, unknown>>(url, 'POST', headers, body);
-  }
-
-  async function waitFor<T>(
-    probe: () => T | undefined | Promise<T | undefined>,
-    timeoutMs: number,
-  ): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  const admin = (path: string, payload: unknown) => adminCall(target, 'POST', path, payload);
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'iap-atomicity-e2e-'));
@@ -110,30 +94,33 @@ describe('history and state are written together, or neither (local runtime, Dyn
     const token = await devToken(runtime.apiUrl, `v-${stamp}`);
     const { purchase } = await buy();
     const pk = purchaseKey('apple', purchase.subjectKey);
-    await preWriteHistory(pk, 1);
+    const sk = await preWriteHistory(pk, 1);
 
     const failed = await verifyAs(token, purchase.token);
     expect(failed.status).toBeGreaterThanOrEqual(500);
     expect(await storedItem(pk)).toBeUndefined();
     expect(await storedItem(aliasKey('apple-tx', purchase.token))).toBeUndefined();
-    expect((await historyOfPurchase(pk)).records.map((r) => r.sk)).toEqual([historySk(1)]);
+    expect((await historyOfPurchase(pk)).records.map((r) => r.sk)).toEqual([sk]);
     expect(await keysOf(token)).toEqual([]);
   }, 60_000);
 
   it('webhook consumer: neither the purchase, its history nor the event marker is written', async () => {
     const { purchase, webhooks } = await buy();
     const pk = purchaseKey('apple', purchase.subjectKey);
-    await preWriteHistory(pk, 1);
+    const sk = await preWriteHistory(pk, 1);
     const [webhook] = webhooks;
     if (!webhook) throw new Error('the sandbox sent no webhook');
 
     const batches = consumerLog.length;
     await sandboxCall(sandboxUrl, `/webhooks/${webhook.eventId}/deliver`, {});
     // The consumer ran the record and reported it failed (SQS retries it later, then the DLQ).
-    const report = await waitFor(() => consumerLog.slice(batches).find((l) => l.includes('failed')), 30_000);
+    const report = await vi.waitUntil(() => consumerLog.slice(batches).find((l) => l.includes('failed')), {
+      timeout: 30_000,
+      interval: 50,
+    });
     expect(report).toMatch(/1 record\(s\), 1 failed/);
     expect(await storedItem(pk)).toBeUndefined();
-    expect((await historyOfPurchase(pk)).records.map((r) => r.sk)).toEqual([historySk(1)]);
+    expect((await historyOfPurchase(pk)).records.map((r) => r.sk)).toEqual([sk]);
     const marker = await documentClient().send(
       new GetCommand({
         TableName: tableName('PROCESSED_EVENTS_TABLE'),

@@ -8,7 +8,7 @@ import type { LocalRuntime } from '../../dev/local/local-runtime';
 import { type AdminTarget, signAdminRequest } from '../../ops/admin-request';
 import { startRuntimeInMemory } from '../support/local-runtime';
 import { devToken, sandboxCall, userCall } from '../support/local-runtime-calls';
-import { localAdminTarget } from '../support/operator-calls';
+import { adminCall, localAdminTarget } from '../support/operator-calls';
 import { rawRequest } from '../support/raw-request';
 
 // The operator API through the local runtime (what `npm start` serves): only a request signed
@@ -68,14 +68,8 @@ describe('operator API through the local runtime', () => {
 
   const sandbox = <T>(path: string, body: unknown) => sandboxCall<T>(sandboxUrl, path, body);
 
-  async function lookup(ref: string, signer: AdminTarget = target) {
-    const { url, headers } = await signAdminRequest(signer, {
-      method: 'GET',
-      path: '/admin/customer',
-      query: { ref },
-    });
-    return rawRequest(url, 'GET', headers);
-  }
+  const lookup = (ref: string, signer: AdminTarget = target) =>
+    adminCall<unknown>(signer, 'GET', '/admin/customer', undefined, { ref });
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'iap-admin-e2e-'));

@@ -1,15 +1,14 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../dev/local/local-runtime';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../dev/local/provision';
 import type { AdminTarget } from '../../ops/admin-request';
 import { purchaseKey } from '../../shared/domain/purchase';
+import { storedItem } from '../../shared/store/purchases';
 import { tables } from '../../shared/store/tables';
 import { startRuntimeInMemory } from '../support/local-runtime';
 import { devToken, sandboxCall, userCall } from '../support/local-runtime-calls';
@@ -19,9 +18,6 @@ import { adminCall, adminCliExit, localAdminTarget } from '../support/operator-c
 // the export holds every kind of item stored about a customer; after the erasure no table holds
 // their user id or uuid anywhere, their purchases stay without an owner, and neither a later
 // webhook nor a later verify gives those purchases to anybody.
-
-const _run = promisify(execFile);
-const _TSX = join(process.cwd(), 'node_modules/.bin/tsx');
 
 interface SandboxPurchase {
   id: string;
@@ -72,18 +68,11 @@ describe('export and erasure through the local runtime and npm run admin', () =>
     return out;
   }
 
-  const purchaseItem = async (pk: string) =>
-    (
-      await ddb.send(
-        new GetCommand({ TableName: info.tables.PURCHASES_TABLE, Key: { pk }, ConsistentRead: true }),
-      )
-    ).Item;
-
   /** Waits (generous budget, not a timing assertion) until the consumer has written a newer rev. */
   async function untilRevAbove(pk: string, rev: number): Promise<Record<string, unknown>> {
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const item = await purchaseItem(pk);
+      const item = await storedItem(pk);
       if (item && (item.rev as number) > rev) return item;
       if (Date.now() > deadline) throw new Error(`the webhook for ${pk} was not applied`);
       await new Promise((r) => setTimeout(r, 100));
@@ -126,7 +115,7 @@ describe('export and erasure through the local runtime and npm run admin', () =>
     });
     expect(verified.body.valid).toBe(true);
     const pk = purchaseKey('apple', subscription.subjectKey);
-    const before = (await purchaseItem(pk)) as Record<string, unknown>;
+    const before = (await storedItem(pk)) as Record<string, unknown>;
     await sandbox(`/purchases/${subscription.id}/renew`, {});
     await untilRevAbove(pk, before.rev as number);
     coins = (
@@ -277,7 +266,7 @@ describe('export and erasure through the local runtime and npm run admin', () =>
     expect(mentions(after)).toEqual([]);
     // The purchases stay, owned by nobody and marked erased.
     for (const subjectKey of [subscription.subjectKey, coins.subjectKey]) {
-      const item = await purchaseItem(purchaseKey('apple', subjectKey));
+      const item = await storedItem(purchaseKey('apple', subjectKey));
       expect(item).toEqual(
         expect.objectContaining({ status: expect.any(String), erasedAt: expect.any(String) }),
       );
@@ -316,7 +305,7 @@ describe('export and erasure through the local runtime and npm run admin', () =>
 
   it('a later webhook with the old binding gives the purchase to nobody and stores no uuid', async () => {
     const pk = purchaseKey('apple', subscription.subjectKey);
-    const before = (await purchaseItem(pk)) as Record<string, unknown>;
+    const before = (await storedItem(pk)) as Record<string, unknown>;
     await sandbox(`/purchases/${subscription.id}/renew`, {});
     const after = await untilRevAbove(pk, before.rev as number);
     expect(after.userId).toBeUndefined();
@@ -338,7 +327,7 @@ describe('export and erasure through the local runtime and npm run admin', () =>
       const entitlements = await userApi('/api/iap/entitlements', token);
       expect(entitlements.body.entitlements).toEqual([]);
     }
-    const item = await purchaseItem(purchaseKey('apple', subscription.subjectKey));
+    const item = await storedItem(purchaseKey('apple', subscription.subjectKey));
     expect(item?.userId).toBeUndefined();
   }, 120_000);
 });

@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../dev/local/local-runtime';
 import type { AdminTarget } from '../../ops/admin-request';
@@ -14,9 +12,6 @@ import { sdkEntitlementsResponseSchema } from '../support/sdk-schemas';
 // Promotional grants through the local runtime (what `npm start` serves): an operator grants an
 // entitlement key, and every answer the app gets (verify, restore, entitlements) and the customer
 // view carry it until it expires or is revoked; each change leaves a history record.
-
-const _run = promisify(execFile);
-const _TSX = join(process.cwd(), 'node_modules/.bin/tsx');
 
 interface Entitlement {
   key: string;

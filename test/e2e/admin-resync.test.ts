@@ -1,29 +1,23 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../dev/local/local-runtime';
-import { type AdminTarget, signAdminRequest } from '../../ops/admin-request';
+import type { AdminTarget } from '../../ops/admin-request';
 import { purchaseKey } from '../../shared/domain/purchase';
 import { updateFor } from '../../shared/domain/state-machine';
 import { historyOfPurchase } from '../../shared/store/history';
 import { getPurchase, recordSnapshot } from '../../shared/store/purchases';
 import { startRuntimeInMemory } from '../support/local-runtime';
 import { devToken, sandboxCall, userCall } from '../support/local-runtime-calls';
-import { adminCli, localAdminTarget } from '../support/operator-calls';
+import { adminCall, adminCli, localAdminTarget } from '../support/operator-calls';
 import { ev, MONTH, T } from '../support/purchase-histories';
-import { rawRequest } from '../support/raw-request';
 
 // An operator re-syncs a purchase through the local runtime and `npm run admin -- resync`: the
 // sandbox changes the purchase at the store without sending a webhook (as when one is lost), and
 // the resync applies the store's answer once, through the verify path's ordered write, with an
 // operator history record; a second resync finds nothing new and writes nothing; an Attesto that
 // fails leaves the purchase as it was.
-
-const _run = promisify(execFile);
-const _TSX = join(process.cwd(), 'node_modules/.bin/tsx');
 
 interface SandboxPurchase {
   id: string;
@@ -46,11 +40,7 @@ describe('re-syncing a purchase through the local runtime', () => {
     );
   const sandbox = <T>(path: string, body: unknown) => sandboxCall<T>(sandboxUrl, path, body);
 
-  async function admin(path: string, payload: unknown) {
-    const body = JSON.stringify(payload);
-    const { url, headers } = await signAdminRequest(target, { method: 'POST', path, body });
-    return rawRequest<Record<string, unknown>>(url, 'POST', headers, body);
-  }
+  const admin = (path: string, payload: unknown) => adminCall(target, 'POST', path, payload);
 
   const cli = (...args: string[]) => adminCli(runtime, ...args);
 

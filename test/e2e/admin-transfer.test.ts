@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LocalRuntime } from '../../dev/local/local-runtime';
 import type { AdminTarget } from '../../ops/admin-request';
 import { purchaseKey } from '../../shared/domain/purchase';
@@ -17,9 +15,6 @@ import { adminCall, adminCli, localAdminTarget } from '../support/operator-calls
 // `npm start` serves) and `npm run admin -- transfer`: both users' entitlements change, the
 // history record shows on both, and the store's binding to the old account no longer decides who
 // owns the purchase — not a verify by the old account, not a webhook carrying its uuid.
-
-const _run = promisify(execFile);
-const _TSX = join(process.cwd(), 'node_modules/.bin/tsx');
 
 interface SandboxPurchase {
   id: string;
@@ -70,16 +65,6 @@ describe('transferring a purchase through the local runtime', () => {
       () => undefined,
       (error: { code: number; stderr: string }) => error,
     );
-
-  async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'iap-transfer-e2e-'));
@@ -154,10 +139,13 @@ describe('transferring a purchase through the local runtime', () => {
       `/purchases/${bought.id}/renew`,
       {},
     );
-    const after = await waitFor(async () => {
-      const p = await getPurchase(pk);
-      return p && p.expiresAt !== before?.expiresAt ? p : undefined;
-    }, 20_000);
+    const after = await vi.waitUntil(
+      async () => {
+        const p = await getPurchase(pk);
+        return p && p.expiresAt !== before?.expiresAt ? p : undefined;
+      },
+      { timeout: 20_000, interval: 50 },
+    );
     expect(after.userId).toBe(bob);
     expect(after.appUserId).toBe(aliceUuid);
     expect(after.expiresAt).toBe(Date.parse(renewed.purchase.expiresAt as string));

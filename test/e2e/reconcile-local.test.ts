@@ -3,12 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../dev/local/local-runtime';
 import { purchaseKey } from '../../shared/domain/purchase';
-import { documentClient } from '../../shared/store/dynamo-client';
 import { historyOfPurchase } from '../../shared/store/history';
+import { storedItem } from '../../shared/store/purchases';
 import { startRuntimeInMemory } from '../support/local-runtime';
 import { devToken, sandboxCall, userCall } from '../support/local-runtime-calls';
 
@@ -54,13 +53,6 @@ describe('reconciliation through the local runtime', () => {
     return (await res.json()) as Summary;
   }
 
-  async function item(pk: string) {
-    const { Item } = await documentClient().send(
-      new GetCommand({ TableName: process.env.PURCHASES_TABLE, Key: { pk }, ConsistentRead: true }),
-    );
-    return Item;
-  }
-
   async function entitlementsOf(user: string) {
     const res = await userCall(runtime.apiUrl, '/api/iap/entitlements', await devToken(runtime.apiUrl, user));
     return res.body.entitlements as Array<{ key: string; expiresAt: string; status: string }>;
@@ -69,16 +61,18 @@ describe('reconciliation through the local runtime', () => {
   /** Waits (generously) until the stored item of `pk` satisfies `ok`: webhooks are applied from the queue. */
   async function until(pk: string, ok: (stored: Record<string, unknown> | undefined) => boolean) {
     const deadline = Date.now() + 60_000;
-    while (!ok(await item(pk))) {
+    while (!ok(await storedItem(pk))) {
       if (Date.now() > deadline)
-        throw new Error(`the purchase never reached the expected state: ${JSON.stringify(await item(pk))}`);
+        throw new Error(
+          `the purchase never reached the expected state: ${JSON.stringify(await storedItem(pk))}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }
 
   /** Waits (generously) until the stored expiry of `pk` is behind us: from then on it is due. */
   async function untilExpired(pk: string) {
-    const expiresAt = (await item(pk))?.expiresAt as number;
+    const expiresAt = (await storedItem(pk))?.expiresAt as number;
     while (Date.now() <= expiresAt)
       await new Promise((r) => setTimeout(r, Math.min(500, expiresAt - Date.now() + 5)));
   }
@@ -140,8 +134,8 @@ describe('reconciliation through the local runtime', () => {
     expect(Object.keys(printed)).toEqual(['checked', 'changed', 'failed']);
     expect(printed.changed).toBeGreaterThanOrEqual(1);
     expect(printed.failed).toBe(0);
-    expect((await item(pk))?.expiresAt).toBe(Date.parse(renewed.purchase.expiresAt as string));
-    expect((await item(pk))?.userId).toBe(user);
+    expect((await storedItem(pk))?.expiresAt).toBe(Date.parse(renewed.purchase.expiresAt as string));
+    expect((await storedItem(pk))?.userId).toBe(user);
     const [record, ...more] = await reconciliations(pk);
     expect(more).toEqual([]);
     expect(record?.after).toMatchObject({ expiresAt: Date.parse(renewed.purchase.expiresAt as string) });
@@ -155,9 +149,9 @@ describe('reconciliation through the local runtime', () => {
     await sandbox(`/purchases/${purchase.id}/expire`, { deliver: false });
     // Before the stored expiry the purchase is not due: a pass leaves it, and the access, alone.
     await pass();
-    expect((await item(pk))?.status).toBe('active');
-    expect((await item(pk))?.willRenew).toBe(false);
-    if (Date.now() < ((await item(pk))?.expiresAt as number)) {
+    expect((await storedItem(pk))?.status).toBe('active');
+    expect((await storedItem(pk))?.willRenew).toBe(false);
+    if (Date.now() < ((await storedItem(pk))?.expiresAt as number)) {
       expect((await entitlementsOf(user)).map((e) => e.key)).toEqual(['premium']);
     }
     expect(await reconciliations(pk)).toEqual([]);
@@ -165,11 +159,11 @@ describe('reconciliation through the local runtime', () => {
     await untilExpired(pk);
     const after = await pass();
     expect(after.changed).toBeGreaterThanOrEqual(1);
-    expect((await item(pk))?.status).toBe('expired');
+    expect((await storedItem(pk))?.status).toBe('expired');
     expect(await entitlementsOf(user)).toEqual([]);
     expect(await reconciliations(pk)).toHaveLength(1);
     // Nothing left to learn: out of the due index.
-    expect((await item(pk))?.checkAt).toBeUndefined();
+    expect((await storedItem(pk))?.checkAt).toBeUndefined();
   });
 
   it('an orphan purchase whose owner verified elsewhere is left consistent', async () => {
@@ -180,10 +174,10 @@ describe('reconciliation through the local runtime', () => {
     });
     const pk = purchaseKey('apple', purchase.subjectKey);
     await until(pk, (stored) => stored?.status === 'active');
-    expect((await item(pk))?.userId).toBeUndefined();
-    expect((await item(pk))?.checkAt).toBeDefined();
+    expect((await storedItem(pk))?.userId).toBeUndefined();
+    expect((await storedItem(pk))?.checkAt).toBeDefined();
     await pass();
-    expect((await item(pk))?.userId).toBeUndefined();
+    expect((await storedItem(pk))?.userId).toBeUndefined();
 
     const owner = `orphan-owner-${Date.now()}`;
     const verified = await userCall(
@@ -198,7 +192,7 @@ describe('reconciliation through the local runtime', () => {
     );
     expect(verified.body.valid).toBe(true);
     await pass();
-    const stored = await item(pk);
+    const stored = await storedItem(pk);
     expect(stored?.userId).toBe(owner);
     expect((await entitlementsOf(owner)).map((e) => e.key)).toEqual(['premium']);
     // Owned and active: due again only after its stored expiry.
@@ -215,20 +209,20 @@ describe('reconciliation through the local runtime', () => {
     const { purchase, pk } = await subscribed(3_000);
     await sandbox(`/purchases/${purchase.id}/renew`, { deliver: false });
     await untilExpired(pk);
-    const before = await item(pk);
+    const before = await storedItem(pk);
 
     await sandbox('/knobs', { errorRate: 1 });
     const failing = await pass();
     expect(failing.failed).toBeGreaterThanOrEqual(1);
     expect(failing.changed).toBe(0);
     expect(failing.stillDue).toBeGreaterThanOrEqual(1);
-    expect(await item(pk)).toEqual(before);
+    expect(await storedItem(pk)).toEqual(before);
 
     await sandbox('/knobs', { errorRate: 0, burst429: 50, retryAfterSeconds: 1 });
     const limited = await pass();
     expect(limited.failed).toBeGreaterThanOrEqual(1);
     expect(limited.changed).toBe(0);
-    expect(await item(pk)).toEqual(before);
+    expect(await storedItem(pk)).toEqual(before);
     expect(await reconciliations(pk)).toEqual([]);
 
     await sandbox('/knobs', { burst429: 0 });

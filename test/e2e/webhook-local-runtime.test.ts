@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LocalRuntime } from '../../dev/local/local-runtime';
 import { runDlqCli } from '../../ops/dlq-cli';
 import { type Purchase, purchaseFactsOf, purchaseKey } from '../../shared/domain/purchase';
@@ -50,16 +50,6 @@ describe('webhooks through the local runtime', () => {
 
   const sandbox = <T>(path: string, body: unknown) => sandboxCall<T>(sandboxUrl, path, body);
 
-  async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-
   it('a signed webhook gets 200 and the user sees the entitlement', async () => {
     const token = await tokenFor('alice');
     const uuid = (await api('/api/iap/uuid', token, {})).body.uuid as string;
@@ -73,10 +63,13 @@ describe('webhooks through the local runtime', () => {
     });
     expect(bought.deliveries).toEqual([expect.objectContaining({ status: 200, delivered: true })]);
     const delivered = performance.now();
-    const entitlements = await waitFor(async () => {
-      const list = (await api('/api/iap/entitlements', token)).body.entitlements as Array<{ key: string }>;
-      return list.length ? list : undefined;
-    }, 15_000);
+    const entitlements = await vi.waitUntil(
+      async () => {
+        const list = (await api('/api/iap/entitlements', token)).body.entitlements as Array<{ key: string }>;
+        return list.length ? list : undefined;
+      },
+      { timeout: 15_000, interval: 25 },
+    );
     const ms = performance.now() - started;
     console.info(
       `webhook → entitlement: ${Math.round(ms)} ms from the store event (${Math.round(delivered - started)} ms to deliver, 200)`,
@@ -117,7 +110,7 @@ describe('webhooks through the local runtime', () => {
     const bobToken = await tokenFor('bob');
     const first = await sandbox<BuyAnswer>('/purchases', { platform: 'apple', productId: 'premium_monthly' });
     const firstPk = purchaseKey('apple', first.purchase.subjectKey);
-    const orphan = await waitFor(() => getPurchase(firstPk), 5_000);
+    const orphan = await vi.waitUntil(() => getPurchase(firstPk), { timeout: 5_000, interval: 25 });
     expect(orphan.userId).toBeUndefined();
     const verifiedAfter = await api('/api/iap/verify/apple', bobToken, {
       productId: 'premium_monthly',
@@ -148,10 +141,13 @@ describe('webhooks through the local runtime', () => {
       {},
     );
     expect(deliveries[0]?.status).toBe(200);
-    const afterWebhook = await waitFor(async () => {
-      const p = await getPurchase(secondPk);
-      return p && p.appliedOrder !== beforeWebhook?.appliedOrder ? p : undefined;
-    }, 5_000);
+    const afterWebhook = await vi.waitUntil(
+      async () => {
+        const p = await getPurchase(secondPk);
+        return p && p.appliedOrder !== beforeWebhook?.appliedOrder ? p : undefined;
+      },
+      { timeout: 5_000, interval: 25 },
+    );
 
     const afterVerify = await getPurchase(firstPk);
     expect(afterVerify?.userId).toBe('bob');

@@ -35,8 +35,6 @@ afterAll(async () => {
   await receiver?.stop();
 });
 
-const bodyOf = (body: string) => JSON.parse(body) as { data: { userId: string; sequence: number } };
-
 describe('outbound webhooks through the local pipeline', () => {
   it('delivers every change in order per user, verifiable with either secret of a rotation, and puts it on the bus', async () => {
     const written = new Map<string, string>();
@@ -107,6 +105,5 @@ describe('outbound webhooks through the local pipeline', () => {
       expect(order).toEqual([...order].sort((a, b) => a - b));
       expect(new Set(order)).toEqual(new Set([1, 2, 3]));
     }
-    expect(bodyOf(receiver.requests.at(-1)?.body as string).data.sequence).toBeGreaterThan(0);
   });
 });

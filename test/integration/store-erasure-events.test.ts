@@ -5,10 +5,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { purchaseKey } from '../../shared/domain/purchase';
 import { updateFor } from '../../shared/domain/state-machine';
 import { documentClient, tableName } from '../../shared/store/dynamo-client';
+import { outboxPk } from '../../shared/store/outbox';
 import { recordSnapshot } from '../../shared/store/purchases';
 import { eraseUserData } from '../../shared/store/user-data';
 import { useLocalAws } from '../support/local-aws';
-import { outboxVersions } from '../support/outbox-stream';
+import { eventsOf } from '../support/outbox-stream';
 import { ev } from '../support/purchase-histories';
 
 const OPERATOR = 'arn:aws:iam::123456789012:role/Support';
@@ -38,7 +39,7 @@ describe('erasure and the outbox', () => {
 
     await eraseUserData({ userId }, { operator: OPERATOR, reason: 'deletion request' }, new Date());
 
-    const mine = (await outboxVersions()).filter((v) => v.userId === userId);
+    const mine = await eventsOf(userId);
     expect(mine.map((v) => v.sequence)).toEqual([1, 2]);
     const last = mine[1]?.event;
     expect(last?.data.entitlements).toEqual([]);
@@ -47,7 +48,7 @@ describe('erasure and the outbox', () => {
     const item = await documentClient().send(
       new GetCommand({
         TableName: tableName('ENTITLEMENT_EVENTS_TABLE'),
-        Key: { pk: `user#${userId}` },
+        Key: { pk: outboxPk(userId) },
         ConsistentRead: true,
       }),
     );
@@ -55,6 +56,6 @@ describe('erasure and the outbox', () => {
 
     // Erasing again sends nothing more.
     await eraseUserData({ userId }, { operator: OPERATOR }, new Date());
-    expect((await outboxVersions()).filter((v) => v.userId === userId)).toHaveLength(2);
+    expect(await eventsOf(userId)).toHaveLength(2);
   });
 });

@@ -7,7 +7,8 @@ import { creditKey, purchaseKey } from '../../shared/domain/purchase';
 import { updateFor } from '../../shared/domain/state-machine';
 import { documentClient, tableName } from '../../shared/store/dynamo-client';
 import { historyOfPurchase } from '../../shared/store/history';
-import { getPurchase, recordSnapshot } from '../../shared/store/purchases';
+import { outboxPk } from '../../shared/store/outbox';
+import { getPurchase, recordSnapshot, storedItem } from '../../shared/store/purchases';
 import { transferPurchase } from '../../shared/store/transfers';
 import { useLocalAws } from '../support/local-aws';
 import { ev, T } from '../support/purchase-histories';
@@ -51,14 +52,8 @@ describe('transferPurchase', () => {
       userId: 'bob',
       appUserIds: [aliceOwnUuid, ALICE_UUID.toLowerCase()].sort(),
     });
-    const credit = await documentClient().send(
-      new GetCommand({
-        TableName: tableName('PURCHASES_TABLE'),
-        Key: { pk: creditKey('apple', tx) },
-        ConsistentRead: true,
-      }),
-    );
-    expect(credit.Item?.creditedTo).toBe('bob');
+    const credit = await storedItem(creditKey('apple', tx));
+    expect(credit?.creditedTo).toBe('bob');
 
     const records = (await historyOfPurchase(pk)).records;
     expect(records[0]).toEqual(
@@ -166,7 +161,7 @@ describe('transferPurchase and the outbox', () => {
         await documentClient().send(
           new GetCommand({
             TableName: tableName('ENTITLEMENT_EVENTS_TABLE'),
-            Key: { pk: `user#${userId}` },
+            Key: { pk: outboxPk(userId) },
             ConsistentRead: true,
           }),
         )

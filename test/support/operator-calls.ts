@@ -17,7 +17,7 @@ export function localAdminTarget(runtime: LocalRuntime): AdminTarget {
 }
 
 /** One signed call to the operator API (/admin/…). */
-export async function adminCall(
+export async function adminCall<J = Record<string, unknown>>(
   target: AdminTarget,
   method: 'GET' | 'POST',
   path: string,
@@ -31,7 +31,7 @@ export async function adminCall(
     ...(query ? { query } : {}),
     ...(body === undefined ? {} : { body }),
   });
-  return rawRequest<Record<string, unknown>>(url, method, headers, body);
+  return rawRequest<J>(url, method, headers, body);
 }
 
 /**
