@@ -5,10 +5,10 @@
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { creditKey, type Purchase, type PurchaseTransfer } from '../domain/purchase';
 import { cancellationOrThrow, documentClient, isContention, retryingWrite, tableName } from './dynamo-client';
-import { type HistoryCause, historyPut } from './history';
+import type { HistoryCause } from './history';
 import { eventCauseOf, OutboxSession } from './outbox';
 import { isPurchaseItem, purchaseFromItem } from './purchase-writes';
-import { storedItem } from './purchases';
+import { purchaseChangeItems, storedItem } from './purchases';
 
 const purchasesTable = () => tableName('PURCHASES_TABLE');
 
@@ -76,10 +76,9 @@ export async function transferPurchase(input: TransferInput, now: Date): Promise
       await documentClient().send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Update: {
-                TableName: purchasesTable(),
-                Key: { pk: input.pk },
+            ...purchaseChangeItems({
+              pk: input.pk,
+              operation: {
                 UpdateExpression: 'SET #u = :to, #t = :transfer, #rev = :rev, #at = :now',
                 ConditionExpression:
                   typeof current.rev === 'number'
@@ -99,8 +98,9 @@ export async function transferPurchase(input: TransferInput, now: Date): Promise
                   ...(typeof current.rev === 'number' ? { ':was': current.rev } : {}),
                 },
               },
-            },
-            { Put: historyPut({ pk: input.pk, rev, now, cause, before: current, after }) },
+              history: { rev, now, cause, before: current, after },
+              aliases: [],
+            }),
             ...credits.map((credit) => ({
               Update: {
                 TableName: purchasesTable(),
