@@ -257,8 +257,19 @@ export async function readUserData(subject: Subject): Promise<UserData> {
 
 // ---------------------------------------------------------------- erasure
 
+type PurchaseTableItems = Awaited<ReturnType<typeof purchaseTableItems>>;
+
 interface ErasureStep {
-  erase(subject: Subject, counts: ErasureCounts, now: Date): Promise<void>;
+  /**
+   * `purchases`: the purchase-table items of the user, read once per erasure (a query and a scan)
+   * for the steps that need them; a purchase that changed since is re-read by its conditional write.
+   */
+  erase(
+    subject: Subject,
+    counts: ErasureCounts,
+    now: Date,
+    purchases: () => Promise<PurchaseTableItems>,
+  ): Promise<void>;
 }
 
 /**
@@ -266,8 +277,8 @@ interface ErasureStep {
  * user (a grant's, `grant#<userId>#…`) cannot be rewritten in place and is deleted.
  */
 const historyStep: ErasureStep = {
-  async erase(subject, counts) {
-    const { owned, naming } = await purchaseTableItems(subject);
+  async erase(subject, counts, _now, purchases) {
+    const { owned, naming } = await purchases();
     const pks = [...owned, ...naming].filter(isPurchaseItem).map((p) => String(p.pk));
     const ids = [subject.userId, ...(subject.uuid ? [subject.uuid] : [])];
     const records = await historyItems(subject, pks);
@@ -380,9 +391,9 @@ const outboxStep: ErasureStep = {
  * concurrent change never erases someone else.
  */
 const purchasesStep: ErasureStep = {
-  async erase(subject, counts, now) {
+  async erase(subject, counts, now, purchases) {
     const table = tableName('PURCHASES_TABLE');
-    const { owned, naming } = await purchaseTableItems(subject);
+    const { owned, naming } = await purchases();
     const items = [...owned, ...naming];
     for (const credit of items.filter((i) => String(i.pk).startsWith('credit#'))) {
       try {
@@ -518,7 +529,12 @@ export async function eraseUserData(
 ): Promise<ErasureCounts> {
   const counts = emptyCounts();
   try {
-    for (const step of ERASURE_STEPS) await step.erase(subject, counts, now);
+    let found: Promise<PurchaseTableItems> | undefined;
+    const purchases = () => {
+      found ??= purchaseTableItems(subject);
+      return found;
+    };
+    for (const step of ERASURE_STEPS) await step.erase(subject, counts, now, purchases);
     if (totalOf(counts) > 0) {
       const days = historyRetention();
       const ids = [subject.userId, ...(subject.uuid ? [subject.uuid] : [])];
