@@ -241,8 +241,9 @@ export function isErasedItem(item: Record<string, unknown> | undefined): boolean
  * The erasure rule (architecture §3.9): a purchase whose owner was erased keeps its store facts
  * but never takes back the store's `appUserId` (that uuid was personal data), and while it has no
  * owner nothing automatic gives it one: not the old binding through a webhook (`if-absent`), not
- * a verify or restore (`claim`). Only an explicit `set` (an operator's transfer) does. Otherwise
- * the next person to present the receipt, or a uuid that happens to be minted again, would
+ * a verify or restore (`claim`). Only an operator's transfer gives it one (transfers.ts, outside
+ * this merge); `set` is let through here, but verify's `move` stops at the erased purchase first.
+ * Otherwise the next person to present the receipt, or a uuid that happens to be minted again, would
  * inherit a deleted customer's purchase.
  */
 function withoutErasedOwner(
