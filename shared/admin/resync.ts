@@ -15,14 +15,13 @@ import { logger } from '../observability/logger';
 import type { HistoryCause } from '../store/history';
 import { recordSnapshot } from '../store/purchases';
 import * as z from '../validation';
-import type { ReferenceReads } from './customer-reference';
+import { MAX_REFERENCE_LENGTH, type ReferenceReads } from './customer-reference';
 import { type PurchaseSummary, purchaseSummary } from './customer-view';
+import { text } from './fields';
 import { purchaseOfReference } from './transfer';
 
-const text = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
-
 export const resyncBodySchema = z.object({
-  ref: text(1024),
+  ref: text(MAX_REFERENCE_LENGTH),
   reason: z.optional(text(1000)),
 });
 

@@ -8,18 +8,19 @@ import { logger } from '../observability/logger';
 import { transferPurchase } from '../store/transfers';
 import * as z from '../validation';
 import {
+  MAX_REFERENCE_LENGTH,
   notFoundMessage,
   REFERENCE_KINDS,
   type ReferenceReads,
   resolveReference,
 } from './customer-reference';
 import { type PurchaseSummary, purchaseSummary } from './customer-view';
-
-const text = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
+import { text } from './fields';
+import { MAX_USER_ID_LENGTH } from './user-data';
 
 export const transferBodySchema = z.object({
-  ref: text(1024),
-  toUserId: text(512),
+  ref: text(MAX_REFERENCE_LENGTH),
+  toUserId: text(MAX_USER_ID_LENGTH),
   reason: text(1000),
 });
 

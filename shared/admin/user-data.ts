@@ -5,8 +5,7 @@ import { NotFoundError } from '../http/errors';
 import { eraseUserData, readUserData, type UserData } from '../store/user-data';
 import { uuidOfUser } from '../store/user-ids';
 import * as z from '../validation';
-
-const text = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
+import { text } from './fields';
 
 /** Longer than any app's user id, shorter than DynamoDB's key limits. */
 export const MAX_USER_ID_LENGTH = 512;
