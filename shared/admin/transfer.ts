@@ -14,8 +14,9 @@ import {
   type ReferenceReads,
   resolveReference,
 } from './customer-reference';
-import { type PurchaseSummary, purchaseSummary } from './customer-view';
+import { purchaseSummary } from './customer-view';
 import { text } from './fields';
+import type { TransferResponse } from './response-schemas';
 import { MAX_USER_ID_LENGTH } from './user-data';
 
 export const transferBodySchema = z.object({
@@ -23,14 +24,6 @@ export const transferBodySchema = z.object({
   toUserId: text(MAX_USER_ID_LENGTH),
   reason: text(1000),
 });
-
-export interface TransferAnswer {
-  /** False when the purchase already belonged to `to`: nothing was written. */
-  changed: boolean;
-  from: string | null;
-  to: string;
-  purchase: PurchaseSummary;
-}
 
 const PURCHASE_KINDS = REFERENCE_KINDS.filter((k) => k.kind !== 'userId' && k.kind !== 'appUserId');
 
@@ -53,7 +46,7 @@ export async function transferByReference(
   operator: string,
   reads: ReferenceReads,
   now: Date,
-): Promise<TransferAnswer> {
+): Promise<TransferResponse> {
   const purchase = await purchaseOfReference(reads, body.ref);
   const from = purchase.userId ?? null;
   const fromUuid = from ? await reads.uuidOfUser(from) : undefined;
