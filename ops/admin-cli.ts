@@ -17,6 +17,7 @@ import type {
 } from '../shared/admin/response-schemas';
 import type { AdminTarget } from './admin-request';
 import { callAdmin } from './admin-request';
+import { defaultLocalApiUrl, fetchRuntimeInfo, type RuntimeInfo } from './local-runtime-info';
 import { StackNotFoundError, stackOutputs } from './stack-outputs';
 
 const USAGE = `usage: npm run admin -- <command> [--json] [--api <url> | --stage <name>] [--region <region>]
@@ -134,11 +135,6 @@ export function parseAdminArgs(argv: readonly string[]): AdminArgs {
   throw new UsageError(command ? `unknown command "${command}"` : 'a command is required');
 }
 
-interface RuntimeInfo {
-  region?: string;
-  adminCredentials?: { accessKeyId: string; secretAccessKey: string };
-}
-
 /** Reads a deployed stage's stack outputs; a parameter so tests can answer for CloudFormation. */
 export type StackOutputsReader = (stage: string, region: string) => Promise<Record<string, string>>;
 
@@ -168,12 +164,10 @@ export async function resolveAdminTarget(
     if (!region) throw new UsageError(`no region for ${args.api}: pass --region or set AWS_REGION`);
     return { baseUrl: args.api, region, credentials: defaultProvider(), source: args.api };
   }
-  const local = `http://127.0.0.1:${env.PORT || 3000}`;
+  const local = defaultLocalApiUrl(env);
   let info: RuntimeInfo;
   try {
-    const res = await fetchImpl(`${local}/_dev/runtime`, { signal: AbortSignal.timeout(3_000) });
-    if (!res.ok) throw new Error(`it answered ${res.status}`);
-    info = (await res.json()) as RuntimeInfo;
+    info = await fetchRuntimeInfo(local, fetchImpl);
   } catch (error) {
     throw new UsageError(
       `no local runtime answered at ${local}/_dev/runtime (${(error as Error).message}); start it with npm start, or pass --api <url> for a deployed stack`,
