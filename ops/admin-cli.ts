@@ -9,8 +9,15 @@
 //      credential it generated at start and describes at GET /_dev/runtime.
 import { chmodSync, writeFileSync } from 'node:fs';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import type {
+  CustomerResponse,
+  ErasureResponse,
+  ResyncResponse,
+  TransferResponse,
+} from '../shared/admin/response-schemas';
 import type { AdminTarget } from './admin-request';
 import { callAdmin } from './admin-request';
+import { defaultLocalApiUrl, fetchRuntimeInfo, type RuntimeInfo } from './local-runtime-info';
 import { StackNotFoundError, stackOutputs } from './stack-outputs';
 
 const USAGE = `usage: npm run admin -- <command> [--json] [--api <url> | --stage <name>] [--region <region>]
@@ -128,11 +135,6 @@ export function parseAdminArgs(argv: readonly string[]): AdminArgs {
   throw new UsageError(command ? `unknown command "${command}"` : 'a command is required');
 }
 
-interface RuntimeInfo {
-  region?: string;
-  adminCredentials?: { accessKeyId: string; secretAccessKey: string };
-}
-
 /** Reads a deployed stage's stack outputs; a parameter so tests can answer for CloudFormation. */
 export type StackOutputsReader = (stage: string, region: string) => Promise<Record<string, string>>;
 
@@ -162,12 +164,10 @@ export async function resolveAdminTarget(
     if (!region) throw new UsageError(`no region for ${args.api}: pass --region or set AWS_REGION`);
     return { baseUrl: args.api, region, credentials: defaultProvider(), source: args.api };
   }
-  const local = `http://127.0.0.1:${env.PORT || 3000}`;
+  const local = defaultLocalApiUrl(env);
   let info: RuntimeInfo;
   try {
-    const res = await fetchImpl(`${local}/_dev/runtime`, { signal: AbortSignal.timeout(3_000) });
-    if (!res.ok) throw new Error(`it answered ${res.status}`);
-    info = (await res.json()) as RuntimeInfo;
+    info = await fetchRuntimeInfo(local, fetchImpl);
   } catch (error) {
     throw new UsageError(
       `no local runtime answered at ${local}/_dev/runtime (${(error as Error).message}); start it with npm start, or pass --api <url> for a deployed stack`,
@@ -183,54 +183,8 @@ export async function resolveAdminTarget(
   };
 }
 
-interface CustomerAnswer {
-  reference: string;
-  matchedBy: string;
-  user: { userId: string; appUserId: string | null } | null;
-  entitlements: Array<{
-    key: string;
-    productId: string;
-    expiresAt: string | null;
-    status: string;
-    platform: string | null;
-    environment: string | null;
-    source?: string;
-  }>;
-  grants?: Array<{
-    key: string;
-    expiresAt: string | null;
-    reason: string;
-    grantedBy: string;
-    grantedAt: string;
-    revokedAt: string | null;
-    live: boolean;
-  }>;
-  purchases: Array<{
-    platform: string;
-    subjectKey: string;
-    productId: string | null;
-    status: string | null;
-    expiresAt: string | null;
-    environment: string | null;
-    ownership: string | null;
-    owner: string | null;
-    latestTransactionId: string | null;
-    updatedAt: string;
-  }>;
-  history: Array<{
-    pk: string;
-    at: string;
-    cause: { source: string; event?: string; eventId?: string; operator?: string; reason?: string };
-    before: Record<string, unknown>;
-    after: Record<string, unknown>;
-    ownerBefore: string | null;
-    ownerAfter: string | null;
-  }>;
-  explanation: Array<{ key: string; granted: boolean; text: string }>;
-}
-
 /** One timeline line: when, what caused it, and each field that changed. */
-function historyLine(h: CustomerAnswer['history'][number]): string {
+function historyLine(h: CustomerResponse['history'][number]): string {
   const cause = [h.cause.source, h.cause.event, h.cause.operator, h.cause.reason].filter(Boolean).join(' ');
   const changes = Object.keys(h.after).map(
     (field) =>
@@ -253,7 +207,7 @@ const MATCHED_BY: Record<string, string> = {
 };
 
 /** The readable view: one screen a support person can read on the phone with a customer. */
-export function formatCustomer(view: CustomerAnswer): string {
+export function formatCustomer(view: CustomerResponse): string {
   const lines: string[] = [];
   const matched = MATCHED_BY[view.matchedBy] ?? view.matchedBy;
   if (view.user) {
@@ -379,14 +333,7 @@ interface GrantAnswer {
   changed?: boolean;
 }
 
-interface ErasureAnswer {
-  userId: string;
-  erased: boolean;
-  erasedAt: string;
-  counts: Record<string, number>;
-}
-
-export function formatErasure(answer: ErasureAnswer): string {
+export function formatErasure(answer: ErasureResponse): string {
   if (!answer.erased) {
     return `Nothing is stored about ${answer.userId} (already erased, or never known); nothing changed.\n`;
   }
@@ -397,26 +344,19 @@ export function formatErasure(answer: ErasureAnswer): string {
   return `Erased ${answer.userId} at ${answer.erasedAt}: ${counts}.\nTheir purchases stay, without an owner; only an operator can give them one again.\n`;
 }
 
-interface PurchaseAnswer {
-  changed: boolean;
-  from?: string | null;
-  to?: string;
-  purchase: CustomerAnswer['purchases'][number];
-}
-
-function purchaseLine(p: PurchaseAnswer['purchase']): string {
+function purchaseLine(p: TransferResponse['purchase']): string {
   const expiry = p.expiresAt ? `expires ${p.expiresAt}` : p.status ? 'no expiry' : 'expiry unknown';
   return `  ${p.platform}  ${p.productId ?? '(product unknown)'}  ${p.status ?? '(status unknown)'}  ${expiry}  owner ${p.owner ?? '(nobody yet)'}`;
 }
 
-function formatTransfer({ changed, from, to, purchase }: PurchaseAnswer): string {
+function formatTransfer({ changed, from, to, purchase }: TransferResponse): string {
   const head = changed
     ? `Moved the purchase from ${from ?? '(nobody)'} to ${to}.`
     : `The purchase already belongs to ${to}; nothing changed.`;
   return `${head}\n${purchaseLine(purchase)}\n`;
 }
 
-function formatResync({ changed, purchase }: PurchaseAnswer): string {
+function formatResync({ changed, purchase }: ResyncResponse): string {
   const head = changed
     ? 'Re-synced: the store answered something new, now applied.'
     : 'Re-synced: the purchase already matched what the store answered; nothing changed.';
@@ -424,10 +364,10 @@ function formatResync({ changed, purchase }: PurchaseAnswer): string {
 }
 
 function formatAnswer(args: AdminArgs, body: unknown): string {
-  if (args.command === 'customer') return formatCustomer(body as CustomerAnswer);
-  if (args.command === 'erase') return formatErasure(body as ErasureAnswer);
-  if (args.command === 'transfer') return formatTransfer(body as PurchaseAnswer);
-  if (args.command === 'resync') return formatResync(body as PurchaseAnswer);
+  if (args.command === 'customer') return formatCustomer(body as CustomerResponse);
+  if (args.command === 'erase') return formatErasure(body as ErasureResponse);
+  if (args.command === 'transfer') return formatTransfer(body as TransferResponse);
+  if (args.command === 'resync') return formatResync(body as ResyncResponse);
   const { grant, changed } = body as GrantAnswer;
   if (args.command === 'revoke-grant') {
     return changed === false

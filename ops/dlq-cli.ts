@@ -10,6 +10,7 @@
 // On AWS the usual credential chain applies (AWS_PROFILE, …); locally the emulator's dummy ones.
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { listDeadLetters, redriveDeadLetters } from './dead-letter-queue';
+import { defaultLocalApiUrl, fetchRuntimeInfo, type RuntimeInfo } from './local-runtime-info';
 
 const USAGE = `usage: npm run dlq -- <list|redrive> [options]
 
@@ -76,16 +77,6 @@ export interface QueueTarget {
   source: string;
 }
 
-interface RuntimeInfo {
-  sqsEndpoint?: string;
-  region?: string;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
-  queueUrl?: string;
-  dlqUrl?: string;
-  eventsQueueUrl?: string;
-  eventsDlqUrl?: string;
-}
-
 export async function resolveTarget(
   args: DlqArgs,
   env: NodeJS.ProcessEnv,
@@ -106,12 +97,10 @@ export async function resolveTarget(
       source: args.flags['dlq-url'] ? 'flags' : 'environment',
     };
   }
-  const apiUrl = (args.flags['api-url'] ?? `http://127.0.0.1:${env.PORT || 3000}`).replace(/\/+$/, '');
+  const apiUrl = (args.flags['api-url'] ?? defaultLocalApiUrl(env)).replace(/\/+$/, '');
   let info: RuntimeInfo;
   try {
-    const res = await fetchImpl(`${apiUrl}/_dev/runtime`, { signal: AbortSignal.timeout(3_000) });
-    if (!res.ok) throw new Error(`it answered ${res.status}`);
-    info = (await res.json()) as RuntimeInfo;
+    info = await fetchRuntimeInfo(apiUrl, fetchImpl);
   } catch (error) {
     const missing = args.command === 'list' ? '--dlq-url' : '--dlq-url and --queue-url';
     throw new UsageError(

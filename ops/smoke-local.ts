@@ -1,17 +1,8 @@
 // The smoke target for a running `npm start`: found like `npm run dlq` finds it, by PORT (or
 // --api-url), through the description it serves at /_dev/runtime. There are no alarms locally.
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { defaultLocalApiUrl, fetchRuntimeInfo, type RuntimeInfo } from './local-runtime-info';
 import type { QueueName, SmokeTarget } from './smoke-checks';
-
-interface RuntimeInfo {
-  sqsEndpoint?: string;
-  region?: string;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
-  queueUrl?: string;
-  dlqUrl?: string;
-  /** Only while the runtime signs with the built-in sandbox's generated secret. */
-  webhookSecret?: string;
-}
 
 export class LocalRuntimeNotFoundError extends Error {}
 
@@ -37,12 +28,10 @@ export async function localTarget(
   options: { apiUrl?: string; env: NodeJS.ProcessEnv },
   fetchImpl: typeof fetch = fetch,
 ): Promise<LocalSmokeTarget> {
-  const apiUrl = (options.apiUrl ?? `http://127.0.0.1:${options.env.PORT || 3000}`).replace(/\/+$/, '');
+  const apiUrl = (options.apiUrl ?? defaultLocalApiUrl(options.env)).replace(/\/+$/, '');
   let info: RuntimeInfo;
   try {
-    const res = await fetchImpl(`${apiUrl}/_dev/runtime`, { signal: AbortSignal.timeout(3_000) });
-    if (!res.ok) throw new Error(`it answered ${res.status}`);
-    info = (await res.json()) as RuntimeInfo;
+    info = await fetchRuntimeInfo(apiUrl, fetchImpl);
   } catch (error) {
     throw new LocalRuntimeNotFoundError(
       `no local runtime answered at ${apiUrl}/_dev/runtime (${(error as Error).message}): start it with npm start, or pass --api-url / PORT`,

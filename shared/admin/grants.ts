@@ -5,11 +5,11 @@ import type { Grant } from '../domain/grant';
 import { InvalidRequestError, NotFoundError } from '../http/errors';
 import { putGrant, revokeGrant } from '../store/grants';
 import * as z from '../validation';
-
-const text = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
+import { text } from './fields';
+import { MAX_USER_ID_LENGTH } from './user-data';
 
 export const grantBodySchema = z.object({
-  userId: text(512),
+  userId: text(MAX_USER_ID_LENGTH),
   key: text(200),
   /** ISO-8601 time, or 'never'. */
   until: text(64),
@@ -17,7 +17,7 @@ export const grantBodySchema = z.object({
 });
 
 export const revokeGrantBodySchema = z.object({
-  userId: text(512),
+  userId: text(MAX_USER_ID_LENGTH),
   key: text(200),
   reason: z.optional(text(1000)),
 });

@@ -15,22 +15,16 @@ import { logger } from '../observability/logger';
 import type { HistoryCause } from '../store/history';
 import { recordSnapshot } from '../store/purchases';
 import * as z from '../validation';
-import type { ReferenceReads } from './customer-reference';
-import { type PurchaseSummary, purchaseSummary } from './customer-view';
+import { MAX_REFERENCE_LENGTH, type ReferenceReads } from './customer-reference';
+import { purchaseSummary } from './customer-view';
+import { text } from './fields';
+import type { ResyncResponse } from './response-schemas';
 import { purchaseOfReference } from './transfer';
 
-const text = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
-
 export const resyncBodySchema = z.object({
-  ref: text(1024),
+  ref: text(MAX_REFERENCE_LENGTH),
   reason: z.optional(text(1000)),
 });
-
-export interface ResyncAnswer {
-  /** Whether the store's answer changed the purchase (and so wrote a history record). */
-  changed: boolean;
-  purchase: PurchaseSummary;
-}
 
 export interface ResyncDeps {
   reads: ReferenceReads;
@@ -88,7 +82,7 @@ export async function resyncByReference(
   body: z.Output<typeof resyncBodySchema>,
   operator: string,
   deps: ResyncDeps,
-): Promise<ResyncAnswer> {
+): Promise<ResyncResponse> {
   const purchase = await purchaseOfReference(deps.reads, body.ref);
   // Nothing is written before Attesto has answered: a failure here leaves the purchase as it was.
   const snapshot = await currentSnapshot(purchase, deps);

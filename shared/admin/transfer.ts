@@ -8,28 +8,22 @@ import { logger } from '../observability/logger';
 import { transferPurchase } from '../store/transfers';
 import * as z from '../validation';
 import {
+  MAX_REFERENCE_LENGTH,
   notFoundMessage,
   REFERENCE_KINDS,
   type ReferenceReads,
   resolveReference,
 } from './customer-reference';
-import { type PurchaseSummary, purchaseSummary } from './customer-view';
-
-const text = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
+import { purchaseSummary } from './customer-view';
+import { text } from './fields';
+import type { TransferResponse } from './response-schemas';
+import { MAX_USER_ID_LENGTH } from './user-data';
 
 export const transferBodySchema = z.object({
-  ref: text(1024),
-  toUserId: text(512),
+  ref: text(MAX_REFERENCE_LENGTH),
+  toUserId: text(MAX_USER_ID_LENGTH),
   reason: text(1000),
 });
-
-export interface TransferAnswer {
-  /** False when the purchase already belonged to `to`: nothing was written. */
-  changed: boolean;
-  from: string | null;
-  to: string;
-  purchase: PurchaseSummary;
-}
 
 const PURCHASE_KINDS = REFERENCE_KINDS.filter((k) => k.kind !== 'userId' && k.kind !== 'appUserId');
 
@@ -52,7 +46,7 @@ export async function transferByReference(
   operator: string,
   reads: ReferenceReads,
   now: Date,
-): Promise<TransferAnswer> {
+): Promise<TransferResponse> {
   const purchase = await purchaseOfReference(reads, body.ref);
   const from = purchase.userId ?? null;
   const fromUuid = from ? await reads.uuidOfUser(from) : undefined;

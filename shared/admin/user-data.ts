@@ -1,12 +1,12 @@
 // GET /admin/export and POST /admin/erase: a customer's data as one document, and its erasure
 // (docs/support.md, Export and erasure; architecture §3.9).
-import { type ErasureCounts, totalOf } from '../domain/erasure';
+import { totalOf } from '../domain/erasure';
 import { NotFoundError } from '../http/errors';
 import { eraseUserData, readUserData, type UserData } from '../store/user-data';
 import { uuidOfUser } from '../store/user-ids';
 import * as z from '../validation';
-
-const text = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
+import { text } from './fields';
+import type { ErasureResponse } from './response-schemas';
 
 /** Longer than any app's user id, shorter than DynamoDB's key limits. */
 export const MAX_USER_ID_LENGTH = 512;
@@ -44,19 +44,11 @@ export async function exportUser(userId: string, now: Date): Promise<UserExport>
   };
 }
 
-export interface ErasureAnswer {
-  userId: string;
-  /** false: nothing named the user (already erased, or never known); nothing was written. */
-  erased: boolean;
-  erasedAt: string;
-  counts: ErasureCounts;
-}
-
 export async function eraseUser(
   body: z.Output<typeof eraseBodySchema>,
   operator: string,
   now: Date,
-): Promise<ErasureAnswer> {
+): Promise<ErasureResponse> {
   const uuid = await uuidOfUser(body.userId);
   const counts = await eraseUserData(
     { userId: body.userId, ...(uuid ? { uuid } : {}) },
