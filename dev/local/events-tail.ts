@@ -3,6 +3,9 @@
 // each new one as it happens, until Ctrl-C. One line per event; --json prints each event's body
 // exactly as a receiver gets it, one JSON document per line.
 
+import { localApiUrl } from './cli';
+import { EVENTS_PATH } from './outbound-events-local';
+
 const USAGE = `usage: npm run events -- tail [--json] [--api-url URL]
 
   tail           print the events published by the running local runtime (npm start), then follow
@@ -76,7 +79,7 @@ export async function tailEvents(options: {
   let reachable = false;
   while (!options.signal.aborted) {
     try {
-      const res = await doFetch(`${options.apiUrl}/_dev/events?after=${after}`, { signal: options.signal });
+      const res = await doFetch(`${options.apiUrl}${EVENTS_PATH}?after=${after}`, { signal: options.signal });
       if (!res.ok) throw new Error(`it answered ${res.status}`);
       const { events } = (await res.json()) as { events: BusEvent[] };
       reachable = true;
@@ -89,7 +92,7 @@ export async function tailEvents(options: {
       const reason = (error as Error).message;
       if (!reachable)
         throw new UsageError(
-          `no local runtime answered at ${options.apiUrl}/_dev/events (${reason}); start it with npm start`,
+          `no local runtime answered at ${options.apiUrl}${EVENTS_PATH} (${reason}); start it with npm start`,
         );
       // Its events went with it: a new run starts counting again, so following on would mislead.
       throw new RuntimeGone(`the local runtime at ${options.apiUrl} stopped answering (${reason})`);
@@ -109,7 +112,7 @@ async function main(): Promise<number> {
   process.on('SIGTERM', () => abort.abort());
   try {
     const args = parseTailArgs(argv);
-    const apiUrl = (args.apiUrl ?? `http://127.0.0.1:${process.env.PORT || 3000}`).replace(/\/+$/, '');
+    const apiUrl = (args.apiUrl ?? localApiUrl()).replace(/\/+$/, '');
     await tailEvents({
       apiUrl,
       json: args.json,

@@ -8,7 +8,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
-import { isWebhookSecret } from '../../shared/events/signing';
+import { resetConfigCache } from '../../shared/config';
+import { plainWebhookSecrets } from '../../shared/events/webhook-secrets';
 import type { EventBusLocal } from './event-bus-local';
 import type { HandlerResolver } from './function-handlers';
 import { functionTimeoutSeconds } from './function-handlers';
@@ -52,14 +53,9 @@ export function configureOutboundEvents(
   const parsed = URL.parse(url);
   if (parsed?.username || parsed?.password)
     throw new Error('EVENTS_WEBHOOK_URL must not carry a user name or password');
-  const secrets = (env.EVENTS_WEBHOOK_SECRET ?? '')
-    .trim()
-    .split(/[\s,]+/)
-    .filter(Boolean);
-  if (secrets.length === 0)
+  // Checks each value (whsec_ followed by base64) as the delivery function will.
+  if (!plainWebhookSecrets(env))
     throw new Error('EVENTS_WEBHOOK_URL is set, so EVENTS_WEBHOOK_SECRET (a whsec_… value) must be set too');
-  if (!secrets.every(isWebhookSecret))
-    throw new Error('EVENTS_WEBHOOK_SECRET must be whsec_ followed by base64 (several: separated by spaces)');
   env.EVENTS_DELIVERY_QUEUE_URL = resources.eventsQueueUrl;
   env.EVENTS_WEBHOOK_RETRY_BASE_SECONDS ||= LOCAL_RETRY.base;
   env.EVENTS_WEBHOOK_RETRY_MAX_SECONDS ||= LOCAL_RETRY.max;
@@ -79,6 +75,8 @@ export function startOutboundEventsLocal(options: {
 }): OutboundEventsLocal {
   const { env, resources, bus, resolveHandler, log, warn } = options;
   const webhookUrl = configureOutboundEvents(env, resources, bus);
+  // The functions' variables changed: their configuration is read afresh.
+  resetConfigCache();
   const report = (fn: string, error: unknown) => warn(`[${fn}] ${(error as Error)?.stack ?? String(error)}`);
 
   const publisher = startStreamPoller({

@@ -1,17 +1,11 @@
 // `npm run reconcile [-- --json]`: one reconciliation pass now, in the running `npm start` (found
 // by PORT, like `npm run token`), checking everything due at this moment; prints what it checked
 // and changed. --json prints {"checked":n,"changed":n,"failed":n}.
+import type { ReconcileSummary } from '../../shared/reconcile/pass';
+import { localApiUrl, localPort, runCli } from './cli';
 import { RECONCILE_PATH } from './reconcile-runner';
 
 const USAGE = 'usage: npm run reconcile [-- --json]\n';
-
-interface Summary {
-  checked: number;
-  changed: number;
-  failed: number;
-  stillDue: number;
-  attestoCalls: number;
-}
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
@@ -24,10 +18,10 @@ async function main(): Promise<number> {
     process.stderr.write(`unknown argument ${unknown.join(' ')}\n${USAGE}`);
     return 2;
   }
-  const port = process.env.PORT ?? '3000';
+  const port = localPort();
   let response: Response;
   try {
-    response = await fetch(`http://127.0.0.1:${port}${RECONCILE_PATH}`, {
+    response = await fetch(`${localApiUrl()}${RECONCILE_PATH}`, {
       method: 'POST',
       // A pass stops on its own well inside the function's 5 minutes.
       signal: AbortSignal.timeout(330_000),
@@ -42,7 +36,7 @@ async function main(): Promise<number> {
     );
     return 1;
   }
-  const body = (await response.json()) as Summary & { message?: string };
+  const body = (await response.json()) as ReconcileSummary & { message?: string };
   if (!response.ok) {
     process.stderr.write(`${body.message ?? `the pass failed (${response.status})`}\n`);
     return 1;
@@ -65,12 +59,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`${(error as Error).message}\n`);
-    process.exitCode = 1;
-  },
-);
+runCli(main);

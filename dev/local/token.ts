@@ -2,13 +2,14 @@
 // It asks the running `npm start` first (right even for an in-memory run, whose key is never
 // written down), then falls back to the key persisted in .local/dev-issuer.json.
 import { join } from 'node:path';
+import { localApiUrl, localPort, runCli } from './cli';
 import { DEV_ISSUER_PATH, type DevIssuerFile, signDevToken } from './dev-issuer';
 import { localDataDir, readJsonFile } from './local-data';
 
-async function fromRunningServer(port: string, userId: string): Promise<string | undefined> {
+async function fromRunningServer(userId: string): Promise<string | undefined> {
   let response: Response;
   try {
-    response = await fetch(`http://127.0.0.1:${port}${DEV_ISSUER_PATH}/token`, {
+    response = await fetch(`${localApiUrl()}${DEV_ISSUER_PATH}/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ sub: userId }),
@@ -19,7 +20,7 @@ async function fromRunningServer(port: string, userId: string): Promise<string |
   }
   if (response.status === 404) {
     throw new Error(
-      `the server on port ${port} has no dev issuer (AUTH_ISSUER is set): get a token from your identity provider`,
+      `the server on port ${localPort()} has no dev issuer (AUTH_ISSUER is set): get a token from your identity provider`,
     );
   }
   if (!response.ok) throw new Error(`the dev issuer answered ${response.status}: ${await response.text()}`);
@@ -32,8 +33,8 @@ async function main(): Promise<number> {
     process.stderr.write('usage: npm run token -- <userId>\n');
     return 2;
   }
-  const port = process.env.PORT ?? '3000';
-  const live = await fromRunningServer(port, userId);
+  const port = localPort();
+  const live = await fromRunningServer(userId);
   if (live) {
     process.stdout.write(`${live}\n`);
     return 0;
@@ -51,12 +52,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`${(error as Error).message}\n`);
-    process.exitCode = 1;
-  },
-);
+runCli(main);

@@ -4,17 +4,22 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { ConfigError } from '../../shared/config';
+import { readConfig, requiredSetting, unlessBlank } from '../../shared/config';
 import { publishStreamBatch } from '../../shared/events/publish';
+import * as z from '../../shared/validation';
 
 const eventBridge = new EventBridgeClient({});
 // Queue URLs are not used as endpoints (the emulator's do not resolve).
 const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
 
+const publisherSchema = z.object({
+  EVENT_BUS_NAME: requiredSetting,
+  // Unset or blank on a stage that sends no webhooks.
+  EVENTS_DELIVERY_QUEUE_URL: unlessBlank(z.optional(requiredSetting)),
+});
+
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-  const busName = process.env.EVENT_BUS_NAME?.trim();
-  if (!busName) throw new ConfigError('Invalid configuration: EVENT_BUS_NAME is not set');
-  const queueUrl = process.env.EVENTS_DELIVERY_QUEUE_URL?.trim();
+  const { EVENT_BUS_NAME: busName, EVENTS_DELIVERY_QUEUE_URL: queueUrl } = readConfig(publisherSchema);
   return publishStreamBatch(event.Records, {
     bus: { client: eventBridge, name: busName },
     deliveryQueue: queueUrl ? { client: sqs, url: queueUrl } : undefined,

@@ -3,10 +3,11 @@
 // exponential backoff (shared/events/retry-schedule.ts), then go to the dead-letter queue.
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { ConfigError } from '../../shared/config';
+import { numberSetting, readConfig, requiredSetting, unlessBlank } from '../../shared/config';
 import { DEFAULT_RETRY_SCHEDULE, type RetrySchedule } from '../../shared/events/retry-schedule';
 import { deliverWebhookBatch } from '../../shared/events/webhook-delivery';
 import { webhookSecretsFromEnv } from '../../shared/events/webhook-secrets';
+import * as z from '../../shared/validation';
 
 const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
 const secrets = webhookSecretsFromEnv();
@@ -14,35 +15,31 @@ const secrets = webhookSecretsFromEnv();
 /** Seconds the receiver has to answer; the function's own timeout leaves room for the rest. */
 const DEFAULT_TIMEOUT_SECONDS = 10;
 
-function required(name: string): string {
-  const value = process.env[name]?.trim();
-  if (!value) throw new ConfigError(`Invalid configuration: ${name} is not set`);
-  return value;
-}
+/** Seconds, read from the environment; a blank value takes the default. */
+const seconds = (fallback: number) =>
+  unlessBlank(z._default(numberSetting(z.number().check(z.positive())), fallback));
 
-function positiveSeconds(name: string, fallback: number): number {
-  const raw = process.env[name]?.trim();
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0)
-    throw new ConfigError(`Invalid configuration: ${name} must be a positive number of seconds`);
-  return value;
-}
+const webhookSchema = z.object({
+  EVENTS_WEBHOOK_URL: requiredSetting,
+  EVENTS_DELIVERY_QUEUE_URL: requiredSetting,
+  EVENTS_WEBHOOK_RETRY_BASE_SECONDS: seconds(DEFAULT_RETRY_SCHEDULE.baseSeconds),
+  EVENTS_WEBHOOK_RETRY_MAX_SECONDS: seconds(DEFAULT_RETRY_SCHEDULE.maxSeconds),
+  EVENTS_WEBHOOK_TIMEOUT_SECONDS: seconds(DEFAULT_TIMEOUT_SECONDS),
+});
 
-function scheduleFromEnv(): RetrySchedule {
-  return {
-    baseSeconds: positiveSeconds('EVENTS_WEBHOOK_RETRY_BASE_SECONDS', DEFAULT_RETRY_SCHEDULE.baseSeconds),
-    maxSeconds: positiveSeconds('EVENTS_WEBHOOK_RETRY_MAX_SECONDS', DEFAULT_RETRY_SCHEDULE.maxSeconds),
+export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  const config = readConfig(webhookSchema);
+  const schedule: RetrySchedule = {
+    baseSeconds: config.EVENTS_WEBHOOK_RETRY_BASE_SECONDS,
+    maxSeconds: config.EVENTS_WEBHOOK_RETRY_MAX_SECONDS,
   };
-}
-
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> =>
-  deliverWebhookBatch(event, {
-    url: required('EVENTS_WEBHOOK_URL'),
-    queueUrl: required('EVENTS_DELIVERY_QUEUE_URL'),
+  return deliverWebhookBatch(event, {
+    url: config.EVENTS_WEBHOOK_URL,
+    queueUrl: config.EVENTS_DELIVERY_QUEUE_URL,
     secrets: () => secrets.secrets(),
     sqs,
-    schedule: scheduleFromEnv(),
-    timeoutMs: positiveSeconds('EVENTS_WEBHOOK_TIMEOUT_SECONDS', DEFAULT_TIMEOUT_SECONDS) * 1000,
+    schedule,
+    timeoutMs: config.EVENTS_WEBHOOK_TIMEOUT_SECONDS * 1000,
     now: () => new Date(),
   });
+};

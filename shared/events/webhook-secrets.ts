@@ -20,6 +20,18 @@ function checked(values: unknown, where: string): string[] {
   return values as string[];
 }
 
+/**
+ * The secrets of EVENTS_WEBHOOK_SECRET (one `whsec_…` value, or several separated by spaces or
+ * commas), checked; undefined when the variable is unset or blank.
+ */
+export function plainWebhookSecrets(env: NodeJS.ProcessEnv = process.env): string[] | undefined {
+  const values = (env.EVENTS_WEBHOOK_SECRET ?? '')
+    .trim()
+    .split(/[\s,]+/)
+    .filter(Boolean);
+  return values.length ? checked(values, 'EVENTS_WEBHOOK_SECRET') : undefined;
+}
+
 export interface WebhookSecretsProvider {
   secrets(): Promise<string[]>;
 }
@@ -35,9 +47,9 @@ export function webhookSecretsFromEnv(
     async secrets() {
       const arn = env.EVENTS_WEBHOOK_SECRETS_ARN?.trim();
       if (!arn) {
-        const plain = env.EVENTS_WEBHOOK_SECRET?.trim();
+        const plain = plainWebhookSecrets(env);
         if (!plain) throw new ConfigError('EVENTS_WEBHOOK_SECRET or EVENTS_WEBHOOK_SECRETS_ARN must be set');
-        return checked(plain.split(/[\s,]+/), 'EVENTS_WEBHOOK_SECRET');
+        return plain;
       }
       if (cached && now() - cached.at < TTL_MS) return cached.values;
       client ??= options.client?.() ?? new SecretsManagerClient({});

@@ -13,6 +13,7 @@ import { type EventBusLocal, startEventBusLocal } from '../../dev/local/event-bu
 import { functionHandlerResolver } from '../../dev/local/function-handlers';
 import { type OutboundEventsLocal, startOutboundEventsLocal } from '../../dev/local/outbound-events-local';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalResources } from '../../dev/local/provision';
+import { resetConfigCache } from '../../shared/config';
 import { useLocalAws } from './local-aws';
 
 export const newWebhookSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
@@ -115,6 +116,7 @@ export async function startOutboundPipeline(
   const resources = await useLocalAws();
   const bus = await startEventBusLocal({ name: `bus-${randomUUID().slice(0, 8)}` });
   Object.assign(process.env, settings);
+  resetConfigCache();
   const ddbEndpoint = inject('ddbEndpoint');
   const clients = {
     ddb: new DynamoDBClient({ endpoint: ddbEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
